@@ -1,0 +1,26 @@
+"""mojinet (文字, "character"): handwriting recognition with a multilayer perceptron written from
+first principles in NumPy, and the tools to see why it works.
+
+>>> import mojinet
+>>> train, test = mojinet.load_dataset("mnist", "train"), mojinet.load_dataset("mnist", "test")
+>>> net = mojinet.Network([784, 16, 16, 10], init="xavier", seed=0)
+>>> history = mojinet.train(net, train.X, train.y, optimizer=mojinet.SGD(3.0), epochs=1,
+...                         batch_size=10, rng=np.random.default_rng(0))
+"""
+
+__version__ = "0.1.0"
+
+from .data.dataset import Dataset
+from .data.idx import IDXError, read_idx, write_idx
+from .data.images import ImageError, to_input
+from .data.registry import load_dataset
+from .io import Model, ModelFileError, load_model, save_model
+from .nn.network import Gradients, Network
+from .nn.optim import SGD
+from .nn.train import History, TrainingDiverged, evaluate, one_hot, train
+
+__all__ = [
+    "Dataset", "Gradients", "History", "IDXError", "ImageError", "Model", "ModelFileError",
+    "Network", "SGD", "TrainingDiverged", "evaluate", "load_dataset", "load_model", "one_hot",
+    "read_idx", "save_model", "to_input", "train", "write_idx", "__version__",
+]

@@ -1,0 +1,40 @@
+"""Writing files so that a crash, a killed process or a full disk never leaves half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces ``path`` only once everything is written and synced.
+
+    The data goes to a temporary file beside ``path``; on success it is fsynced and renamed over
+    ``path`` (atomic on POSIX). On any error — a full disk, an interrupt — the temporary file is
+    removed and an existing ``path`` is left exactly as it was.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    with atomic_writer(path) as f:
+        f.write(payload)

@@ -1,0 +1,1 @@
+"""Data: the Dataset type, IDX files, named datasets, and turning user images into inputs."""

@@ -1,0 +1,83 @@
+"""Cost functions C and the output error δᴸ = ∂C/∂zᴸ that starts backpropagation.
+
+Every cost is averaged over the samples of a batch: C = (1/n) Σₓ Cₓ. So ``delta`` returns
+(1/n)·∂Cₓ/∂zᴸ for each row, and the gradients backpropagation builds from it are those of the mean.
+
+- quadratic, the chapter's: Cₓ = ½‖y − a‖². δ = (a − y) ⊙ σ'(z), for any output activation.
+- cross-entropy: for a softmax output the log-likelihood Cₓ = −Σⱼ yⱼ ln aⱼ; for sigmoid outputs
+  the binary form Cₓ = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]. With the matching output activation
+  the σ' factor cancels and δ = a − y exactly (no learning slowdown when a neuron saturates) — the
+  shortcut is valid only for these pairs, which is why cross-entropy refuses other outputs.
+  Both are computed from z, not a, so that saturated outputs give finite costs, never NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .activations import SIGMOID, SOFTMAX, Activation, log_softmax
+
+Array = np.ndarray
+
+
+def _quadratic_fn(z: Array, a: Array, y: Array, out: Activation) -> float:
+    return float(0.5 * np.sum((a - y) ** 2, dtype=np.float64) / len(a))
+
+
+def _quadratic_delta(z: Array, a: Array, y: Array, out: Activation) -> Array:
+    return out.backward(z, a, (a - y) / len(a))  # (batch, n_out)
+
+
+def _cross_entropy_fn(z: Array, a: Array, y: Array, out: Activation) -> float:
+    if out is SOFTMAX:
+        per_sample = -np.sum(y * log_softmax(z), axis=1, dtype=np.float64)
+    else:
+        # −[y ln σ(z) + (1−y) ln(1−σ(z))] = max(z, 0) − z·y + ln(1 + e^(−|z|))
+        per_sample = np.sum(
+            np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=1, dtype=np.float64
+        )
+    return float(per_sample.mean())
+
+
+def _cross_entropy_delta(z: Array, a: Array, y: Array, out: Activation) -> Array:
+    return (a - y) / len(a)  # valid for sigmoid and softmax outputs only (checked in Network)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A cost: ``fn(z, a, y, out)`` gives the mean cost of a batch, ``delta`` gives δᴸ."""
+
+    name: str
+    fn: Callable[[Array, Array, Array, Activation], float]
+    delta: Callable[[Array, Array, Array, Activation], Array]
+    output_activations: tuple[str, ...] | None  # the output activations it is valid with
+
+    def check_output(self, out: Activation) -> None:
+        if self.output_activations is not None and out.name not in self.output_activations:
+            raise ValueError(
+                f"the {self.name} cost needs a {' or '.join(self.output_activations)} output "
+                f"layer, not {out.name}; change the output activation or use the quadratic cost"
+            )
+
+    def __repr__(self) -> str:
+        return f"Cost({self.name!r})"
+
+
+QUADRATIC = Cost("quadratic", _quadratic_fn, _quadratic_delta, None)
+CROSS_ENTROPY = Cost(
+    "cross-entropy", _cross_entropy_fn, _cross_entropy_delta, (SIGMOID.name, SOFTMAX.name)
+)
+
+COSTS: dict[str, Cost] = {c.name: c for c in (QUADRATIC, CROSS_ENTROPY)}
+
+
+def get_cost(name: str | Cost) -> Cost:
+    if isinstance(name, Cost):
+        return name
+    try:
+        return COSTS[name]
+    except KeyError:
+        raise ValueError(f"unknown cost {name!r}; choose one of: {', '.join(COSTS)}") from None

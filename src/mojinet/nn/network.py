@@ -1,0 +1,199 @@
+"""The multilayer perceptron: layers of neurons, a′ = σ(W·a + b), trained by backpropagation.
+
+Rows are samples. A mini-batch X of shape (batch, n_in) passes through each layer l as one
+matrix product, Zˡ = Aˡ⁻¹ Wˡ + bˡ and Aˡ = σˡ(Zˡ), with Wˡ of shape (fan_in, fan_out): this is the
+chapter's a′ = σ(W·a + b) written for many samples at once (and transposed, so that W·a becomes a·W).
+
+Non-goals: convolution, recurrence, automatic differentiation. Every derivative is written out.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .costs import Cost, get_cost
+from .init import init_layer
+
+Array = np.ndarray
+
+
+class Gradients(NamedTuple):
+    """∂C/∂Wˡ and ∂C/∂bˡ for every layer, and the cost C of the batch they were computed on."""
+
+    nabla_w: list[Array]  # nabla_w[l]: (fan_in, fan_out)
+    nabla_b: list[Array]  # nabla_b[l]: (fan_out,)
+    cost: float
+
+
+class Network:
+    """A fully connected network of ``sizes`` neurons per layer (input layer first).
+
+    >>> net = Network([784, 16, 16, 10])          # the chapter's network, sigmoid everywhere
+    >>> net.n_weights, net.n_biases
+    (12960, 42)
+
+    ``activations`` is one name for every layer after the input (or a single name for all of
+    them). Parameters are float32 unless ``dtype`` says otherwise (tests use float64).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations: str | Sequence[str] = "sigmoid",
+        cost: str | Cost = "quadratic",
+        *,
+        init: str = "normal",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype=np.float32,
+    ):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or any(s < 1 for s in sizes):
+            raise ValueError(
+                f"sizes must list at least an input and an output layer, each with >= 1 neuron; "
+                f"got {sizes}"
+            )
+        if isinstance(activations, str) or isinstance(activations, Activation):
+            activations = [activations] * (len(sizes) - 1)
+        if len(activations) != len(sizes) - 1:
+            raise ValueError(
+                f"need one activation per layer after the input ({len(sizes) - 1}), "
+                f"got {len(activations)}: {list(activations)}"
+            )
+        self.sizes = sizes
+        self.activations: list[Activation] = [get_activation(a) for a in activations]
+        for a in self.activations[:-1]:
+            if a.derivative is None:
+                raise ValueError(f"{a.name} is only supported on the output layer")
+        self.cost: Cost = get_cost(cost)
+        self.cost.check_output(self.activations[-1])
+        self.dtype = np.dtype(dtype)
+        if rng is None:
+            rng = np.random.default_rng(seed)
+        self.weights: list[Array] = []
+        self.biases: list[Array] = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
+            self.weights.append(W)  # (fan_in, fan_out)
+            self.biases.append(b)  # (fan_out,)
+
+    # ----------------------------------------------------------------- description
+    @property
+    def n_layers(self) -> int:
+        """Number of layers with weights (the input layer has none)."""
+        return len(self.weights)
+
+    @property
+    def n_weights(self) -> int:
+        return sum(W.size for W in self.weights)
+
+    @property
+    def n_biases(self) -> int:
+        return sum(b.size for b in self.biases)
+
+    @property
+    def n_params(self) -> int:
+        return self.n_weights + self.n_biases
+
+    def __repr__(self) -> str:
+        acts = ",".join(a.name for a in self.activations)
+        return f"Network({'-'.join(map(str, self.sizes))}, {acts}, {self.cost.name})"
+
+    def _check_input(self, X: Array) -> Array:
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"input must have shape (batch, {self.sizes[0]}) — one row of {self.sizes[0]} "
+                f"input activations per sample; got {X.shape}"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    # ----------------------------------------------------------------- forward
+    def feedforward(self, X: Array) -> Array:
+        """Output activations Aᴸ for a batch X: (batch, n_in) → (batch, n_out)."""
+        A = self._check_input(X)  # (batch, n_in)
+        for W, b, sigma in zip(self.weights, self.biases, self.activations):
+            A = sigma(A @ W + b)  # (batch, fan_out)
+        return A
+
+    def forward(self, X: Array) -> tuple[list[Array], list[Array]]:
+        """Weighted inputs and activations of every layer.
+
+        Returns ``(zs, activations)``: zs[l] is Zˡ⁺¹ (batch, sizes[l+1]) and activations[l] is Aˡ
+        (batch, sizes[l]), so activations[0] is the input and activations[-1] the output.
+        """
+        A = self._check_input(X)
+        zs: list[Array] = []
+        activations: list[Array] = [A]
+        for W, b, sigma in zip(self.weights, self.biases, self.activations):
+            Z = A @ W + b  # (batch, fan_out)
+            A = sigma(Z)  # (batch, fan_out)
+            zs.append(Z)
+            activations.append(A)
+        return zs, activations
+
+    def predict(self, X: Array) -> Array:
+        """Index of the most active output neuron for each row: (batch,)."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    def total_cost(self, X: Array, Y: Array, batch_size: int = 10_000) -> float:
+        """Mean cost over a (possibly large) dataset, computed in chunks."""
+        total = 0.0
+        for i in range(0, len(X), batch_size):
+            zs, activations = self.forward(X[i : i + batch_size])
+            Yb = np.asarray(Y[i : i + batch_size], dtype=self.dtype)
+            total += self.cost.fn(zs[-1], activations[-1], Yb, self.activations[-1]) * len(Yb)
+        return total / len(X)
+
+    # ----------------------------------------------------------------- backward
+    def backprop(self, X: Array, Y: Array) -> Gradients:
+        """Gradient of the mean cost over the batch (X, Y) with respect to every weight and bias.
+
+        The four equations of backpropagation, in matrix form for a batch (rows = samples,
+        ⊙ = elementwise product, L = output layer):
+
+        (BP1) δᴸ = ∇_a C ⊙ σ'(Zᴸ)                 the output error (``Cost.delta``)
+        (BP2) δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ)        the error moves back one layer
+        (BP3) ∂C/∂bˡ = Σ_rows δˡ                   (rows already carry the 1/n of the mean)
+        (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ
+
+        Pure: returns fresh arrays and changes nothing. ``Y`` holds the wanted output
+        activations (one-hot rows for classification): (batch, n_out).
+        """
+        zs, activations = self.forward(X)
+        Y = np.asarray(Y, dtype=self.dtype)
+        if Y.shape != activations[-1].shape:
+            raise ValueError(
+                f"wanted outputs Y must have shape {activations[-1].shape}, got {Y.shape}"
+            )
+        out = self.activations[-1]
+        cost = self.cost.fn(zs[-1], activations[-1], Y, out)
+        nabla_w: list[Array] = [None] * self.n_layers  # type: ignore[list-item]
+        nabla_b: list[Array] = [None] * self.n_layers  # type: ignore[list-item]
+
+        delta = self.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
+        for l in range(self.n_layers - 1, -1, -1):
+            nabla_b[l] = delta.sum(axis=0)  # (BP3) (fan_out,)
+            nabla_w[l] = activations[l].T @ delta  # (BP4) (fan_in, fan_out)
+            if l > 0:
+                grad_a = delta @ self.weights[l].T  # ∂C/∂Aˡ⁻¹: (batch, fan_in)
+                delta = self.activations[l - 1].backward(zs[l - 1], activations[l], grad_a)  # (BP2)
+        return Gradients(nabla_w, nabla_b, cost)
+
+    # ----------------------------------------------------------------- parameters
+    def parameters(self) -> list[Array]:
+        """Every parameter array, in the order [W¹, b¹, W², b², …] (views, not copies)."""
+        return [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
+
+    def copy(self) -> Network:
+        """An independent copy (same architecture, copied parameters)."""
+        clone = object.__new__(Network)
+        clone.__dict__.update(self.__dict__)
+        clone.weights = [W.copy() for W in self.weights]
+        clone.biases = [b.copy() for b in self.biases]
+        return clone

@@ -1,0 +1,150 @@
+"""Stochastic gradient descent over mini-batches: shuffle, split, one step per batch, epochs.
+
+``train`` is the loop the chapter describes. Each epoch shuffles the training samples with the
+given Generator, splits them into mini-batches of ``batch_size`` rows (``batch_size = n`` is
+full-batch gradient descent), and for each batch asks the network for the gradient (backprop) and
+the optimiser for a step. After each epoch it records the mean training cost (averaged over the
+epoch's batches, each measured just before its step) and, when an evaluation set is given, its
+cost and accuracy.
+
+If the cost stops being finite, the network is put back as it was at the start of that epoch and
+``TrainingDiverged`` says what to change.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .network import Network
+
+
+class TrainingDiverged(RuntimeError):
+    """The cost became NaN or infinite; the network holds the last good parameters."""
+
+
+@dataclass
+class EpochRecord:
+    epoch: int  # 1-based
+    train_cost: float
+    eval_cost: float | None = None
+    eval_accuracy: float | None = None
+    seconds: float = 0.0
+    eta: float | None = None
+
+
+@dataclass
+class History:
+    epochs: list[EpochRecord] = field(default_factory=list)
+
+    def to_dict(self) -> list[dict]:
+        return [asdict(e) for e in self.epochs]
+
+    @classmethod
+    def from_dict(cls, records: list[dict]) -> History:
+        return cls([EpochRecord(**r) for r in records])
+
+    @property
+    def best(self) -> EpochRecord | None:
+        scored = [e for e in self.epochs if e.eval_accuracy is not None]
+        return max(scored, key=lambda e: e.eval_accuracy) if scored else None
+
+
+def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
+    """Class indices (n,) → wanted output activations (n, n_classes): 1 at the class, 0 elsewhere."""
+    Y = np.zeros((len(y), n_classes), dtype=dtype)
+    Y[np.arange(len(y)), y] = 1
+    return Y
+
+
+def evaluate(net: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 10_000):
+    """(mean cost, accuracy) of ``net`` on samples X (n, n_in) with class indices y (n,)."""
+    correct, total_cost = 0, 0.0
+    n_out = net.sizes[-1]
+    for i in range(0, len(X), batch_size):
+        zs, activations = net.forward(X[i : i + batch_size])
+        yb = y[i : i + batch_size]
+        Yb = one_hot(yb, n_out, net.dtype)
+        total_cost += net.cost.fn(zs[-1], activations[-1], Yb, net.activations[-1]) * len(yb)
+        correct += int(np.sum(np.argmax(activations[-1], axis=1) == yb))
+    return total_cost / len(X), correct / len(X)
+
+
+def train(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    optimizer,
+    epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    eval_data: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool | None = None,
+    schedule: Callable[[int], float] | None = None,
+    on_epoch_end: Callable[[Network, EpochRecord], None] | None = None,
+    history: History | None = None,
+) -> History:
+    """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
+
+    ``schedule(e)`` gives the learning rate for 0-based epoch e (see ``schedules``); it counts
+    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is called after each epoch (printing, checkpoints). Returns the
+    ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
+    """
+    n = len(X)
+    if n == 0:
+        raise ValueError("no training samples")
+    if len(y) != n:
+        raise ValueError(f"X has {n} samples but y has {len(y)} labels")
+    if not 1 <= batch_size:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    X = np.asarray(X, dtype=net.dtype)
+    Y = one_hot(y, net.sizes[-1], net.dtype)  # (n, n_out)
+    history = history if history is not None else History()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    first = len(history.epochs) + 1
+    try:
+        for epoch in range(first, first + epochs):
+            start = time.perf_counter()
+            if schedule is not None:
+                optimizer.eta = schedule(epoch - 1)
+            snapshot = [p.copy() for p in net.parameters()]
+            order = rng.permutation(n)  # shuffle
+            batches = range(0, n, batch_size)  # split
+            if progress:
+                from tqdm import tqdm
+
+                batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
+            cost_sum = 0.0
+            for i in batches:
+                idx = order[i : i + batch_size]
+                grads = net.backprop(X[idx], Y[idx])
+                if not np.isfinite(grads.cost):
+                    for p, saved in zip(net.parameters(), snapshot):
+                        p[...] = saved
+                    raise TrainingDiverged(
+                        f"the cost became {grads.cost} in epoch {epoch} (batch starting at sample "
+                        f"{i}); the network was restored to its state before that epoch. Lower the "
+                        f"learning rate (now {getattr(optimizer, 'eta', '?')}), use a smaller "
+                        f"initialisation (--init xavier) or check the inputs for NaN."
+                    )
+                cost_sum += grads.cost * len(idx)
+                optimizer.step(net, grads)  # one step per batch
+            record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
+            if eval_data is not None:
+                record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)
+            record.seconds = time.perf_counter() - start
+            history.epochs.append(record)
+            if on_epoch_end is not None:
+                on_epoch_end(net, record)
+    except KeyboardInterrupt as exc:
+        exc.history = history  # type: ignore[attr-defined]
+        raise
+    return history
