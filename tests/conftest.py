@@ -1,0 +1,27 @@
+"""Shared fixtures. Tests never use the network; real data comes from ../shared/data or the
+bundled MNIST, small data is made on the spot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """2,000 training and 1,000 test images from the bundled MNIST."""
+    from mojinet import load_dataset
+
+    return load_dataset("mnist", "train").subset(2000), load_dataset("mnist", "test").subset(1000)
