@@ -19,16 +19,18 @@ from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
 from .nn.init import INITIALISERS
 from .nn.network import Network
-from .nn.optim import SGD
+from .data.augment import Augment
+from .data.augment import describe as describe_augment
+from .nn.callbacks import BestCheckpoint, EarlyStopping, chain
+from .nn.optim import OPTIMIZERS, make_optimizer
+from .nn.regularize import MaxNorm, parse_dropout
 from .nn.schedules import SCHEDULES, make_schedule
 from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
+from .presets import DEFAULT as DEFAULT_PRESET
+from .presets import PRESETS
 
 # The chapter's network and the training settings that take it past 95% (see README).
-CHAPTER_DEFAULTS = dict(
-    hidden=[16, 16], activation="sigmoid", output_activation="sigmoid", cost="quadratic",
-    init="xavier", batch_size=10, eta=3.0, schedule="cosine", momentum=0.0, weight_decay=1e-4,
-    epochs=40,
-)
+CHAPTER_DEFAULTS = PRESETS["chapter"].options
 
 
 class CLIError(Exception):
@@ -77,18 +79,38 @@ def cmd_train(args) -> int:
     activations = args.activations or [args.activation] * len(hidden) + [args.output_activation]
     sizes = [train_set.n_features, *hidden, train_set.n_classes]
     net = Network(sizes, activations, args.cost, init=args.init, seed=args.seed)
-    optimizer = SGD(args.eta, momentum=args.momentum, weight_decay=args.weight_decay)
-    schedule = make_schedule(args.schedule, args.eta, args.epochs)
+    optimizer = make_optimizer(args.optimizer, args.eta, momentum=args.momentum,
+                               nesterov=args.nesterov, weight_decay=args.weight_decay)
+    schedule = make_schedule(args.schedule, args.eta, args.epochs, args.step_size,
+                             gamma=args.gamma, warmup=args.warmup)
+    dropout = parse_dropout(args.dropout)
+    constraint = MaxNorm(args.max_norm) if args.max_norm else None
+    augment = Augment(train_set.image_shape, rotate=args.rotate, scale=args.scale,
+                      shift=args.shift, elastic_alpha=args.elastic_alpha,
+                      elastic_sigma=args.elastic_sigma)
+    if (args.early_stopping or args.best) and not args.validation:
+        raise CLIError("--early-stopping and --best choose epochs by validation accuracy; "
+                       "hold out a validation split with --validation N (e.g. 10000)")
+    stopper = EarlyStopping(args.early_stopping) if args.early_stopping else None
+    best = BestCheckpoint() if args.best else None
     _print(describe(net))
     _print(f"Training on {len(train_set):,} images ({train_set.name}), checking on "
-           f"{len(eval_set):,} {eval_name} images each epoch: batch {args.batch_size}, "
-           f"eta {args.eta:g} ({args.schedule}), momentum {args.momentum:g}, "
-           f"L2 {args.weight_decay:g}, {args.epochs} epochs, seed {args.seed}")
+           f"{len(eval_set):,} {eval_name} images each epoch: preset {args.preset}, "
+           f"{args.optimizer}, batch {args.batch_size}, eta {args.eta:g} ({args.schedule}"
+           f"{f', warm-up {args.warmup}' if args.warmup else ''}), momentum {args.momentum:g}"
+           f"{' (Nesterov)' if args.nesterov else ''}, L2 {args.weight_decay:g}, "
+           f"dropout {dropout.input:g}/{dropout.hidden:g}, max-norm {args.max_norm:g}, "
+           f"augmentation: {describe_augment(augment)}, {args.epochs} epochs, seed {args.seed}")
     out = Path(args.out)
     config = {
-        "dataset": args.dataset, "n_train": len(train_set), "eval": eval_name,
-        "init": args.init, "batch_size": args.batch_size, "eta": args.eta,
-        "schedule": args.schedule, "momentum": args.momentum, "weight_decay": args.weight_decay,
+        "preset": args.preset, "dataset": args.dataset, "n_train": len(train_set),
+        "eval": eval_name, "init": args.init, "optimizer": optimizer.config(),
+        "batch_size": args.batch_size, "eta": args.eta, "schedule": args.schedule,
+        "step_size": args.step_size, "gamma": args.gamma, "warmup": args.warmup,
+        "momentum": args.momentum, "nesterov": args.nesterov,
+        "weight_decay": args.weight_decay, "dropout": [dropout.input, dropout.hidden],
+        "max_norm": args.max_norm, "augment": augment.config() if augment else None,
+        "early_stopping": args.early_stopping, "best": args.best,
         "epochs": args.epochs, "seed": args.seed,
     }
     started = time.perf_counter()
@@ -101,12 +123,16 @@ def cmd_train(args) -> int:
 
     history = None
 
-    def on_epoch_end(net_, record: EpochRecord):
+    def report(net_, record: EpochRecord):
+        aug = (f", {record.augment_seconds:.1f} s distorting"
+               if record.augment_seconds is not None else "")
         _print(f"epoch {record.epoch:>3}/{args.epochs}  cost {record.train_cost:.4f}  "
                f"{eval_name} cost {record.eval_cost:.4f}  {eval_name} accuracy "
-               f"{record.eval_accuracy:.2%}  ({record.seconds:.1f} s)")
+               f"{record.eval_accuracy:.2%}  ({record.seconds:.1f} s{aug})")
         # Save after every epoch (atomically): a killed run keeps what it had learned.
         save_model(model_now("running", history_ref[0]), out)
+
+    on_epoch_end = chain(best, report, stopper)
 
     from .nn.train import History
 
@@ -117,6 +143,7 @@ def cmd_train(args) -> int:
             batch_size=args.batch_size, rng=np.random.default_rng(args.seed),
             eval_data=(eval_set.X, eval_set.y), schedule=schedule, progress=args.progress,
             on_epoch_end=on_epoch_end, history=history_ref[0],
+            augment=augment if augment else None, dropout=dropout, constraint=constraint,
         )
     except KeyboardInterrupt:
         path = save_model(model_now("interrupted", history_ref[0]), out)
@@ -126,8 +153,16 @@ def cmd_train(args) -> int:
         path = save_model(model_now("diverged", history_ref[0]), out)
         raise CLIError(f"{e}\nThe last good network is in {path}") from e
     seconds = time.perf_counter() - started
+    if stopper is not None and len(history.epochs) < args.epochs:
+        _print(f"Stopped early: no gain in {eval_name} accuracy for {args.early_stopping} epochs")
+    if best is not None:
+        best.restore(net)
+        _print(f"Restored the network of epoch {best.best_epoch} ({eval_name} accuracy "
+               f"{best.best_accuracy:.2%})")
     test_cost, test_acc = evaluate(net, test_set.X, test_set.y)
     model = model_now("finished", history)
+    if best is not None:
+        model.training["best_epoch"] = best.best_epoch
     model.training["test_accuracy"] = test_acc
     model.training["test_cost"] = test_cost
     path = save_model(model, out)
@@ -222,7 +257,8 @@ def cmd_info(args) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
+    """The parser; ``preset`` supplies the defaults of the train options."""
     p = argparse.ArgumentParser(
         prog="mojinet",
         description="Read handwriting with a multilayer perceptron written in NumPy.",
@@ -230,9 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mojinet {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    d = CHAPTER_DEFAULTS
+    d = PRESETS[preset].options
     t = sub.add_parser("train", help="train a network (default: the chapter's 784-16-16-10)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       epilog="presets: " + "; ".join(f"{q.name}: {q.summary}"
+                                                      for q in PRESETS.values()))
+    t.add_argument("--preset", default=preset, choices=list(PRESETS),
+                   help="a named recipe (docs/results.md) supplying the defaults below; "
+                        "options you give still override it")
     t.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     t.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
     t.add_argument("--hidden", type=int, nargs="*", default=d["hidden"],
@@ -240,20 +281,46 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--activation", default=d["activation"], choices=[
         a for a in ACTIVATIONS if a != "softmax"], help="activation of every hidden layer")
     t.add_argument("--output-activation", default=d["output_activation"], choices=list(ACTIVATIONS))
-    t.add_argument("--activations", nargs="+", choices=list(ACTIVATIONS),
+    t.add_argument("--activations", nargs="+", choices=list(ACTIVATIONS), default=d["activations"],
                    help="one activation per layer after the input (overrides the two above)")
     t.add_argument("--cost", default=d["cost"], choices=list(COSTS))
     t.add_argument("--init", default=d["init"], choices=INITIALISERS,
                    help="normal = the chapter's N(0, 1)")
     t.add_argument("--batch-size", type=int, default=d["batch_size"],
                    help="mini-batch size (the training-set size gives full-batch descent)")
+    t.add_argument("--optimizer", default=d["optimizer"], choices=OPTIMIZERS)
     t.add_argument("--eta", type=float, default=d["eta"], help="learning rate η")
     t.add_argument("--schedule", default=d["schedule"], choices=SCHEDULES,
                    help="how η changes over the epochs")
-    t.add_argument("--momentum", type=float, default=d["momentum"])
+    t.add_argument("--step-size", type=int, default=d["step_size"],
+                   help="step schedule: epochs between drops of η")
+    t.add_argument("--gamma", type=float, default=d["gamma"],
+                   help="step schedule: factor applied to η at each drop")
+    t.add_argument("--warmup", type=int, default=d["warmup"],
+                   help="epochs of linear warm-up of η before the schedule")
+    t.add_argument("--momentum", type=float, default=d["momentum"], help="SGD momentum μ")
+    t.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d["nesterov"],
+                   help="Nesterov momentum (SGD)")
     t.add_argument("--weight-decay", type=float, default=d["weight_decay"],
-                   help="L2 regularisation strength λ")
+                   help="L2 regularisation strength λ (weights only)")
+    t.add_argument("--dropout", type=float, nargs="*", default=d["dropout"],
+                   metavar="P", help="dropout: P_HIDDEN, or P_INPUT P_HIDDEN")
+    t.add_argument("--max-norm", type=float, default=d["max_norm"], metavar="C",
+                   help="limit each neuron's incoming weight vector to length C (0: off)")
+    g = t.add_argument_group("augmentation (fresh random distortions of every training image "
+                             "in every epoch; all 0 = off)")
+    g.add_argument("--rotate", type=float, default=d["rotate"], metavar="DEG")
+    g.add_argument("--scale", type=float, default=d["scale"], metavar="FRACTION")
+    g.add_argument("--shift", type=float, default=d["shift"], metavar="PIXELS")
+    g.add_argument("--elastic-alpha", type=float, default=d["elastic_alpha"], metavar="ALPHA",
+                   help="elastic distortion strength α (Simard et al. 2003: 34)")
+    g.add_argument("--elastic-sigma", type=float, default=d["elastic_sigma"], metavar="SIGMA",
+                   help="elastic distortion smoothness σ in pixels (Simard et al. 2003: 4)")
     t.add_argument("--epochs", type=int, default=d["epochs"])
+    t.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without a validation gain (needs --validation)")
+    t.add_argument("--best", action="store_true",
+                   help="keep the epoch with the best validation accuracy (needs --validation)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--validation", type=int, default=0, metavar="N",
                    help="hold out N training images for per-epoch checks (e.g. 10000)")
@@ -287,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "preset", DEFAULT_PRESET) != DEFAULT_PRESET:
+        args = build_parser(args.preset).parse_args(argv)  # the preset's defaults, your options
     try:
         return args.func(args)
     except (CLIError, ModelFileError, ImageError, FileNotFoundError, ValueError) as e:

@@ -28,6 +28,16 @@ class Gradients(NamedTuple):
     cost: float
 
 
+Masks = Sequence[Array | None] | None  # dropout masks, one per weight layer (see forward)
+
+
+def _masked(A: Array, masks, l: int) -> Array:
+    """Aˡ ⊙ Mˡ when layer l has a dropout mask, else Aˡ unchanged."""
+    if masks is None or masks[l] is None:
+        return A
+    return A * masks[l]  # (batch, sizes[l])
+
+
 class Network:
     """A fully connected network of ``sizes`` neurons per layer (input layer first).
 
@@ -121,17 +131,22 @@ class Network:
             A = sigma(A @ W + b)  # (batch, fan_out)
         return A
 
-    def forward(self, X: Array) -> tuple[list[Array], list[Array]]:
+    def forward(self, X: Array, masks: Masks = None) -> tuple[list[Array], list[Array]]:
         """Weighted inputs and activations of every layer.
 
         Returns ``(zs, activations)``: zs[l] is Zˡ⁺¹ (batch, sizes[l+1]) and activations[l] is Aˡ
         (batch, sizes[l]), so activations[0] is the input and activations[-1] the output.
+
+        ``masks`` (training with dropout only, see ``regularize.Dropout``): masks[l] of shape
+        (batch, sizes[l]), or None, multiplies what layer l passes on, Zˡ⁺¹ = (Aˡ ⊙ Mˡ) Wˡ⁺¹ + bˡ⁺¹.
+        The returned activations are the unmasked Aˡ.
         """
         A = self._check_input(X)
+        self._check_masks(masks, len(A))
         zs: list[Array] = []
         activations: list[Array] = [A]
-        for W, b, sigma in zip(self.weights, self.biases, self.activations):
-            Z = A @ W + b  # (batch, fan_out)
+        for l, (W, b, sigma) in enumerate(zip(self.weights, self.biases, self.activations)):
+            Z = _masked(A, masks, l) @ W + b  # (batch, fan_out)
             A = sigma(Z)  # (batch, fan_out)
             zs.append(Z)
             activations.append(A)
@@ -151,7 +166,7 @@ class Network:
         return total / len(X)
 
     # ----------------------------------------------------------------- backward
-    def backprop(self, X: Array, Y: Array) -> Gradients:
+    def backprop(self, X: Array, Y: Array, masks: Masks = None) -> Gradients:
         """Gradient of the mean cost over the batch (X, Y) with respect to every weight and bias.
 
         The four equations of backpropagation, in matrix form for a batch (rows = samples,
@@ -164,8 +179,11 @@ class Network:
 
         Pure: returns fresh arrays and changes nothing. ``Y`` holds the wanted output
         activations (one-hot rows for classification): (batch, n_out).
+
+        With dropout ``masks`` (see ``forward``) layer l sees Ãˡ⁻¹ = Aˡ⁻¹ ⊙ Mˡ⁻¹ instead of Aˡ⁻¹,
+        so (BP4) uses Ãˡ⁻¹ and (BP2) gains the mask: δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ ⊙ Mˡ) ⊙ σ'(Zˡ).
         """
-        zs, activations = self.forward(X)
+        zs, activations = self.forward(X, masks)
         Y = np.asarray(Y, dtype=self.dtype)
         if Y.shape != activations[-1].shape:
             raise ValueError(
@@ -179,11 +197,22 @@ class Network:
         delta = self.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
         for l in range(self.n_layers - 1, -1, -1):
             nabla_b[l] = delta.sum(axis=0)  # (BP3) (fan_out,)
-            nabla_w[l] = activations[l].T @ delta  # (BP4) (fan_in, fan_out)
+            nabla_w[l] = _masked(activations[l], masks, l).T @ delta  # (BP4) (fan_in, fan_out)
             if l > 0:
-                grad_a = delta @ self.weights[l].T  # ∂C/∂Aˡ⁻¹: (batch, fan_in)
+                grad_a = _masked(delta @ self.weights[l].T, masks, l)  # ∂C/∂Aˡ⁻¹: (batch, fan_in)
                 delta = self.activations[l - 1].backward(zs[l - 1], activations[l], grad_a)  # (BP2)
         return Gradients(nabla_w, nabla_b, cost)
+
+    def _check_masks(self, masks: Masks, batch: int) -> None:
+        if masks is None:
+            return
+        if len(masks) != self.n_layers:
+            raise ValueError(f"need one dropout mask (or None) per weight layer "
+                             f"({self.n_layers}), got {len(masks)}")
+        for l, M in enumerate(masks):
+            if M is not None and M.shape != (batch, self.sizes[l]):
+                raise ValueError(f"dropout mask {l} must have shape {(batch, self.sizes[l])}, "
+                                 f"got {M.shape}")
 
     # ----------------------------------------------------------------- parameters
     def parameters(self) -> list[Array]:

@@ -7,6 +7,11 @@ the optimiser for a step. After each epoch it records the mean training cost (av
 epoch's batches, each measured just before its step) and, when an evaluation set is given, its
 cost and accuracy.
 
+Training aids, all optional and off by default (issue 4): ``augment(X_batch, rng)`` distorts each
+mini-batch before backprop (``data.augment``), ``dropout`` draws masks for backprop
+(``regularize.Dropout``), ``constraint(net)`` runs after each step (``regularize.MaxNorm``), and
+``on_epoch_end`` may return True to stop early (``callbacks.EarlyStopping``).
+
 If the cost stops being finite, the network is put back as it was at the start of that epoch and
 ``TrainingDiverged`` says what to change.
 """
@@ -35,6 +40,7 @@ class EpochRecord:
     eval_accuracy: float | None = None
     seconds: float = 0.0
     eta: float | None = None
+    augment_seconds: float | None = None  # time spent distorting images, when augmenting
 
 
 @dataclass
@@ -88,11 +94,16 @@ def train(
     schedule: Callable[[int], float] | None = None,
     on_epoch_end: Callable[[Network, EpochRecord], None] | None = None,
     history: History | None = None,
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    dropout=None,
+    constraint: Callable[[Network], None] | None = None,
 ) -> History:
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
     ``schedule(e)`` gives the learning rate for 0-based epoch e (see ``schedules``); it counts
-    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is called after each epoch (printing, checkpoints). Returns the
+    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is
+    called after each epoch (printing, checkpoints); if it returns True, training stops there.
+    ``augment``, ``dropout`` and ``constraint``: see the module docstring. Returns the
     ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
     """
     n = len(X)
@@ -122,10 +133,16 @@ def train(
                 from tqdm import tqdm
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
-            cost_sum = 0.0
+            cost_sum, augment_seconds = 0.0, 0.0
             for i in batches:
                 idx = order[i : i + batch_size]
-                grads = net.backprop(X[idx], Y[idx])
+                Xb = X[idx]  # (batch, n_in)
+                if augment is not None:
+                    t0 = time.perf_counter()
+                    Xb = augment(Xb, rng)  # (batch, n_in), distorted afresh every time
+                    augment_seconds += time.perf_counter() - t0
+                masks = dropout.masks(net, len(idx), rng) if dropout else None
+                grads = net.backprop(Xb, Y[idx], masks)
                 if not np.isfinite(grads.cost):
                     for p, saved in zip(net.parameters(), snapshot):
                         p[...] = saved
@@ -137,13 +154,17 @@ def train(
                     )
                 cost_sum += grads.cost * len(idx)
                 optimizer.step(net, grads)  # one step per batch
+                if constraint is not None:
+                    constraint(net)
             record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
+            if augment is not None:
+                record.augment_seconds = augment_seconds
             if eval_data is not None:
                 record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)
             record.seconds = time.perf_counter() - start
             history.epochs.append(record)
-            if on_epoch_end is not None:
-                on_epoch_end(net, record)
+            if on_epoch_end is not None and on_epoch_end(net, record):
+                break  # e.g. early stopping
     except KeyboardInterrupt as exc:
         exc.history = history  # type: ignore[attr-defined]
         raise

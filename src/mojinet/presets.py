@@ -1,0 +1,110 @@
+"""Named training recipes for ``mojinet train --preset NAME``: where each comes from and what it reaches.
+
+A preset is a set of defaults for the ``train`` options; any option given on the command line
+still wins (``--preset record --epochs 5`` is the record recipe, shortened). The accuracies in
+``measured`` are MNIST test accuracies (10,000 images) after training on the 60,000 training
+images only, produced by the command in docs/results.md on the 2-core machine it names.
+
+Non-goals: hyperparameter search. Every preset is a fixed recipe someone can rerun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    source: str
+    options: dict = field(default_factory=dict)
+
+
+# Every option a preset may set, with the value used when the preset does not set it.
+BASE = dict(
+    hidden=[16, 16], activation="sigmoid", output_activation="sigmoid", activations=None,
+    cost="quadratic", init="xavier", optimizer="sgd", batch_size=10, eta=3.0,
+    schedule="cosine", step_size=10, gamma=0.5, warmup=0, momentum=0.0, nesterov=False,
+    weight_decay=1e-4, dropout=None, max_norm=0.0, rotate=0.0, scale=0.0, shift=0.0,
+    elastic_alpha=0.0, elastic_sigma=4.0, epochs=40,
+)
+
+
+def _preset(name: str, summary: str, source: str, **options) -> Preset:
+    unknown = set(options) - set(BASE)
+    if unknown:  # pragma: no cover - a typo in this file
+        raise KeyError(f"preset {name}: unknown options {sorted(unknown)}")
+    return Preset(name, summary, source, {**BASE, **options})
+
+
+# The affine distortions of best-cpu and record: small rotations, stretches and shifts.
+_AFFINE = dict(rotate=10.0, scale=0.1, shift=2.0)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        _preset(
+            "chapter",
+            "the chapter's 784-16-16-10 sigmoid network with the quadratic cost (the default)",
+            "3Blue1Brown, 'But what is a neural network?' (2017); training settings chosen for "
+            "this project: Xavier initialisation, η = 3.0 with a cosine schedule, L2 1e-4",
+        ),
+        _preset(
+            "chapter-tuned",
+            "the same 784-16-16-10 shape, trained better: tanh hidden layers, softmax output, "
+            "cross-entropy, Nesterov momentum, cosine schedule, small shifts of the images",
+            "this project (issue 4); 3Blue1Brown says 'about 98%' is possible for this shape",
+            activation="tanh", output_activation="softmax", cost="cross-entropy",
+            batch_size=32, eta=0.05, momentum=0.9, nesterov=True, warmup=1,
+            weight_decay=1e-4, shift=1.0, rotate=5.0, scale=0.05, epochs=60,
+        ),
+        _preset(
+            "nielsen",
+            "Nielsen's first network: 784-30-10 sigmoid, quadratic cost, η = 3.0, batch 10",
+            "Nielsen, Neural Networks and Deep Learning, ch. 1 (network.py): 30 epochs, "
+            "N(0, 1) initialisation, constant η, about 95% reported",
+            hidden=[30], init="normal", schedule="constant", weight_decay=0.0, epochs=30,
+        ),
+        _preset(
+            "nielsen2",
+            "Nielsen's improved network: 784-100-10, cross-entropy, L2 regularisation",
+            "Nielsen, ch. 3 (network2.py): 100 hidden neurons, cross-entropy, λ = 5.0 over "
+            "n = 50,000 (weight decay λ/n = 1e-4), η = 0.1, batch 10, 60 epochs, 98.04% reported",
+            hidden=[100], cost="cross-entropy", schedule="constant", eta=0.1,
+            weight_decay=1e-4, epochs=60,
+        ),
+        _preset(
+            "best-cpu",
+            "784-800-800-10 ReLU, softmax, Nesterov momentum, cosine schedule, affine distortions; "
+            "the best found for about 15 minutes of one contended CPU core",
+            "this project; cf. Simard et al. 2003 (800 hidden units: 98.4% plain, 98.9% with "
+            "affine distortions)",
+            hidden=[800, 800], activation="relu", output_activation="softmax",
+            cost="cross-entropy", init="he", batch_size=100, eta=0.05, momentum=0.9,
+            nesterov=True, warmup=1, weight_decay=1e-4, epochs=16, **_AFFINE,
+        ),
+        _preset(
+            "record",
+            "the most accurate pure MLP trained here: 784-1200-1200-10 ReLU with affine and "
+            "elastic distortions",
+            "Simard, Steinkraus & Platt 2003 (elastic distortions, 800-unit MLP: 99.3%); "
+            "Ciresan et al. 2010 (deep MLPs on distorted MNIST: 99.65%)",
+            hidden=[1200, 1200], activation="relu", output_activation="softmax",
+            cost="cross-entropy", init="he", batch_size=100, eta=0.05, momentum=0.9,
+            nesterov=True, warmup=1, weight_decay=1e-4, epochs=40, elastic_alpha=34.0,
+            elastic_sigma=4.0, **_AFFINE,
+        ),
+    )
+}
+
+DEFAULT = "chapter"
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}"
+        ) from None
