@@ -51,29 +51,41 @@ def gaussian_matrix(n: int, sigma: float) -> np.ndarray:
 
 
 def sample_bilinear(images: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """images (batch, h, w) read at float coordinates ys, xs (batch, h, w); outside reads 0."""
+    """images (batch, h, w) read at float coordinates ys, xs (batch, h, w); outside reads 0.
+
+    Bilinear: a point between pixels is the area-weighted mean of its four neighbours. The image
+    is padded with background, one pixel before and two after, and coordinates are clipped into
+    the padding, so every point far outside reads background and every corner index is valid.
+    """
     batch, h, w = images.shape
-    padded = np.zeros((batch, h + 2, w + 2), dtype=images.dtype)  # a ring of background
-    padded[:, 1:-1, 1:-1] = images
-    flat = padded.reshape(batch, -1)  # (batch, (h+2)(w+2))
+    padded = np.zeros((batch, h + 3, w + 3), dtype=images.dtype)  # rows/cols −1 … h+1 / w+1
+    padded[:, 1 : h + 1, 1 : w + 1] = images
+    ys = np.clip(ys, -1, h, dtype=np.float32)  # (batch, h, w)
+    xs = np.clip(xs, -1, w, dtype=np.float32)
     y0 = np.floor(ys)
     x0 = np.floor(xs)
-    wy = (ys - y0).astype(images.dtype)  # (batch, h, w) weight of the lower row
-    wx = (xs - x0).astype(images.dtype)
-    # Padded index of the corner above-left; clipping sends far-away points into the zero ring.
-    iy0 = np.clip(y0.astype(np.intp) + 1, 0, h + 1)
-    iy1 = np.clip(y0.astype(np.intp) + 2, 0, h + 1)
-    ix0 = np.clip(x0.astype(np.intp) + 1, 0, w + 1)
-    ix1 = np.clip(x0.astype(np.intp) + 2, 0, w + 1)
+    wy = ys - y0  # (batch, h, w) weight of the lower neighbour
+    wx = xs - x0  # (batch, h, w) weight of the right neighbour
+    stride = w + 3
+    first = (np.arange(batch) * (h + 3) * stride)[:, None, None]  # (batch, 1, 1) image offsets
+    i00 = first + (y0.astype(np.intp) + 1) * stride + (x0.astype(np.intp) + 1)  # (batch, h, w)
+    flat = padded.reshape(-1)
+    # (1 − wx)·left + wx·right = left + wx·(right − left), likewise for the rows.
+    a00, a01 = np.take(flat, i00), np.take(flat, i00 + 1)  # (batch, h, w) upper neighbours
+    i00 += stride
+    a10, a11 = np.take(flat, i00), np.take(flat, i00 + 1)  # (batch, h, w) lower neighbours
+    top = a00 + wx * (a01 - a00)  # (batch, h, w)
+    bottom = a10 + wx * (a11 - a10)
+    return top + wy * (bottom - top)  # (batch, h, w)
 
-    def at(iy, ix):
-        return np.take_along_axis(flat, (iy * (w + 2) + ix).reshape(batch, -1), axis=1).reshape(
-            batch, h, w
-        )
 
-    top = at(iy0, ix0) * (1 - wx) + at(iy0, ix1) * wx  # (batch, h, w)
-    bottom = at(iy1, ix0) * (1 - wx) + at(iy1, ix1) * wx
-    return top * (1 - wy) + bottom * wy  # (batch, h, w)
+@lru_cache(maxsize=8)
+def _centred_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets of every pixel from the image centre: two (h, w) float32 arrays."""
+    gy, gx = np.meshgrid(np.arange(h, dtype=np.float32) - np.float32((h - 1) / 2),
+                         np.arange(w, dtype=np.float32) - np.float32((w - 1) / 2), indexing="ij")
+    gy.flags.writeable = gx.flags.writeable = False
+    return gy, gx
 
 
 @dataclass(frozen=True)
@@ -120,8 +132,7 @@ class Augment:
         dtype = X.dtype if X.dtype.kind == "f" else np.dtype(np.float32)
         # Output pixel p = (y, x) relative to the image centre: (h, w) grids.
         cy, cx = (h - 1) / 2, (w - 1) / 2
-        gy, gx = np.meshgrid(np.arange(h, dtype=np.float32) - np.float32(cy),
-                             np.arange(w, dtype=np.float32) - np.float32(cx), indexing="ij")
+        gy, gx = _centred_grid(h, w)  # (h, w) each
 
         def uniform(bound: float, shape) -> np.ndarray:  # U(−bound, bound), float32
             return (bound * (2 * rng.random(shape, dtype=np.float32) - 1)).astype(np.float32)

@@ -28,6 +28,11 @@ import numpy as np
 from .network import Network
 
 
+# Images distorted per call of ``augment`` (rounded up to whole mini-batches): one call per
+# mini-batch of 10 would spend most of its time on per-call overhead.
+AUGMENT_CHUNK = 1000
+
+
 class TrainingDiverged(RuntimeError):
     """The cost became NaN or infinite; the network holds the last good parameters."""
 
@@ -134,13 +139,17 @@ def train(
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
             cost_sum, augment_seconds = 0.0, 0.0
+            chunk = batch_size * -(-AUGMENT_CHUNK // batch_size)  # whole mini-batches
             for i in batches:
                 idx = order[i : i + batch_size]
-                Xb = X[idx]  # (batch, n_in)
-                if augment is not None:
-                    t0 = time.perf_counter()
-                    Xb = augment(Xb, rng)  # (batch, n_in), distorted afresh every time
-                    augment_seconds += time.perf_counter() - t0
+                if augment is None:
+                    Xb = X[idx]  # (batch, n_in)
+                else:
+                    if i % chunk == 0:  # distort the next chunk of shuffled images afresh
+                        t0 = time.perf_counter()
+                        distorted = augment(X[order[i : i + chunk]], rng)  # (chunk, n_in)
+                        augment_seconds += time.perf_counter() - t0
+                    Xb = distorted[i % chunk : i % chunk + batch_size]  # (batch, n_in)
                 masks = dropout.masks(net, len(idx), rng) if dropout else None
                 grads = net.backprop(Xb, Y[idx], masks)
                 if not np.isfinite(grads.cost):
