@@ -1,6 +1,7 @@
 """Central-difference gradient checking: is backprop's ∂C/∂w what the cost actually does?
 
 For each parameter w, ∂C/∂w ≈ (C(w + h) − C(w − h)) / 2h, with error O(h²). Run it in float64.
+With dropout ``masks`` (fixed, see ``Network.forward``) both sides use the same masks.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import numpy as np
 from .network import Network
 
 
-def numerical_gradients(net: Network, X, Y, h: float = 1e-6):
+def numerical_gradients(net: Network, X, Y, h: float = 1e-6, masks=None):
     """Central-difference estimates of (nabla_w, nabla_b); restores every parameter it touches."""
     Y = np.asarray(Y, dtype=net.dtype)
 
     def cost() -> float:
-        zs, activations = net.forward(X)
+        zs, activations = net.forward(X, masks)
         return net.cost.fn(zs[-1], activations[-1], Y, net.activations[-1])
 
     estimates = []
@@ -34,10 +35,10 @@ def numerical_gradients(net: Network, X, Y, h: float = 1e-6):
     return estimates[0::2], estimates[1::2]
 
 
-def max_relative_error(net: Network, X, Y, h: float = 1e-6) -> float:
+def max_relative_error(net: Network, X, Y, h: float = 1e-6, masks=None) -> float:
     """Largest |analytic − numeric| / max(|analytic| + |numeric|, 1e-8) over all parameters."""
-    grads = net.backprop(X, Y)
-    num_w, num_b = numerical_gradients(net, X, Y, h)
+    grads = net.backprop(X, Y, masks)
+    num_w, num_b = numerical_gradients(net, X, Y, h, masks)
     worst = 0.0
     for a, n in zip(grads.nabla_w + grads.nabla_b, num_w + num_b):
         err = np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)

@@ -4,8 +4,8 @@
 - ``cosine``: η₀·½(1 + cos(π·e/E)) for epoch e = 0 … E−1, large steps early to get near a good
   minimum quickly, small steps late so that mini-batch noise stops jolting the network out of it.
 - ``step``: η₀·γ^⌊e/k⌋, multiply η by γ (default ½) every k epochs.
-- warm-up (with any of them): ``warmup`` = W epochs rising linearly, η₀·(e+1)/W for e < W, then
-  the chosen schedule over the remaining E − W epochs. Large steps on a freshly initialised network
+- warm-up (with any of them): ``warmup`` = W epochs rising linearly, η₀·(e+1)/(W+1) for e < W
+  (so W = 1 is one epoch at η₀/2), then the chosen schedule over the remaining E − W epochs. Large steps on a freshly initialised network
   can throw it far off; warm-up lets momentum and Adam's running means settle first.
 
 η changes once per epoch (the training loop sets ``optimizer.eta`` before each epoch).
@@ -43,7 +43,7 @@ def make_schedule(
 
     def eta(e: int) -> float:
         if e < warmup:
-            return eta0 * (e + 1) / warmup  # linear warm-up
+            return eta0 * (e + 1) / (warmup + 1)  # linear warm-up towards η₀
         return main(e - warmup)
 
     return eta
