@@ -351,11 +351,16 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line; ``train --preset NAME`` takes its defaults from that preset."""
+    args = build_parser().parse_args(argv)
     if getattr(args, "preset", DEFAULT_PRESET) != DEFAULT_PRESET:
         args = build_parser(args.preset).parse_args(argv)  # the preset's defaults, your options
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
         return args.func(args)
     except (CLIError, ModelFileError, ImageError, FileNotFoundError, ValueError) as e:
