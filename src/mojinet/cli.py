@@ -114,10 +114,12 @@ def cmd_train(args) -> int:
         "epochs": args.epochs, "seed": args.seed,
     }
     started = time.perf_counter()
+    cpu_started = time.process_time()  # CPU time: what wall time would be on an idle machine
 
     def model_now(status: str, history) -> Model:
         training = {"config": config, "status": status, "history": history.to_dict(),
                     "seconds": round(time.perf_counter() - started, 2),
+                    "cpu_seconds": round(time.process_time() - cpu_started, 2),
                     "mojinet_version": __version__}
         return Model(net, train_set.classes, _preprocessing(train_set), training)
 
@@ -153,6 +155,7 @@ def cmd_train(args) -> int:
         path = save_model(model_now("diverged", history_ref[0]), out)
         raise CLIError(f"{e}\nThe last good network is in {path}") from e
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     if stopper is not None and len(history.epochs) < args.epochs:
         _print(f"Stopped early: no gain in {eval_name} accuracy for {args.early_stopping} epochs")
     if best is not None:
@@ -167,7 +170,8 @@ def cmd_train(args) -> int:
     model.training["test_cost"] = test_cost
     path = save_model(model, out)
     _print(f"Test accuracy {test_acc:.2%} ({round(test_acc * len(test_set)):,} of "
-           f"{len(test_set):,}) after {len(history.epochs)} epochs in {seconds:.1f} s")
+           f"{len(test_set):,}) after {len(history.epochs)} epochs in {seconds:.1f} s "
+           f"({cpu_seconds:.1f} s of CPU time)")
     _print(f"Saved the model to {path}")
     return 0
 
