@@ -22,6 +22,7 @@ from .nn.network import Network
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
 from .nn.callbacks import BestCheckpoint, EarlyStopping, chain
+from .nn.distill import soft_targets
 from .nn.optim import OPTIMIZERS, make_optimizer
 from .nn.regularize import MaxNorm, parse_dropout
 from .nn.schedules import SCHEDULES, make_schedule
@@ -93,6 +94,21 @@ def cmd_train(args) -> int:
                        "hold out a validation split with --validation N (e.g. 10000)")
     stopper = EarlyStopping(args.early_stopping) if args.early_stopping else None
     best = BestCheckpoint() if args.best else None
+    targets = None
+    if PRESETS[args.preset].needs_teacher and not args.teacher:
+        raise CLIError(f"the {args.preset} preset learns from a trained teacher network: train one "
+                       f"first (mojinet train --preset best-cpu --out best-cpu.npz) and add "
+                       f"--teacher best-cpu.npz")
+    if args.teacher:
+        teacher = load_model(args.teacher).network
+        if teacher.sizes[0] != sizes[0] or teacher.sizes[-1] != sizes[-1]:
+            raise CLIError(f"the teacher {args.teacher} has {teacher.sizes[0]} inputs and "
+                           f"{teacher.sizes[-1]} outputs; this network needs {sizes[0]} and "
+                           f"{sizes[-1]}")
+        targets = soft_targets(teacher, train_set.X, train_set.y, weight=args.teacher_weight,
+                               temperature=args.temperature)
+        _print(f"Learning from the teacher {args.teacher} ({'-'.join(map(str, teacher.sizes))}): "
+               f"weight {args.teacher_weight:g}, temperature {args.temperature:g}")
     _print(describe(net))
     _print(f"Training on {len(train_set):,} images ({train_set.name}), checking on "
            f"{len(eval_set):,} {eval_name} images each epoch: preset {args.preset}, "
@@ -111,6 +127,8 @@ def cmd_train(args) -> int:
         "weight_decay": args.weight_decay, "dropout": [dropout.input, dropout.hidden],
         "max_norm": args.max_norm, "augment": augment.config() if augment else None,
         "early_stopping": args.early_stopping, "best": args.best,
+        "teacher": ({"file": str(args.teacher), "weight": args.teacher_weight,
+                     "temperature": args.temperature} if args.teacher else None),
         "epochs": args.epochs, "seed": args.seed,
     }
     started = time.perf_counter()
@@ -146,6 +164,7 @@ def cmd_train(args) -> int:
             eval_data=(eval_set.X, eval_set.y), schedule=schedule, progress=args.progress,
             on_epoch_end=on_epoch_end, history=history_ref[0],
             augment=augment if augment else None, dropout=dropout, constraint=constraint,
+            targets=targets,
         )
     except KeyboardInterrupt:
         path = save_model(model_now("interrupted", history_ref[0]), out)
@@ -320,6 +339,12 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
                    help="elastic distortion strength α (Simard et al. 2003: 34)")
     g.add_argument("--elastic-sigma", type=float, default=d["elastic_sigma"], metavar="SIGMA",
                    help="elastic distortion smoothness σ in pixels (Simard et al. 2003: 4)")
+    t.add_argument("--teacher", metavar="MODEL", help="distillation: also learn from this "
+                   "trained model's answers on the training images (nn/distill.py)")
+    t.add_argument("--teacher-weight", type=float, default=d["teacher_weight"], metavar="W",
+                   help="distillation: share of the teacher's answers in the wanted outputs")
+    t.add_argument("--temperature", type=float, default=d["temperature"], metavar="T",
+                   help="distillation: softening of the teacher's answers")
     t.add_argument("--epochs", type=int, default=d["epochs"])
     t.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a validation gain (needs --validation)")

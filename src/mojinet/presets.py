@@ -19,6 +19,7 @@ class Preset:
     summary: str
     source: str
     options: dict = field(default_factory=dict)
+    needs_teacher: bool = False  # distillation: the run needs --teacher MODEL
 
 
 # Every option a preset may set, with the value used when the preset does not set it.
@@ -27,15 +28,16 @@ BASE = dict(
     cost="quadratic", init="xavier", optimizer="sgd", batch_size=10, eta=3.0,
     schedule="cosine", step_size=10, gamma=0.5, warmup=0, momentum=0.0, nesterov=False,
     weight_decay=1e-4, dropout=None, max_norm=0.0, rotate=0.0, scale=0.0, shift=0.0,
-    elastic_alpha=0.0, elastic_sigma=4.0, epochs=40,
+    elastic_alpha=0.0, elastic_sigma=4.0, teacher_weight=0.7, temperature=2.0, epochs=40,
 )
 
 
-def _preset(name: str, summary: str, source: str, **options) -> Preset:
+def _preset(name: str, summary: str, source: str, needs_teacher: bool = False,
+            **options) -> Preset:
     unknown = set(options) - set(BASE)
     if unknown:  # pragma: no cover - a typo in this file
         raise KeyError(f"preset {name}: unknown options {sorted(unknown)}")
-    return Preset(name, summary, source, {**BASE, **options})
+    return Preset(name, summary, source, {**BASE, **options}, needs_teacher)
 
 
 # The affine distortions of best-cpu and record: small rotations, stretches and shifts.
@@ -58,6 +60,17 @@ PRESETS: dict[str, Preset] = {
             activation="tanh", output_activation="softmax", cost="cross-entropy",
             batch_size=32, eta=0.05, momentum=0.9, nesterov=True, warmup=1,
             weight_decay=1e-4, shift=1.0, rotate=5.0, scale=0.05, epochs=60,
+        ),
+        _preset(
+            "chapter-distilled",
+            "chapter-tuned, also learning from a trained teacher's answers (distillation); "
+            "needs --teacher MODEL, e.g. the best-cpu model",
+            "Hinton, Vinyals & Dean 2015, 'Distilling the knowledge in a neural network'",
+            needs_teacher=True,
+            activation="tanh", output_activation="softmax", cost="cross-entropy",
+            batch_size=32, eta=0.05, momentum=0.9, nesterov=True, warmup=1,
+            weight_decay=1e-4, shift=1.0, rotate=5.0, scale=0.05, epochs=60,
+            teacher_weight=0.7, temperature=2.0,
         ),
         _preset(
             "nielsen",

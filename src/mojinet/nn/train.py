@@ -102,13 +102,16 @@ def train(
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     dropout=None,
     constraint: Callable[[Network], None] | None = None,
+    targets: np.ndarray | None = None,
 ) -> History:
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
     ``schedule(e)`` gives the learning rate for 0-based epoch e (see ``schedules``); it counts
     from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is
     called after each epoch (printing, checkpoints); if it returns True, training stops there.
-    ``augment``, ``dropout`` and ``constraint``: see the module docstring. Returns the
+    ``augment``, ``dropout`` and ``constraint``: see the module docstring. ``targets`` (n, n_out),
+    if given, are the wanted outputs instead of one-hot rows of y (soft targets from a teacher
+    network, ``nn/distill.py``); y still gives the labels for reporting. Returns the
     ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
     """
     n = len(X)
@@ -122,6 +125,10 @@ def train(
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     X = np.asarray(X, dtype=net.dtype)
     Y = one_hot(y, net.sizes[-1], net.dtype)  # (n, n_out)
+    if targets is not None:
+        if targets.shape != Y.shape:
+            raise ValueError(f"targets must have shape {Y.shape}, got {targets.shape}")
+        Y = np.asarray(targets, dtype=net.dtype)  # (n, n_out) soft targets
     history = history if history is not None else History()
     if progress is None:
         progress = sys.stderr.isatty()
