@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from .network import Network
+from .regularize import Dropout
 
 
 # Images distorted per call of ``augment`` (rounded up to whole mini-batches): one call per
@@ -97,10 +98,10 @@ def train(
     eval_data: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool | None = None,
     schedule: Callable[[int], float] | None = None,
-    on_epoch_end: Callable[[Network, EpochRecord], None] | None = None,
+    on_epoch_end: Callable[[Network, EpochRecord], bool | None] | None = None,
     history: History | None = None,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
-    dropout=None,
+    dropout: Dropout | None = None,
     constraint: Callable[[Network], None] | None = None,
     targets: np.ndarray | None = None,
 ) -> History:
