@@ -16,10 +16,14 @@ from .data.images import ImageError, to_input
 from .data.registry import load_dataset
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.network import Gradients, Network
-from .nn.optim import SGD
+from .data.augment import Augment
+from .nn.callbacks import BestCheckpoint, EarlyStopping
+from .nn.optim import SGD, Adam
+from .nn.regularize import Dropout, MaxNorm
 from .nn.train import History, TrainingDiverged, evaluate, one_hot, train
 
 __all__ = [
+    "Adam", "Augment", "BestCheckpoint", "Dropout", "EarlyStopping", "MaxNorm",
     "Dataset", "Gradients", "History", "IDXError", "ImageError", "Model", "ModelFileError",
     "Network", "SGD", "TrainingDiverged", "evaluate", "load_dataset", "load_model", "one_hot",
     "read_idx", "save_model", "to_input", "train", "write_idx", "__version__",
