@@ -360,9 +360,8 @@ def _njit(fn):
 
 
 @_njit
-def _activate(Z, A, r, code):
-    """Row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
-    n = Z.shape[1]
+def _activate(Z, A, r, n, code):
+    """The first n entries of row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
     if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0
         for j in range(n):
             z = Z[r, j]
@@ -403,15 +402,14 @@ def _derivative(z, a, code):
 def _affine(P, p, W, b, Z, r):
     """Row r of Z = (row p of P) W + b, skipping the zero entries of that input row."""
     fan_in, fan_out = W.shape
+    x, z = P[p], Z[r]  # (≥ fan_in,), (≥ fan_out,)
     for j in range(fan_out):
-        Z[r, j] = 0.0
+        z[j] = b[j]
     for k in range(fan_in):
-        x = P[p, k]
-        if x != 0:
+        if x[k] != 0:
+            xk, w = x[k], W[k]  # w: (fan_out,)
             for j in range(fan_out):
-                Z[r, j] += x * W[k, j]
-    for j in range(fan_out):
-        Z[r, j] += b[j]
+                z[j] += xk * w[j]
 
 
 @_njit
@@ -577,7 +575,7 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
                 _compress_batch(As[l - 1], m, ptrs[l], idxs[l], vals[l])
                 _affine_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, Ws[l], bs[l], Z)
             for r in range(m):
-                _activate(Z, A, r, acts[l])
+                _activate(Z, A, r, Z.shape[1], acts[l])
         # (BP1) and the cost
         cost = 0.0
         for r in range(m):
@@ -637,7 +635,7 @@ def _feedforward_rows(X, Ws, bs, acts, out, Z, A):
                 _affine(X, r, Ws[0], bs[0], Z, 1)
             else:
                 _affine(A, l, Ws[l], bs[l], Z, l + 1)
-            _activate(Z, A, l + 1, acts[l])
+            _activate(Z, A, l + 1, Ws[l].shape[1], acts[l])
         for j in range(out.shape[1]):
             out[r, j] = A[L, j]
     return out
