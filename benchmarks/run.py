@@ -233,7 +233,9 @@ class SklearnPeer(Peer):
             shuffle=True, random_state=SEED, max_iter=1, tol=0.0,
         )
         # Start from the same weights: one step on one sample builds the model, then overwrite.
-        self.clf.partial_fit(X[:1], y[:1], classes=np.arange(cfg["sizes"][-1]))
+        with warnings.catch_warnings():  # "batch_size clipped" for this one-sample call
+            warnings.simplefilter("ignore", UserWarning)
+            self.clf.partial_fit(X[:1], y[:1], classes=np.arange(cfg["sizes"][-1]))
         for i, (W, b) in enumerate(zip(init_params[0::2], init_params[1::2])):
             self.clf.coefs_[i][...] = W
             self.clf.intercepts_[i][...] = b

@@ -660,12 +660,15 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
 
 # --------------------------------------------------------------------------- inference
 @_njit
-def _feedforward_rows(X, Ws, bs, acts, out, Z, A):
-    """Output activations for every row of X, one row at a time through all layers.
-
-    Z, A: (1 + layers, widest layer) scratch rows; layer l writes row l + 1 of each.
-    """
+def _feedforward_rows(X, Ws, bs, acts):
+    """Output activations for every row of X, one row at a time through all layers."""
     L = len(Ws)
+    width = 0
+    for l in range(L):
+        width = max(width, Ws[l].shape[1])
+    Z = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's z
+    A = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's activations
+    out = np.empty((X.shape[0], Ws[L - 1].shape[1]), dtype=X.dtype)  # (batch, n_out)
     for r in range(X.shape[0]):
         for l in range(L):
             if l == 0:
@@ -673,8 +676,7 @@ def _feedforward_rows(X, Ws, bs, acts, out, Z, A):
             else:
                 _affine(A, l, Ws[l], bs[l], Z, l + 1)
             _activate(Z, A, l + 1, Ws[l].shape[1], acts[l])
-        for j in range(out.shape[1]):
-            out[r, j] = A[L, j]
+        out[r] = A[L, : out.shape[1]]
     return out
 
 
@@ -684,20 +686,15 @@ def feedforward(net: Network, X: Array) -> Array:
     Falls back to ``net.feedforward`` without Numba, for large batches (where BLAS products are
     faster), and for anything the compiled kernel does not know.
     """
-    if not (HAVE_NUMBA and enabled()) or type(net) is not Network:
-        return net.feedforward(X)
     X = np.asarray(X)
     if X.ndim == 1:
         X = X[None, :]
-    if (X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
+    codes = _act_codes(net) if HAVE_NUMBA and type(net) is Network else None
+    if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
             or not X.flags.c_contiguous or len(X) * net.n_weights > _ROWWISE_LIMIT
-            or any(a not in ACT_CODES for a in net.activations)):
+            or not enabled()):
         return net.feedforward(X)
-    shape = (1 + net.n_layers, max(net.sizes[1:]))
-    Z, A = np.empty(shape, dtype=net.dtype), np.empty(shape, dtype=net.dtype)  # scratch rows
-    out = np.empty((len(X), net.sizes[-1]), dtype=net.dtype)  # (batch, n_out)
-    codes = _act_codes(net.activations)
-    return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes, out, Z, A)
+    return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
 
 
 def predict(net: Network, X: Array) -> Array:
@@ -711,9 +708,13 @@ _ROWWISE_LIMIT = 2_000_000
 _CODE_CACHE: dict[tuple, Array] = {}
 
 
-def _act_codes(activations: Sequence) -> Array:
-    key = tuple(a.name for a in activations)
+def _act_codes(net: Network) -> Array | None:
+    """The activation codes of net's layers (None if one is unknown), cached by identity."""
+    key = tuple(map(id, net.activations))
     codes = _CODE_CACHE.get(key)
     if codes is None:
-        codes = _CODE_CACHE[key] = np.array([ACT_CODES[a] for a in activations], dtype=np.int64)
+        if any(a not in ACT_CODES for a in net.activations):
+            return None
+        codes = _CODE_CACHE[key] = np.array([ACT_CODES[a] for a in net.activations],
+                                            dtype=np.int64)
     return codes
