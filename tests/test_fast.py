@@ -215,6 +215,8 @@ def test_fast_feedforward_matches_reference(sizes, acts, rng):
     np.testing.assert_allclose(fast.feedforward(net, X), want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fast.feedforward(net, X[3]), want[3:4], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(fast.predict(net, X), np.argmax(want, axis=1))
+    big = np.tile(X, (1 + fast._ROWWISE_LIMIT // (len(X) * net.n_weights), 1))  # BLAS path
+    np.testing.assert_allclose(fast.feedforward(net, big)[: len(X)], want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="input must have shape"):
         fast.feedforward(net, X[:, :5])
 
@@ -240,4 +242,4 @@ def test_without_numba_the_blas_engine_is_used(monkeypatch):
     with pytest.raises(ValueError, match="needs numba"):
         fast.FastTrainer(net, SGD(1.0), 4, engine="compiled")
     X = np.random.default_rng(0).random((3, 12)).astype(np.float32)
-    np.testing.assert_array_equal(fast.feedforward(net, X), net.feedforward(X))
+    np.testing.assert_allclose(fast.feedforward(net, X), net.feedforward(X), rtol=1e-6)

@@ -4,20 +4,26 @@ Why it exists. For the chapter's network (784-16-16-10, mini-batches of 10) one 
 about half a million multiply-adds — a few microseconds of arithmetic — while the reference code
 (``Network.backprop`` then ``SGD.step``) makes some 45 NumPy calls of about a microsecond each, and
 a framework such as PyTorch spends hundreds of microseconds per step in dispatch. Speed for small
-networks is therefore about the number of calls, not the FLOPs. This module trains a whole run of
-mini-batches in one compiled call (Numba), fusing forward pass, backpropagation and the SGD step:
+networks is therefore about the number of calls, not the FLOPs.
 
-- forward:   Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), row by row, skipping zero inputs (most MNIST pixels are
-             0, so most of the first layer's products are 0·w and need not be done);
-- (BP1)      δᴸ from the cost (the same formulas as ``costs.py``), and the batch's cost;
-- (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ is changed;
-- (BP3/BP4)  ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ one row of Wˡ at a time, and that row updated at once
-             (w ← w − η(∂C/∂w + λw), or with momentum v ← μv − η(…), w ← w + v): every weight is
-             read and written once per step, no gradient array is ever stored.
+Two engines; ``default_engine(net)`` picks one (``MOJINET_FAST`` in the environment overrides):
 
-Without Numba (it is an optional extra, ``pip install mojinet[fast]``) the fallback is the
-``blas`` engine: the same steps with NumPy matrix products into preallocated buffers and in-place
-elementwise updates — no per-batch allocation, no dtype conversion.
+- ``compiled`` (needs Numba; for networks no wider than ``COMPILED_MAX_WIDTH``): one compiled call
+  trains a whole run of mini-batches, forward pass, backpropagation and SGD step fused:
+
+  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample over the non-zero inputs only (the
+             training set is compressed by rows once: ~80% of MNIST's pixels are 0, so most of
+             the first layer's products are 0·w and need not be done);
+  (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
+  (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ accumulated over the non-zero inputs, then the
+             step w ← w − η(∂C/∂w + λw), or with momentum v ← μv − η(…), w ← w + v. Rows of Wˡ
+             whose input was 0 in the whole batch have a zero gradient and, without momentum or
+             decay, are not touched at all.
+
+- ``blas`` (pure NumPy; for wide layers, and the fallback without Numba): the reference's matrix
+  products, but into preallocated buffers (``out=``), elementwise work in place, no per-batch
+  allocation or dtype conversion; with Numba installed the SGD step is one fused pass.
 
 The reference implementation stays the definition of the math: ``tests/test_fast.py`` compares
 both engines with ``Network.backprop`` + ``SGD.step`` on several activations, costs and
@@ -305,12 +311,12 @@ class FastTrainer:
 
 # --------------------------------------------------------------------------- NumPy helpers
 def _np_activate(Z: Array, A: Array, code: int) -> None:
-    """A = σ(Z), in place into A (numerically stable sigmoid and softmax)."""
-    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)); for z < 0 as e^z/(1 + e^z)
+    """A = σ(Z), into A (which may be Z itself); numerically stable sigmoid and softmax."""
+    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)); for z < 0 as e^z/(1 + e^z) = 1 − σ(|z|)
+        neg = Z < 0  # (before A, which may be Z, is overwritten)
         np.abs(Z, out=A)
         np.negative(A, out=A)
         np.exp(A, out=A)  # e^(−|z|)
-        neg = Z < 0
         np.add(A, 1, out=A)
         np.reciprocal(A, out=A)  # 1/(1 + e^(−|z|)) = σ(|z|)
         np.subtract(1, A, out=A, where=neg)  # σ(z) = 1 − σ(|z|) for z < 0
@@ -681,20 +687,27 @@ def _feedforward_rows(X, Ws, bs, acts):
 
 
 def feedforward(net: Network, X: Array) -> Array:
-    """``net.feedforward(X)``, faster for small batches (one compiled call, no temporaries).
+    """``net.feedforward(X)``, faster: one compiled call for small batches (Numba), one BLAS
+    product and in-place activation per layer for large ones (or without Numba).
 
-    Falls back to ``net.feedforward`` without Numba, for large batches (where BLAS products are
-    faster), and for anything the compiled kernel does not know.
+    Anything else (a Network subclass, an activation it does not know, another dtype) goes to
+    ``net.feedforward``, which also gives the errors for bad input.
     """
     X = np.asarray(X)
     if X.ndim == 1:
         X = X[None, :]
-    codes = _act_codes(net) if HAVE_NUMBA and type(net) is Network else None
+    codes = _act_codes(net) if type(net) is Network else None
     if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
-            or not X.flags.c_contiguous or len(X) * net.n_weights > _ROWWISE_LIMIT
             or not enabled()):
         return net.feedforward(X)
-    return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
+    if HAVE_NUMBA and X.flags.c_contiguous and len(X) * net.n_weights <= _ROWWISE_LIMIT:
+        return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
+    A = X  # (batch, n_in)
+    for W, b, code in zip(net.weights, net.biases, codes):
+        A = A @ W  # Z: (batch, fan_out), a new array …
+        A += b
+        _np_activate(A, A, code)  # … turned into the activations in place
+    return A
 
 
 def predict(net: Network, X: Array) -> Array:
