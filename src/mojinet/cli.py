@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
+    from . import inspect_cli; inspect_cli.add_parser(sub)  # inspect, figures (issue 5)
     return p
 
 
