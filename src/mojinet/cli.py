@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
-    from . import inspect_cli; inspect_cli.add_parser(sub)  # inspect, figures (issue 5)
+    from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
+    add_inspect_parsers(sub)
     return p
 
 

@@ -17,6 +17,12 @@ from .data.images import to_input
 from .data.registry import DATA_DIR_ENV, DATASETS, load_dataset
 from .io import Model, load_model
 
+# The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
+# does not import matplotlib; a test checks the two lists agree).
+FIGURES_NAMES = ("activation-functions", "network", "gradient-descent", "training",
+                 "first-layer-weights", "preferred-inputs", "confusion-matrix",
+                 "confident-mistakes", "within-class")
+
 
 class InspectError(ValueError):
     """Bad arguments for inspect/figures (shown to the user as one line)."""
@@ -205,8 +211,9 @@ def cmd_figures(args) -> int:
     cls = None if args.class_label is None else _class_index(model, args.class_label)
     _print(f"Drawing figures for {args.model} with {len(data):,} {data.name} images into "
            f"{args.out}:")
+    only = None if not args.only else set(args.only)
     entries, result = make_figures(model, data, args.out, formats, layer=args.layer, k=args.k,
-                                   class_index=cls, log=_print)
+                                   class_index=cls, only=only, log=_print)
     _print(f"Wrote {len(entries)} figures ({', '.join(formats)}) and "
            f"{Path(args.out) / 'index.md'} / index.html with the captions.")
     if result is not None:
@@ -255,6 +262,8 @@ def add_parser(sub) -> None:
                    help="top-k most active neurons compared (default: a quarter of the layer)")
     f.add_argument("--class", dest="class_label", metavar="LABEL",
                    help="class for the within-class figure (default: the most varied)")
+    f.add_argument("--only", nargs="+", metavar="NAME", choices=FIGURES_NAMES,
+                   help=f"draw only these figures: {', '.join(FIGURES_NAMES)}")
     f.set_defaults(func=cmd_figures)
 
 

@@ -37,8 +37,8 @@ def activations_figure() -> Figure:
     ax.plot([0], [1], "o", color=VERMILION, ms=3.5)
     ax.set_title("step (perceptron)")
     dax.plot(z, np.zeros_like(z), color=VERMILION)
-    dax.annotate("0 everywhere\n(undefined at 0)", (0, 0), xytext=(0, 22), textcoords="offset points",
-                 ha="center", fontsize=7.5, color=VERMILION)
+    dax.annotate("0 everywhere\n(undefined at 0)", (0, 0), xytext=(0, 22),
+                 textcoords="offset points", ha="center", fontsize=7.5, color=VERMILION)
     titles = {"sigmoid": "sigmoid  σ(z) = 1/(1+e$^{-z}$)", "tanh": "tanh(z)",
               "relu": "ReLU  max(0, z)"}
     for (name, a, d), ax, dax in zip(curves, axes[0, 1:], axes[1, 1:]):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -63,11 +64,14 @@ def network_diagram(net: Network, classes=None, max_drawn: int = 16) -> Figure:
     for l, W in enumerate(net.weights):
         (i_idx, i_y), (j_idx, j_y) = positions[l], positions[l + 1]
         w = W[np.ix_(i_idx, j_idx)] / (np.abs(W).max() or 1.0)  # (drawn_in, drawn_out) in [-1, 1]
-        for a, ya in enumerate(i_y):
-            for b, yb in enumerate(j_y):
-                s = abs(float(w[a, b]))
-                ax.plot([xs[l], xs[l + 1]], [ya, yb], color=cmap(norm(w[a, b])),
-                        lw=0.2 + 1.2 * s, alpha=0.2 + 0.7 * s, zorder=1)
+        ya, yb = np.meshgrid(i_y, j_y, indexing="ij")  # (drawn_in, drawn_out) each
+        segments = np.stack([np.stack([np.full(ya.size, xs[l]), ya.ravel()], 1),
+                             np.stack([np.full(yb.size, xs[l + 1]), yb.ravel()], 1)], 1)
+        s = np.abs(w).ravel()  # (n_edges,)
+        colours = cmap(norm(w.ravel()))  # (n_edges, 4)
+        colours[:, 3] = 0.2 + 0.7 * s
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.2 + 1.2 * s,
+                                         zorder=1))
     for l, (idx, ys) in enumerate(positions):
         face = "white" if l == 0 else ("#f3f3f3" if l < L - 1 else "#e8f1f8")
         ax.scatter(np.full(len(ys), xs[l]), ys, s=60, facecolor=face, edgecolor="0.2", lw=0.8,

@@ -26,6 +26,10 @@ from .network import history_figure, network_diagram
 from .neurons import image_grid_figure, within_class_figure
 from .style import FORMATS, save_figure
 
+FIGURES = ("activation-functions", "network", "gradient-descent", "training",
+           "first-layer-weights", "preferred-inputs", "confusion-matrix", "confident-mistakes",
+           "within-class")
+
 
 @dataclass
 class FigureEntry:
@@ -85,11 +89,19 @@ def _pct(x: float) -> str:
 def make_figures(model: Model, data: Dataset, out_dir: str | Path,
                  formats: tuple[str, ...] = FORMATS, *, layer: int = 1, k: int | None = None,
                  class_index: int | None = None, n_mistakes: int = 16,
-                 log=lambda msg: None) -> tuple[list[FigureEntry], WithinClassResult | None]:
+                 only: set[str] | None = None, log=lambda msg: None
+                 ) -> tuple[list[FigureEntry], WithinClassResult | None]:
     """Draw every figure for ``model`` (with test images from ``data``) into ``out_dir``.
 
-    Returns the entries (stem, title, caption, written paths) and the within-class numbers.
+    ``only``: draw just these figures (names from ``FIGURES``; "preferred-inputs" means all
+    of that kind). Returns the entries (stem, title, caption, written paths) and the
+    within-class numbers (None if that figure was not drawn or there is no hidden layer).
     """
+    if only is not None:
+        unknown = set(only) - set(FIGURES)
+        if unknown:
+            raise ValueError(f"unknown figure name(s) {', '.join(sorted(unknown))}; choose from "
+                             f"{', '.join(FIGURES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     net = model.network
@@ -99,40 +111,46 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
     shape = data.image_shape
     entries: list[FigureEntry] = []
 
+    def wanted(stem: str) -> bool:
+        return only is None or stem in only or any(stem.startswith(o + "-") for o in only)
+
     def add(stem: str, title: str, caption: str, fig) -> None:
         log(f"  {stem}")
         entries.append(FigureEntry(stem, title, caption, save_figure(fig, out_dir, stem, formats)))
 
-    add("activation-functions", "Activation functions and their derivatives",
-        "Top: the activation σ(z) of a neuron as a function of its weighted input z; bottom: "
-        "its derivative σ′(z). Backpropagation multiplies every gradient by σ′(z), so with the "
-        "step function of the perceptron (left) a small change to a weight changes no output "
-        "and the gradient is 0: there is nothing for gradient descent to follow. Sigmoid, tanh "
-        "and ReLU change smoothly, so small nudges to the weights give small, measurable "
-        "changes in the cost. Curves computed with mojinet's own activation functions.",
-        activations_figure())
+    if wanted("activation-functions"):
+        add("activation-functions", "Activation functions and their derivatives",
+            "Top: the activation σ(z) of a neuron as a function of its weighted input z; bottom: "
+            "its derivative σ′(z). Backpropagation multiplies every gradient by σ′(z), so with the "
+            "step function of the perceptron (left) a small change to a weight changes no output "
+            "and the gradient is 0: there is nothing for gradient descent to follow. Sigmoid, tanh "
+            "and ReLU change smoothly, so small nudges to the weights give small, measurable "
+            "changes in the cost. Curves computed with mojinet's own activation functions.",
+            activations_figure())
 
-    layer_desc = "; ".join(
-        f"{ins.layer_name(net, l)} {n}" for l, n in enumerate(net.sizes))
-    add("network", "The network",
-        f"The trained {'–'.join(map(str, net.sizes))} network ({layer_desc} neurons): "
-        f"{net.n_weights:,} weights and {net.n_biases:,} biases, {net.n_params:,} parameters "
-        f"in all. Each line is one weight, red for positive and blue for negative, stronger "
-        f"colour for larger magnitude (scaled per layer). Only some neurons of large layers are "
-        f"drawn.", network_diagram(net, model.classes))
+    if wanted("network"):
+        layer_desc = "; ".join(
+            f"{ins.layer_name(net, l)} {n}" for l, n in enumerate(net.sizes))
+        add("network", "The network",
+            f"The trained {'–'.join(map(str, net.sizes))} network ({layer_desc} neurons): "
+            f"{net.n_weights:,} weights and {net.n_biases:,} biases, {net.n_params:,} parameters "
+            f"in all. Each line is one weight, red for positive and blue for negative, "
+            f"stronger colour for larger magnitude (scaled per layer). Only some neurons of large "
+            f"layers are drawn.", network_diagram(net, model.classes))
 
-    fig, facts = descent_figure()
-    add("gradient-descent", "Gradient descent with a local minimum",
-        f"Gradient descent v ← v − η∇C (η = {facts['eta']}, {facts['steps']} steps) on a cost "
-        f"surface of two weights with a global minimum (C = {facts['global_cost']:.2f} at "
-        f"{tuple(facts['global_min'])}) and a local one (C = {facts['local_cost']:.2f} at "
-        f"{tuple(facts['local_min'])}). Of {facts['n_starts']} starting points (dots), "
-        f"{facts['n_global']} roll into the global minimum (blue) and {facts['n_local']} get "
-        f"stuck in the local valley (orange): each step only sees the slope where it stands. "
-        f"The paths are computed by running the descent on the surface.", fig)
+    if wanted("gradient-descent"):
+        fig, facts = descent_figure()
+        add("gradient-descent", "Gradient descent with a local minimum",
+            f"Gradient descent v ← v − η∇C (η = {facts['eta']}, {facts['steps']} steps) on a cost "
+            f"surface of two weights with a global minimum (C = {facts['global_cost']:.2f} at "
+            f"{tuple(facts['global_min'])}) and a local one (C = {facts['local_cost']:.2f} at "
+            f"{tuple(facts['local_min'])}). Of {facts['n_starts']} starting points (dots), "
+            f"{facts['n_global']} roll into the global minimum (blue) and {facts['n_local']} get "
+            f"stuck in the local valley (orange): each step only sees the slope where it stands. "
+            f"The paths are computed by running the descent on the surface.", fig)
 
     history = model.training.get("history") or []
-    if history:
+    if history and wanted("training"):
         config = model.training.get("config", {})
         detail = ", ".join(f"{key} {config[key]}" for key in ("batch_size", "eta", "schedule")
                            if key in config)
@@ -142,10 +160,10 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"{', ' + detail if detail else ''}). Left: the mean cost over each epoch's "
             f"mini-batches and the cost on the {evald} set after the epoch; right: the "
             f"accuracy on the {evald} set after each epoch.", history_figure(history))
-    else:
+    elif wanted("training"):
         log("  (no training history in the model: skipping the training figure)")
 
-    if net.n_layers >= 1 and net.sizes[0] == shape[0] * shape[1]:
+    if wanted("first-layer-weights") and net.sizes[0] == shape[0] * shape[1]:
         first = ins.incoming_weight_images(net, shape)  # (n_1, h, w)
         name = "hidden" if net.n_layers > 1 else "output"
         labels = ([f"neuron {j}" for j in range(len(first))] if net.n_layers > 1
@@ -159,7 +177,7 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             image_grid_figure(first, labels, diverging=True, colorbar_label="weight"))
 
     norm = float(np.median(np.linalg.norm(data.X, axis=1)))
-    for layer_l in range(2, net.n_layers + 1):
+    for layer_l in range(2, net.n_layers + 1) if wanted("preferred-inputs") else ():
         X_best, z_best = ins.preferred_inputs(net, layer_l, norm=norm)
         lname = ins.layer_name(net, layer_l)
         labels = ([f"neuron {j}" for j in range(len(X_best))] if layer_l < net.n_layers
@@ -180,15 +198,16 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
     off = cm.copy()
     np.fill_diagonal(off, 0)
     i, j = np.unravel_index(int(np.argmax(off)), off.shape)
-    add("confusion-matrix", "Confusion matrix",
-        f"Rows: the true class of each of the {len(data):,} {data.name} images; columns: the "
-        f"network's answer. The diagonal holds the {np.trace(cm):,} correct answers "
-        f"({_pct(np.trace(cm) / len(data))}); the most frequent confusion is "
-        f"{model.classes[i]} read as {model.classes[j]} ({off[i, j]} times).",
-        confusion_figure(cm, model.classes))
+    if wanted("confusion-matrix"):
+        add("confusion-matrix", "Confusion matrix",
+            f"Rows: the true class of each of the {len(data):,} {data.name} images; columns: the "
+            f"network's answer. The diagonal holds the {np.trace(cm):,} correct answers "
+            f"({_pct(np.trace(cm) / len(data))}); the most frequent confusion is "
+            f"{model.classes[i]} read as {model.classes[j]} ({off[i, j]} times).",
+            confusion_figure(cm, model.classes))
 
     wrong = ins.confident_mistakes(P, data.y, n_mistakes)
-    if len(wrong):
+    if len(wrong) and wanted("confident-mistakes"):
         add("confident-mistakes", "The most confidently wrong test images",
             f"The {len(wrong)} misclassified {data.name} images to which the network gives its "
             f"wrong answer the highest confidence (its share of the output activation, from "
@@ -199,7 +218,7 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
                             [model.classes[c] for c in pred[wrong]], P[wrong, pred[wrong]]))
 
     result = None
-    if net.n_layers >= 2:
+    if net.n_layers >= 2 and wanted("within-class"):
         result = within_class_analysis(model, data, layer, k, class_index)
         s = result.summary
         c = model.classes[result.class_index]
@@ -213,10 +232,11 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"activation of each {lname} neuron; the {s.k} most active neurons of each example "
             f"are outlined. Different variations of the same character light up partly "
             f"different neurons. Top right: the mean Jaccard overlap |A∩B|/|A∪B| of the top-{s.k} "
-            f"sets of two examples, for every pair of classes. Bottom: two examples of the same "
-            f"class share on average {s.within:.2f} of their top-{s.k} neurons (Jaccard), two "
-            f"examples of different classes {s.between:.2f}, random sets {s.chance:.2f} "
-            f"({len(data):,} {data.name} images).",
+            f"sets A, B of two examples, for every pair of classes. Bottom: the same per class. "
+            f"Over all {len(data):,} {data.name} images the mean overlap is {s.within:.2f} for "
+            f"two examples of the same class, {s.between:.2f} for two examples of different "
+            f"classes and {s.chance:.2f} for two random sets of {s.k} of the {s.n_neurons} "
+            f"neurons.",
             within_class_figure(data.images()[result.examples], H, s.k, c, s, model.classes,
                                 lname))
     write_index(entries, out_dir, formats, model, data)

@@ -1,7 +1,8 @@
 """One publication style for every mojinet figure, and saving figures safely.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot, no global figure state)
-and rendered with an Agg canvas (pyplot's backend is never switched), so they work on servers without a display and in threads.
+and rendered with an Agg canvas (pyplot's backend is never switched), so they work on servers
+without a display and in threads.
 The style: sizes for a thesis or slide (6.4 in wide, 9 pt text), no top/right spines, the
 Okabe–Ito colour-blind-safe palette, a diverging map centred on 0 for weights and ink-on-paper
 grey for images. PNG at 200 dpi; SVG and PDF without timestamps, so reruns give the same files.
@@ -90,7 +91,8 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str,
     paths = []
     for fmt in formats:
         if fmt not in _METADATA:
-            raise ValueError(f"unsupported figure format {fmt!r}; choose from {', '.join(_METADATA)}")
+            raise ValueError(f"unsupported figure format {fmt!r}; choose from "
+                             f"{', '.join(_METADATA)}")
         path = out_dir / f"{stem}.{fmt}"
         with style(), atomic_writer(path) as f:
             fig.savefig(f, format=fmt, metadata=_METADATA[fmt])
