@@ -98,6 +98,9 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
                        "a": float(acts[-2][i])} for i in order],
         },
         "nudges": {c: float(v) for c, v in zip(model.classes, nudges)},
+        "hidden_nudges": [{"name": ins.layer_name(net, l), "minus_dC_da": (-g).tolist()}
+                          for l, g in enumerate(ins.activation_gradients(net, x, wanted))
+                          if 0 < l < net.n_layers],
         "sensitivities": [{"parameter": s.name, "kind": s.kind, "layer": s.layer,
                            "index": list(s.index), "gradient": s.gradient,
                            "describes": _param_description(net, s, model.image_shape)}
@@ -142,6 +145,11 @@ def _format_report(rep: dict, source: str, top: int) -> str:
     out += ["", f"nudges backpropagation asks of the outputs (−∂C/∂a, wanting "
             f"{rep['wanted']}; + = be more active):",
             "  " + "  ".join(f"{k}:{v:+.3f}" for k, v in rep["nudges"].items())]
+    for h in rep["hidden_nudges"][::-1][:1]:  # the last hidden layer: one step back
+        g = np.array(h["minus_dC_da"])
+        best = np.argsort(-np.abs(g), kind="stable")[:6]
+        out.append(f"  …which asks of {h['name']} (−∂C/∂a, largest): " + "  ".join(
+            f"{j}:{g[j]:+.3f}" for j in best))
     sens = rep["sensitivities"]
     med = rep["median_nonzero_weight_gradient"]
     out += ["", f"largest sensitivities of the cost to one parameter (∂C/∂w for this example; "

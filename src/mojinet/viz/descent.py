@@ -88,9 +88,9 @@ def descent_figure(starts=DEFAULT_STARTS, eta: float = 0.1, steps: int = 300
     fig = new_figure(height=3.2, layout="constrained")
     ax3 = fig.add_subplot(1, 2, 1, projection="3d")
     ax3.plot_surface(V1, V2, C, cmap="Greys_r", alpha=0.55, linewidth=0, rstride=4, cstride=4,
-                     antialiased=True)
+                     antialiased=True, rasterized=True)  # a bitmap inside SVG/PDF: smaller
     ax = fig.add_subplot(1, 2, 2)
-    ax.contourf(V1, V2, C, levels=24, cmap="Greys_r", alpha=0.8)
+    ax.contourf(V1, V2, C, levels=24, cmap="Greys_r", alpha=0.8, rasterized=True)
     ax.contour(V1, V2, C, levels=24, colors="white", linewidths=0.3, alpha=0.6)
     for path, to_global in zip(paths, ends_global):
         colour = BLUE if to_global else VERMILION

@@ -129,10 +129,13 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             activations_figure())
 
     if wanted("network"):
-        layer_desc = "; ".join(
-            f"{ins.layer_name(net, l)} {n}" for l, n in enumerate(net.sizes))
+        hidden = net.sizes[1:-1]
+        layer_desc = (f"{net.sizes[0]} input neurons, "
+                      + (f"hidden layers of {', '.join(map(str, hidden))} and " if hidden
+                         else "no hidden layer, ")
+                      + f"{net.sizes[-1]} output neurons")
         add("network", "The network",
-            f"The trained {'–'.join(map(str, net.sizes))} network ({layer_desc} neurons): "
+            f"The trained {'–'.join(map(str, net.sizes))} network ({layer_desc}): "
             f"{net.n_weights:,} weights and {net.n_biases:,} biases, {net.n_params:,} parameters "
             f"in all. Each line is one weight, red for positive and blue for negative, "
             f"stronger colour for larger magnitude (scaled per layer). Only some neurons of large "
@@ -172,7 +175,7 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"The {net.sizes[0]} incoming weights of each of the {len(first)} first-layer "
             f"{name} neurons, drawn as a {shape[0]}×{shape[1]} image: red pixels excite the "
             f"neuron when they hold ink, blue pixels inhibit it, white ones do not matter (the "
-            f"border, where MNIST has no ink, stays near its initial small weights). One colour "
+            f"border, where the images have no ink, keeps weights near 0). One colour "
             f"scale for all panels.",
             image_grid_figure(first, labels, diverging=True, colorbar_label="weight"))
 
@@ -188,8 +191,8 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"{norm:.1f}, the median norm of the {data.name} images) that maximises its weighted "
             f"input z, found by projected gradient ascent on the pixels through the trained "
             f"network (z reached: {z_best.min():.1f} to {z_best.max():.1f}). Black = ink. These "
-            f"are local optima and rarely look like characters: a neuron answers to a mix of "
-            f"strokes, not to one clean shape.",
+            f"are local optima (each ascent starts from faint random noise): hints of which "
+            f"strokes a neuron responds to, not the one shape it detects.",
             image_grid_figure(X_best.reshape(-1, *shape), labels, diverging=False))
 
     P = _predict_all(model, data.X)
@@ -212,8 +215,7 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"The {len(wrong)} misclassified {data.name} images to which the network gives its "
             f"wrong answer the highest confidence (its share of the output activation, from "
             f"{_pct(P[wrong[-1], pred[wrong[-1]]])} to {_pct(P[wrong[0], pred[wrong[0]]])}). "
-            f"Above each: true label → the network's answer, and that answer's confidence. "
-            f"Several are ambiguous even to a human reader.",
+            f"Above each: true label → the network's answer, and that answer's confidence.",
             mistakes_figure(data.images()[wrong], [model.classes[c] for c in data.y[wrong]],
                             [model.classes[c] for c in pred[wrong]], P[wrong, pred[wrong]]))
 
