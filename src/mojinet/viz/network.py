@@ -105,7 +105,8 @@ def network_diagram(net: Network, classes=None, max_drawn: int = 16) -> Figure:
 
 
 @styled
-def history_figure(history: list[dict], title: str = "") -> Figure:
+def history_figure(history: list[dict], title: str = "", eval_name: str = "evaluation"
+                   ) -> Figure:
     """Cost (training and evaluation) and evaluation accuracy per epoch.
 
     ``history`` is the list stored in a model file's ``training["history"]``: dicts with
@@ -124,7 +125,7 @@ def history_figure(history: list[dict], title: str = "") -> Figure:
     ax_c, ax_a = fig.subplots(1, 2)
     ax_c.plot(epochs, train_cost, color=BLUE, label="training (mean over the epoch)")
     if np.isfinite(eval_cost).any():
-        ax_c.plot(epochs, eval_cost, color=VERMILION, label="evaluation set (end of epoch)")
+        ax_c.plot(epochs, eval_cost, color=VERMILION, label=f"{eval_name} set (end of epoch)")
     ax_c.set_xlabel("epoch")
     ax_c.set_ylabel("cost C")
     ax_c.set_title("cost per epoch")
@@ -136,9 +137,9 @@ def history_figure(history: list[dict], title: str = "") -> Figure:
                   f"last {100 * eval_acc[-1]:.2f}% (epoch {epochs[-1]})", ha="right",
                   va="bottom", transform=ax_a.transAxes, fontsize=7.5)
         ax_a.set_ylabel("accuracy (%)")
-        ax_a.set_title("evaluation accuracy per epoch")
+        ax_a.set_title(f"{eval_name} accuracy per epoch")
     else:
-        ax_a.text(0.5, 0.5, "no evaluation set was recorded", ha="center", va="center",
+        ax_a.text(0.5, 0.5, f"no {eval_name} set was recorded", ha="center", va="center",
                   transform=ax_a.transAxes)
         ax_a.set_axis_off()
     ax_a.set_xlabel("epoch")

@@ -117,8 +117,9 @@ def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: 
     ax_b.set_xticks(x, labels=list(classes))
     ax_b.set_xlabel("class")
     ax_b.set_ylabel("mean Jaccard overlap")
-    ax_b.set_title(f"top-{k} {layer_label} neurons shared by two examples: within a class "
-                   f"{summary.within:.2f}, between classes {summary.between:.2f}", fontsize=8.5)
+    ax_b.set_title(f"overlap of the top-{k} {layer_label} neurons of two examples: same class "
+                   f"{summary.within:.2f}, different classes {summary.between:.2f}",
+                   fontsize=8.5)
     ax_b.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     ax_b.set_ylim(0, 1)
     return fig

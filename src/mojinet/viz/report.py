@@ -162,7 +162,8 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"Training history stored in the model file ({len(history)} epochs"
             f"{', ' + detail if detail else ''}). Left: the mean cost over each epoch's "
             f"mini-batches and the cost on the {evald} set after the epoch; right: the "
-            f"accuracy on the {evald} set after each epoch.", history_figure(history))
+            f"accuracy on the {evald} set after each epoch.",
+            history_figure(history, eval_name=evald))
     elif wanted("training"):
         log("  (no training history in the model: skipping the training figure)")
 
