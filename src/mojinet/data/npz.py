@@ -27,6 +27,10 @@ def read_npz_array(path: str | os.PathLike, ndim: int, kind: str = "uint8",
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such .npz file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+            raise NPZError(f"{path}: damaged or not an .npz file (no zip header); download it "
+                           f"again")
     try:
         with np.load(path, allow_pickle=False) as npz:
             if key not in npz.files:
