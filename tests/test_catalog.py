@@ -3,7 +3,6 @@ loaders find, download, verify, decode and label them as the real files would be
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import tarfile
@@ -11,9 +10,9 @@ import zipfile
 
 import numpy as np
 import pytest
-from httpserver import FileServer
 from PIL import Image
 
+from httpserver import FileServer
 from mojinet import load_dataset
 from mojinet.data import catalog
 from mojinet.data.fetch import DataNotFound, RemoteFile
@@ -39,8 +38,8 @@ def served(server, name: str, payload: bytes, alg: str = "sha256") -> RemoteFile
     """Serve ``payload`` behind a dead first mirror; return its RemoteFile."""
     server.files[f"/m2/{name}"] = payload
     digest = hashlib.new(alg, payload).hexdigest()
-    return RemoteFile(name, f"{alg}:{digest}", (server.url(f"/m1/{name}"), server.url(f"/m2/{name}")),
-                      len(payload))
+    mirrors = (server.url(f"/m1/{name}"), server.url(f"/m2/{name}"))
+    return RemoteFile(name, f"{alg}:{digest}", mirrors, len(payload))
 
 
 def idx_gz(array: np.ndarray, tmp_path) -> bytes:
@@ -66,9 +65,9 @@ def small_images(rng, n=12, side=28):
 
 def test_kmnist_downloads_idx_and_labels_hiragana(server, monkeypatch, tmp_path, rng, cache):
     images, labels = small_images(rng), np.arange(12, dtype=np.uint8) % 10
-    files = [catalog.SplitFiles("idx", served(server, "t10k-images-idx3-ubyte.gz",
-                                              idx_gz(images, tmp_path)),
-                                served(server, "t10k-labels-idx1-ubyte.gz", idx_gz(labels, tmp_path)))]
+    files = [catalog.SplitFiles(
+        "idx", served(server, "t10k-images-idx3-ubyte.gz", idx_gz(images, tmp_path)),
+        served(server, "t10k-labels-idx1-ubyte.gz", idx_gz(labels, tmp_path)))]
     monkeypatch.setitem(catalog.KMNIST_FILES, "test", files)
     data = load_dataset("kmnist", "test")
     np.testing.assert_array_equal(as_uint8(data), images)
@@ -82,12 +81,14 @@ def test_kmnist_downloads_idx_and_labels_hiragana(server, monkeypatch, tmp_path,
 
 def test_kmnist_npz_in_cache_is_used_without_network(monkeypatch, rng, cache):
     images, labels = small_images(rng), np.arange(12, dtype=np.uint8) % 10
-    f_img = RemoteFile("kmnist-test-imgs.npz", "md5:" + hashlib.md5(npz_bytes(images)).hexdigest(),
-                       ("http://127.0.0.1:9/x",))
-    f_lab = RemoteFile("kmnist-test-labels.npz", "md5:" + hashlib.md5(npz_bytes(labels)).hexdigest(),
-                       ("http://127.0.0.1:9/y",))
+    def md5(a):
+        return "md5:" + hashlib.md5(npz_bytes(a)).hexdigest()
+
+    f_img = RemoteFile("kmnist-test-imgs.npz", md5(images), ("http://127.0.0.1:9/x",))
+    f_lab = RemoteFile("kmnist-test-labels.npz", md5(labels), ("http://127.0.0.1:9/y",))
     idx = catalog.KMNIST_FILES["test"][0]
-    monkeypatch.setitem(catalog.KMNIST_FILES, "test", [idx, catalog.SplitFiles("npz", f_img, f_lab)])
+    monkeypatch.setitem(catalog.KMNIST_FILES, "test",
+                        [idx, catalog.SplitFiles("npz", f_img, f_lab)])
     (cache / "kmnist").mkdir(parents=True)
     (cache / "kmnist" / f_img.name).write_bytes(npz_bytes(images))
     (cache / "kmnist" / f_lab.name).write_bytes(npz_bytes(labels))
@@ -98,8 +99,9 @@ def test_kmnist_npz_in_cache_is_used_without_network(monkeypatch, rng, cache):
 
 def test_k49_npz_download_and_offline_advice(server, monkeypatch, rng):
     images, labels = small_images(rng), np.array([0, 48] * 6, dtype=np.int32)
-    files = [catalog.SplitFiles("npz", served(server, "k49-train-imgs.npz", npz_bytes(images), "md5"),
-                                served(server, "k49-train-labels.npz", npz_bytes(labels), "md5"))]
+    files = [catalog.SplitFiles(
+        "npz", served(server, "k49-train-imgs.npz", npz_bytes(images), "md5"),
+        served(server, "k49-train-labels.npz", npz_bytes(labels), "md5"))]
     monkeypatch.setitem(catalog.K49_FILES, "train", files)
     data = load_dataset("k49", "train")
     assert len(data.classes) == 49 and data.classes[0] == "あ" and data.classes[48] == "ゝ"
@@ -138,9 +140,9 @@ def test_npz_with_wrong_shape_or_dtype_is_refused(tmp_path):
 
 def test_fashion_mnist_labels_and_mirror_fallback(server, monkeypatch, tmp_path, rng):
     images, labels = small_images(rng), (np.arange(12) % 10).astype(np.uint8)
-    files = [catalog.SplitFiles("idx", served(server, "train-images-idx3-ubyte.gz",
-                                              idx_gz(images, tmp_path)),
-                                served(server, "train-labels-idx1-ubyte.gz", idx_gz(labels, tmp_path)))]
+    files = [catalog.SplitFiles(
+        "idx", served(server, "train-images-idx3-ubyte.gz", idx_gz(images, tmp_path)),
+        served(server, "train-labels-idx1-ubyte.gz", idx_gz(labels, tmp_path)))]
     monkeypatch.setitem(catalog.FASHION_FILES, "train", files)
     data = load_dataset("fashion-mnist", "train")
     assert data.classes[9] == "Ankle boot" and data.classes[data.y[0]] == "T-shirt/top"
@@ -202,7 +204,7 @@ def test_kkanji_tar_classes_by_codepoint_split_and_cache(server, monkeypatch, tm
     assert everything.image_shape == (64, 64) and len(everything) == 19
     assert len(test) == 10 // 5 + 5 // 5 and len(train) + len(test) == 19
     per_class = np.bincount(everything.y, minlength=4)
-    assert dict(zip(everything.classes, per_class.tolist())) == counts
+    assert dict(zip(everything.classes, per_class.tolist(), strict=True)) == counts
     # Images decode exactly, ink bright.
     k = everything.classes.index("本")
     first = as_uint8(everything)[np.flatnonzero(everything.y == k)[0]]

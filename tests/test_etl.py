@@ -18,7 +18,8 @@ def record(sheet: int, jis: int, bitmap: np.ndarray, reading: bytes = b".HYO",
     """One record: sheet (uint16 BE), JIS code (2 bytes), reading (4 ASCII), 64×63 bits
     (rows of 8 bytes, MSB first, 1 = ink), and for ETL9B 64 unused bytes."""
     assert bitmap.shape == (63, 64)
-    body = struct.pack(">HH4s", sheet, jis, reading) + np.packbits(bitmap.astype(np.uint8)).tobytes()
+    bits = np.packbits(bitmap.astype(np.uint8)).tobytes()  # 504 bytes
+    body = struct.pack(">HH4s", sheet, jis, reading) + bits
     assert len(body) == 512
     return body + (bytes(64) if part == "etl9b" else b"")
 
@@ -61,7 +62,7 @@ def test_records_decode_to_images_characters_and_sheet_split(tmp_path, rng, part
     folder = tmp_path / part.upper()
     folder.mkdir()
     per_file = np.array_split(np.arange(len(rows)), len(names))
-    for name, idx in zip(names, per_file):
+    for name, idx in zip(names, per_file, strict=True):
         (folder / name).write_bytes(etl_file([rows[i] for i in idx], part))
 
     everything = load_dataset(part, "all", data_dir=tmp_path)
@@ -72,7 +73,7 @@ def test_records_decode_to_images_characters_and_sheet_split(tmp_path, rng, part
     assert (len(everything), len(train), len(test)) == (30, 24, 6)
     # Record order is kept; each image is the bitmap with ink = 1 and a blank 64th row.
     images = everything.images()
-    for k, ((sheet, jis), b) in enumerate(bitmaps.items()):
+    for k, ((_sheet, jis), b) in enumerate(bitmaps.items()):
         assert everything.classes[everything.y[k]] == chars[jis]
         np.testing.assert_array_equal(images[k, :63], b.astype(np.float32))
         assert not images[k, 63].any()

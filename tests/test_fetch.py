@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from httpserver import FileServer, dead_url
 
+from httpserver import FileServer, dead_url
 from mojinet.data import fetch as fetch_mod
 from mojinet.data.fetch import ChecksumError, DataNotFound, RemoteFile, fetch
 

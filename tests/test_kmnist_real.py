@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 
 import mojinet
+from conftest import SHARED_DATA
 from mojinet import load_dataset
 from mojinet.data.fetch import ChecksumError, DataNotFound
 from mojinet.data.idx import write_idx

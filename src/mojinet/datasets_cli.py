@@ -15,12 +15,11 @@ def cache_state(spec: DatasetSpec) -> str:
         return "bundled"
     if spec.needs_data_dir:
         return "your files (--data-dir)"
+    if spec.is_cached is not None:
+        return "cached" if spec.is_cached() else "not cached"
     if not spec.files:
-        return "generated"
-    done = 0
-    for f in spec.files:
-        cache_name = "emnist" if spec.name.startswith("emnist-") else spec.name
-        done += is_cached(cache_name, f)
+        return "nothing to download"
+    done = sum(is_cached(spec.name, f) for f in spec.files)
     if done == len(spec.files):
         return "cached"
     return f"partly cached ({done} of {len(spec.files)} files)" if done else "not cached"

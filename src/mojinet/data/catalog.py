@@ -27,7 +27,7 @@ import numpy as np
 from .._files import atomic_writer
 from . import etl, folder, kkanji
 from .dataset import Dataset
-from .fetch import DataNotFound, RemoteFile, dataset_cache, fetch, verify
+from .fetch import DataNotFound, RemoteFile, dataset_cache, fetch
 from .idx import read_idx
 from .npz import read_npz_array
 from .registry import images_labels_dataset, register_dataset
@@ -100,9 +100,10 @@ def read_images_labels(fmt: str, images_path: Path, labels_path: Path):
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _idx_pair(base: str, prefix: str = "") -> dict[str, tuple[str, str]]:
-    return {"train": (f"{prefix}train-images-idx3-ubyte.gz", f"{prefix}train-labels-idx1-ubyte.gz"),
-            "test": (f"{prefix}t10k-images-idx3-ubyte.gz", f"{prefix}t10k-labels-idx1-ubyte.gz")}
+def _idx_pair() -> dict[str, tuple[str, str]]:
+    """The MNIST-style IDX file names of each split."""
+    return {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+            "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 
 
 # ----------------------------------------------------------------------------- Kuzushiji-MNIST
@@ -206,14 +207,14 @@ FASHION_MIRRORS = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mn
 # Zalando's README and torchvision's FashionMNIST (8d4fb7e6…, 25c81989…, bef4ecab…, bb300cfd…)
 # name the same files.
 _FASHION_SHA256 = {
-    "train-images-idx3-ubyte.gz": ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-                                   26_421_880),
-    "train-labels-idx1-ubyte.gz": ("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                                   29_515),
-    "t10k-images-idx3-ubyte.gz": ("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-                                  4_422_102),
-    "t10k-labels-idx1-ubyte.gz": ("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-                                  5_148),
+    "train-images-idx3-ubyte.gz": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26_421_880),
+    "train-labels-idx1-ubyte.gz": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29_515),
+    "t10k-images-idx3-ubyte.gz": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4_422_102),
+    "t10k-labels-idx1-ubyte.gz": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5_148),
 }
 
 
@@ -223,8 +224,8 @@ def _fashion(name: str) -> RemoteFile:
                       size)
 
 
-FASHION_FILES = {split: [SplitFiles("idx", _fashion(i), _fashion(l))]
-                 for split, (i, l) in _idx_pair("").items()}
+FASHION_FILES = {split: [SplitFiles("idx", _fashion(images), _fashion(labels))]
+                 for split, (images, labels) in _idx_pair().items()}
 
 
 def _load_fashion(split: str, data_dir=None) -> Dataset:
@@ -299,10 +300,16 @@ def _emnist_loader(subset: str):
     return load
 
 
-def emnist_cached(subset: str) -> bool:
-    cache = dataset_cache("emnist")
-    members = [_emnist_member(subset, s, k) for s in ("train", "test") for k in ("images", "labels")]
-    return all((cache / m).is_file() for m in members) or (cache / EMNIST_ZIP.name).is_file()
+def _emnist_cached(subset: str):
+    def cached() -> bool:
+        """The zip, or this subset's four extracted files, are in the cache."""
+        cache = dataset_cache("emnist")
+        members = [_emnist_member(subset, split, kind)
+                   for split in ("train", "test") for kind in ("images", "labels")]
+        return (all((cache / m).is_file() for m in members)
+                or (cache / EMNIST_ZIP.name).is_file())
+
+    return cached
 
 
 # ----------------------------------------------------------------------------- registrations
@@ -342,6 +349,7 @@ register_dataset(
     license="MIT", homepage="https://github.com/zalandoresearch/fashion-mnist",
     files=_files(FASHION_FILES),
 )
+EMNIST_HOME = "https://www.nist.gov/itl/products-and-services/emnist-dataset"
 _EMNIST_CREDIT = ("EMNIST: G. Cohen, S. Afshar, J. Tapson and A. van Schaik, \"EMNIST: an "
                   "extension of MNIST to handwritten letters\" (2017), arXiv:1702.05373; derived "
                   "from NIST Special Database 19 (U.S. National Institute of Standards and "
@@ -350,17 +358,15 @@ register_dataset(
     "emnist-digits", _emnist_loader("digits"), credit=_EMNIST_CREDIT,
     description="EMNIST Digits: handwritten digits 0-9 from NIST SD 19 (balanced)",
     image_shape=(28, 28), n_classes=10, sizes={"train": 240_000, "test": 40_000},
-    license="NIST (public domain in the U.S.)", homepage="https://www.nist.gov/itl/products-and-services/emnist-dataset",
-    files=(EMNIST_ZIP,),
+    license="NIST (public domain in the U.S.)", homepage=EMNIST_HOME,
+    files=(EMNIST_ZIP,), is_cached=_emnist_cached("digits"),
 )
 register_dataset(
     "emnist-letters", _emnist_loader("letters"), credit=_EMNIST_CREDIT,
     description="EMNIST Letters: handwritten letters A-Z, upper and lower case merged",
     image_shape=(28, 28), n_classes=26, sizes={"train": 124_800, "test": 20_800},
-    license="NIST (public domain in the U.S.)", homepage="https://www.nist.gov/itl/products-and-services/emnist-dataset",
-    files=(EMNIST_ZIP,),
+    license="NIST (public domain in the U.S.)", homepage=EMNIST_HOME,
+    files=(EMNIST_ZIP,), is_cached=_emnist_cached("letters"),
 )
 etl.register()
 folder.register()
-
-__all__ = ["resolve_split", "read_images_labels", "verify"]

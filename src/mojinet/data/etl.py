@@ -111,7 +111,8 @@ def find_files(data_dir: Path, part: str) -> list[Path]:
         paths = [folder / n for n in names]
         if all(p.is_file() for p in paths):
             return paths
-    found = [n for n in names if (data_dir / n).is_file() or (data_dir / part.upper() / n).is_file()]
+    found = [n for n in names
+             if (data_dir / n).is_file() or (data_dir / part.upper() / n).is_file()]
     raise FileNotFoundError(
         f"{data_dir} does not hold the {part.upper()} files {', '.join(names)}"
         + (f" (found only {', '.join(found)})" if found else "")

@@ -129,8 +129,8 @@ def offline_advice(dataset: str, file: RemoteFile, failures: list[str] | None = 
         *[f"  {u}" for u in file.urls],
         f"check its checksum ({file.algorithm}sum should print {file.digest}), then either",
         f"  put it at {target}",
-        f"  or put it in a folder of your own and pass --data-dir FOLDER "
-        f"(Python: data_dir=FOLDER).",
+        "  or put it in a folder of your own and pass --data-dir FOLDER "
+        "(Python: data_dir=FOLDER).",
     ]
     return "\n".join(lines)
 

@@ -51,6 +51,7 @@ class DatasetSpec:
     credit: who made the data and under which terms — shown by ``mojinet datasets``.
     options: keyword options the loader takes beyond split and data_dir (e.g. ``size``).
     files: the downloadable files (for "cached or not" and offline instructions).
+    is_cached: for datasets whose cache is not simply ``files`` (e.g. generated or extracted).
     """
 
     name: str
@@ -66,6 +67,7 @@ class DatasetSpec:
     files: tuple[RemoteFile, ...] = ()
     options: tuple[str, ...] = ()
     needs_data_dir: bool = False
+    is_cached: Callable[[], bool] | None = None  # overrides the check of ``files`` in the cache
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -254,7 +256,7 @@ def _load_mnist(split: str, data_dir=None) -> Dataset:
         folder = Path(data_dir)
         paths = [_find(folder, s) for s in stems]
         if None in paths:
-            missing = [s for s, p in zip(stems, paths) if p is None]
+            missing = [s for s, p in zip(stems, paths, strict=True) if p is None]
             raise DataNotFound(
                 f"{folder} does not hold {' and '.join(missing)} (or .gz); put the mnist IDX "
                 f"files there, or leave out --data-dir / ${DATA_DIR_ENV} to use the bundled copy"

@@ -16,7 +16,8 @@ def holdout_indices(labels: np.ndarray, every: int = 5, seed: int = 0) -> np.nda
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
     bounds = np.r_[starts, len(order)]
-    test = [rng.permutation(order[a:b])[: (b - a) // every] for a, b in zip(bounds[:-1], bounds[1:])]
+    test = [rng.permutation(order[a:b])[: (b - a) // every]
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return np.sort(np.concatenate(test)).astype(np.int64)
 
 
