@@ -83,6 +83,7 @@ def test_missing_train_split_offline_says_what_to_download(tmp_path):
     assert "train-images-idx3-ubyte.gz" in msg
     assert "https://codh.rois.ac.jp/kmnist/dataset/kmnist/train-images-idx3-ubyte.gz" in msg
     assert str(tmp_path / "cache" / "kmnist") in msg
+    assert "also needs" in msg and "train-labels-idx1-ubyte.gz" in msg  # the whole split
 
 
 def test_an_mlp_learns_real_kmnist_on_a_held_out_part(kmnist_test):

@@ -87,8 +87,19 @@ def resolve_split(dataset: str, choices: list[SplitFiles], data_dir=None,
             return (c.format, fetch(cache_name, c.images, data_dir),
                     fetch(cache_name, c.labels, data_dir))
     first = choices[0]
-    return first.format, fetch(cache_name, first.images, data_dir), fetch(cache_name,
-                                                                           first.labels, data_dir)
+    paths = []
+    for f in (first.images, first.labels):
+        try:
+            paths.append(fetch(cache_name, f, data_dir))
+        except DataNotFound as e:
+            others = [o for o in (first.images, first.labels)
+                      if o is not f and not (cache / o.name).is_file()]
+            if not others:
+                raise
+            also = "\n".join(f"  {o.name} ({o.algorithm} {o.digest}) from {o.urls[0]}"
+                             for o in others)
+            raise DataNotFound(f"{e}\nThe same folder also needs:\n{also}") from e
+    return first.format, paths[0], paths[1]
 
 
 def read_images_labels(fmt: str, images_path: Path, labels_path: Path):
