@@ -74,6 +74,16 @@ def evaluate(net: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 10_00
     return total_cost / len(X), correct / len(X)
 
 
+def _diverged(net: Network, snapshot, optimizer, epoch: int, what: str):
+    for p, saved in zip(net.parameters(), snapshot):
+        p[...] = saved
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch} ({what}); the network was restored to its state "
+        f"before that epoch. Lower the learning rate (now {getattr(optimizer, 'eta', '?')}), "
+        f"use a smaller initialisation (--init xavier) or check the inputs for NaN."
+    )
+
+
 def train(
     net: Network,
     X: np.ndarray,
@@ -123,20 +133,18 @@ def train(
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
             cost_sum = 0.0
-            for i in batches:
-                idx = order[i : i + batch_size]
-                grads = net.backprop(X[idx], Y[idx])
-                if not np.isfinite(grads.cost):
-                    for p, saved in zip(net.parameters(), snapshot):
-                        p[...] = saved
-                    raise TrainingDiverged(
-                        f"the cost became {grads.cost} in epoch {epoch} (batch starting at sample "
-                        f"{i}); the network was restored to its state before that epoch. Lower the "
-                        f"learning rate (now {getattr(optimizer, 'eta', '?')}), use a smaller "
-                        f"initialisation (--init xavier) or check the inputs for NaN."
-                    )
-                cost_sum += grads.cost * len(idx)
-                optimizer.step(net, grads)  # one step per batch
+            # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
+            # which is checked below and answered with TrainingDiverged.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for i in batches:
+                    idx = order[i : i + batch_size]
+                    grads = net.backprop(X[idx], Y[idx])
+                    if not np.isfinite(grads.cost):
+                        _diverged(net, snapshot, optimizer, epoch, f"cost {grads.cost}")
+                    cost_sum += grads.cost * len(idx)
+                    optimizer.step(net, grads)  # one step per batch
+                if not all(np.isfinite(p).all() for p in net.parameters()):
+                    _diverged(net, snapshot, optimizer, epoch, "parameters non-finite")
             record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
             if eval_data is not None:
                 record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)
