@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from drawn import drawn_digit
 
+from drawn import drawn_digit
 from mojinet import load_model
 from mojinet.cli import main
 

@@ -9,9 +9,9 @@ import zlib
 
 import numpy as np
 import pytest
-from drawn import drawn_digit
 from PIL import Image
 
+from drawn import drawn_digit
 from mojinet.data.images import ImageError, center_of_mass, open_image, to_input
 
 

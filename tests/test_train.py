@@ -1,4 +1,4 @@
-"""The mini-batch loop: it learns, it is reproducible, and it stops safely when the cost blows up."""
+"""The mini-batch loop: it learns, it is reproducible, it stops safely when the cost blows up."""
 
 from __future__ import annotations
 

@@ -2,14 +2,15 @@
 
 Rows are samples. A mini-batch X of shape (batch, n_in) passes through each layer l as one
 matrix product, Zˡ = Aˡ⁻¹ Wˡ + bˡ and Aˡ = σˡ(Zˡ), with Wˡ of shape (fan_in, fan_out): this is the
-chapter's a′ = σ(W·a + b) written for many samples at once (and transposed, so that W·a becomes a·W).
+chapter's a′ = σ(W·a + b) written for many samples at once (transposed: W·a becomes a·W).
 
 Non-goals: convolution, recurrence, automatic differentiation. Every derivative is written out.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class History:
 
 
 def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """Class indices (n,) → wanted output activations (n, n_classes): 1 at the class, 0 elsewhere."""
+    """Class indices (n,) → wanted outputs (n, n_classes): 1 at the class, 0 elsewhere."""
     Y = np.zeros((len(y), n_classes), dtype=dtype)
     Y[np.arange(len(y)), y] = 1
     return Y
@@ -102,8 +102,9 @@ def train(
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
     ``schedule(e)`` gives the learning rate for 0-based epoch e (see ``schedules``); it counts
-    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is called after each epoch (printing, checkpoints). Returns the
-    ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
+    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)``
+    is called after each epoch (printing, checkpoints). Returns the ``History``; on
+    KeyboardInterrupt the history so far is attached as ``exc.history``.
     """
     n = len(X)
     if n == 0:
