@@ -14,6 +14,14 @@ from mojinet.nn.gradcheck import max_relative_error, numerical_gradients
 LN3 = math.log(3.0)
 
 
+def test_from_parameters_checks_the_chain():
+    net = Network.from_parameters([np.ones((3, 2)), np.ones((2, 4))], [np.zeros(2), np.zeros(4)],
+                                  ["tanh", "softmax"], "cross-entropy")
+    assert net.sizes == [3, 2, 4] and net.weights[0].dtype == np.float32
+    with pytest.raises(ValueError, match="layer 2.*do not chain"):
+        Network.from_parameters([np.ones((3, 2)), np.ones((3, 4))], [np.zeros(2), np.zeros(4)])
+
+
 def hand_network() -> Network:
     """A 2-2-2 sigmoid network whose numbers come out as fractions.
 

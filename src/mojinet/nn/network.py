@@ -81,6 +81,32 @@ class Network:
             self.weights.append(W)  # (fan_in, fan_out)
             self.biases.append(b)  # (fan_out,)
 
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: Sequence[Array],
+        biases: Sequence[Array],
+        activations: str | Sequence[str] = "sigmoid",
+        cost: str | Cost = "quadratic",
+        dtype=np.float32,
+    ) -> Network:
+        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,)."""
+        if len(weights) != len(biases) or not weights:
+            raise ValueError(f"need as many weight matrices as bias vectors (>= 1), got "
+                             f"{len(weights)} and {len(biases)}")
+        sizes = [np.shape(weights[0])[0]] + [np.shape(W)[-1] for W in weights]
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            if np.shape(W) != (sizes[l], sizes[l + 1]) or np.shape(b) != (sizes[l + 1],):
+                raise ValueError(
+                    f"layer {l + 1}: weights {np.shape(W)} and biases {np.shape(b)} do not chain; "
+                    f"expected ({sizes[l]}, {sizes[l + 1]}) and ({sizes[l + 1]},)"
+                )
+        net = cls(sizes, activations, cost, init="xavier", rng=np.random.default_rng(0),
+                  dtype=dtype)
+        net.weights = [np.array(W, dtype=net.dtype) for W in weights]
+        net.biases = [np.array(b, dtype=net.dtype) for b in biases]
+        return net
+
     # ----------------------------------------------------------------- description
     @property
     def n_layers(self) -> int:
