@@ -86,6 +86,7 @@ def test_missing_train_split_offline_says_what_to_download(tmp_path):
     assert "also needs" in msg and "train-labels-idx1-ubyte.gz" in msg  # the whole split
 
 
+@pytest.mark.slow
 def test_an_mlp_learns_real_kmnist_on_a_held_out_part(kmnist_test):
     """Images and labels line up: a small MLP trained on 8,000 of the real test images reads
     the other 2,000 far above chance (10%). (examples/kmnist_heldout.py: the full run.)"""

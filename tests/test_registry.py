@@ -113,3 +113,17 @@ def test_datasets_command_lists_names_sources_credit_and_cache_state(capsys, mon
     info = {d["name"]: d for d in json.loads(capsys.readouterr().out)}
     assert info["kmnist"]["state"] == "cached" and info["mnist"]["state"] == "bundled"
     assert info["kkanji"]["image_shape"] == [64, 64]
+
+
+def test_a_dataset_module_missing_its_dependency_is_reported_not_fatal(monkeypatch, tmp_path):
+    """A plugin module whose optional package is not installed must not break MNIST."""
+    (tmp_path / "needs_missing_pkg.py").write_text("import mojinet_no_such_package\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "DATASET_MODULES",
+                        (*registry.DATASET_MODULES, "needs_missing_pkg", "no_such_module"))
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(registry, "PLUGIN_ERRORS", {})
+    assert "mnist" in available_datasets()
+    assert list(registry.PLUGIN_ERRORS) == ["needs_missing_pkg"]
+    with pytest.raises(ValueError, match="mojinet_no_such_package"):
+        load_dataset("kanjivg-grade1", "train")

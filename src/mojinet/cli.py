@@ -13,7 +13,8 @@ import numpy as np
 from . import __version__, datasets_cli
 from .data.dataset import Dataset
 from .data.images import ImageError, load_images
-from .data.registry import DATA_DIR_ENV, dataset_name, get_spec, load_dataset
+from .data.registry import (DATA_DIR_ENV, available_datasets, dataset_name, get_spec,
+                            load_dataset)
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
@@ -246,8 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = CHAPTER_DEFAULTS
     t = sub.add_parser("train", help="train a network (default: the chapter's 784-16-16-10)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dataset_help = (f"one of {', '.join(available_datasets())} (see `mojinet datasets`), or "
+                    f"folder:PATH for your own images, one subfolder per class")
     t.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
-                   help="a dataset from `mojinet datasets`, or folder:PATH for your own images")
+                   help=dataset_help)
     t.add_argument("--data-dir", help=f"folder with the dataset's files (or ${DATA_DIR_ENV})")
     t.add_argument("--image-size", type=int, metavar="N",
                    help="side of the input images for image folders (default 28)")
@@ -283,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
     e.add_argument("model")
     e.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
-                   help="a dataset from `mojinet datasets`, or folder:PATH")
+                   help=dataset_help)
     e.add_argument("--split", default="test", help="train, test (or all, where offered)")
     e.add_argument("--data-dir")
     e.set_defaults(func=cmd_evaluate)

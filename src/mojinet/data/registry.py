@@ -71,6 +71,7 @@ class DatasetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {}
+PLUGIN_ERRORS: dict[str, str] = {}  # module → why its datasets are missing
 _plugins_loaded = False
 
 
@@ -110,9 +111,10 @@ def _load_plugins() -> None:
     for module in DATASET_MODULES:
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as e:  # not built (yet): fine; a broken import is not
-            if e.name != module:
-                raise
+        except ModuleNotFoundError as e:
+            if e.name != module:  # the module is there but needs a package that is not:
+                PLUGIN_ERRORS[module] = f"{module} needs the package {e.name!r} ({e})"
+            # (a module that does not exist at all is simply not part of this install)
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="mojinet.datasets"):
@@ -130,9 +132,10 @@ def get_spec(name: str) -> DatasetSpec:
     datasets = available_datasets()
     key = "folder" if name.startswith(FOLDER_PREFIX) else name
     if key not in datasets:
+        missing = "".join(f"; {why}" for why in PLUGIN_ERRORS.values())
         raise ValueError(
             f"unknown dataset {name!r}; available: {', '.join(datasets)} "
-            f"(or folder:PATH for your own images, one subfolder per class)"
+            f"(or folder:PATH for your own images, one subfolder per class){missing}"
         )
     return datasets[key]
 
