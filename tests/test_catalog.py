@@ -256,3 +256,19 @@ def test_checksum_sources_recreate_the_official_classmaps():
 
     assert classmap(catalog.KMNIST_CLASSES) == "899202f6e8dc29a321ac210a03d0f2f1"
     assert classmap(catalog.K49_CLASSES) == "f7d0d0391f68bdf0fe4cf160ceb85753"
+
+
+def test_kkanji_refuses_wrong_sized_or_broken_images(tmp_path):
+    from mojinet.data import kkanji
+
+    for name, data, match in (("big", png(np.zeros((80, 64), np.uint8)), "64×64"),
+                              ("huge", png(np.zeros((512, 512), np.uint8)), "pixel limit"),
+                              ("broken", b"not a png", "not a usable PNG")):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo("kkanji2/U+65E5/1.png")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        (tmp_path / f"{name}.tar").write_bytes(buf.getvalue())
+        with pytest.raises(kkanji.KKanjiError, match=match):
+            kkanji.load_tar(tmp_path / f"{name}.tar", "all")

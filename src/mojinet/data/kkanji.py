@@ -14,16 +14,15 @@ Non-goals: the other Kuzushiji datasets' page-level annotations.
 
 from __future__ import annotations
 
-import io
 import re
 import tarfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from .._files import atomic_writer
 from .dataset import Dataset
+from .images import ImageError, open_image
 from .npz import read_npz_array
 from .splits import split_indices
 
@@ -52,10 +51,11 @@ def _class_of(parts: tuple[str, ...], where: str) -> str | None:
 def _decode(data: bytes, where: str) -> np.ndarray:
     """PNG bytes → uint8 (64, 64) with ink bright (inverted if the border is light)."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            a = np.asarray(img.convert("L"), dtype=np.uint8)  # (h, w)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise KKanjiError(f"{where}: not a readable PNG ({e})") from e
+        # open_image checks the pixel count before decoding: no decompression bombs.
+        a = np.asarray(open_image(data, max_pixels=4 * SIDE * SIDE).convert("L"),
+                       dtype=np.uint8)  # (h, w)
+    except ImageError as e:
+        raise KKanjiError(f"{where}: not a usable PNG ({e})") from e
     if a.shape != (SIDE, SIDE):
         raise KKanjiError(f"{where}: expected a {SIDE}×{SIDE} image, got {a.shape[1]}×{a.shape[0]}")
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
