@@ -14,7 +14,7 @@ import numpy as np
 
 from . import inspect as ins
 from .data.images import to_input
-from .data.registry import DATA_DIR_ENV, DATASETS, load_dataset
+from .data.registry import DATA_DIR_ENV, dataset_name, get_spec, load_dataset
 from .io import Model, load_model
 
 # The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
@@ -34,6 +34,13 @@ def _print(*args, **kwargs):
 
 def _dataset_name(model: Model, given: str | None) -> str:
     return given or model.training.get("config", {}).get("dataset") or "mnist"
+
+
+def _test_split(model: Model, name: str | None, data_dir):
+    """The test split of ``name`` (default: the model's dataset), read at the model's size."""
+    name = _dataset_name(model, name)
+    options = {"size": model.image_shape[0]} if "size" in get_spec(name).options else {}
+    return load_dataset(name, "test", data_dir, **options)
 
 
 def _class_index(model: Model, label: str) -> int:
@@ -182,7 +189,7 @@ def cmd_inspect(args) -> int:
     if (args.image is None) == (args.index is None):
         raise InspectError("give either an IMAGE file or --index N (a test image), not both")
     if args.index is not None:
-        data = load_dataset(_dataset_name(model, args.dataset), "test", args.data_dir)
+        data = _test_split(model, args.dataset, args.data_dir)
         if not 0 <= args.index < len(data):
             raise InspectError(f"--index must be in 0..{len(data) - 1} for {data.name}")
         x = data.X[args.index]
@@ -208,7 +215,7 @@ def cmd_figures(args) -> int:
     from .viz.report import make_figures
 
     model = load_model(args.model)
-    data = load_dataset(_dataset_name(model, args.dataset), "test", args.data_dir)
+    data = _test_split(model, args.dataset, args.data_dir)
     if args.limit:
         data = data.subset(args.limit)
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
@@ -248,7 +255,7 @@ def add_parser(sub) -> None:
     i.add_argument("--index", type=int, metavar="N", help="use test image N of the dataset instead")
     i.add_argument("--label", help="the wanted answer for the gradients (default: the prediction)")
     i.add_argument("--top", type=int, default=10, help="how many sensitivities to list")
-    i.add_argument("--dataset", choices=sorted(DATASETS),
+    i.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="dataset for --index (default: the one the model was trained on)")
     i.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
     i.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -260,7 +267,7 @@ def add_parser(sub) -> None:
     f.add_argument("model")
     f.add_argument("--out", required=True, help="folder for the figures (created if missing)")
     f.add_argument("--formats", default="png,svg,pdf", help="comma-separated: png, svg, pdf")
-    f.add_argument("--dataset", choices=sorted(DATASETS),
+    f.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="test images from this dataset (default: the model's)")
     f.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
     f.add_argument("--limit", type=int, default=0, metavar="N",
