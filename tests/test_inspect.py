@@ -161,6 +161,11 @@ def test_preferred_inputs_of_a_deeper_layer_beat_random_feasible_inputs(rng):
     assert np.all(z >= z_random.max(axis=0))
     with pytest.raises(ValueError, match="layer"):
         ins.preferred_inputs(net, 4)
+    X2, z2 = ins.preferred_inputs(net, 2, norm=2.0, neurons=[3, 1])  # a subset, in that order
+    np.testing.assert_allclose(z2, z[[3, 1]], rtol=1e-9)
+    np.testing.assert_allclose(X2, X[[3, 1]], atol=1e-9)
+    with pytest.raises(ValueError, match="neurons"):
+        ins.preferred_inputs(net, 2, neurons=[4])
 
 
 # ----------------------------------------------------------------------------- overlap
@@ -231,3 +236,12 @@ def test_confusion_and_confident_mistakes():
     assert cm.tolist() == [[1, 1, 0], [0, 1, 1], [1, 0, 0]]
     assert ins.confident_mistakes(P, y).tolist() == [3, 2, 4]
     assert ins.confident_mistakes(P, y, n=1).tolist() == [3]
+
+
+def test_standardise_gives_z_scores_per_neuron():
+    H = np.array([[1.0, 0.9, 0.5], [3.0, 0.9, 0.1], [2.0, 0.9, 0.3]])
+    Z = ins.standardise(H)
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(Z[:, [0, 2]].std(0), 1)
+    assert np.all(Z[:, 1] == 0)  # a constant neuron is never "unusually active"
+    np.testing.assert_allclose(Z[:, 0], [-np.sqrt(1.5), np.sqrt(1.5), 0])

@@ -129,8 +129,10 @@ def test_figures_and_inspect_commands(small_model, tmp_path, capsys):
 
     H = model.network.forward(te.X[:200])[1][1]
     s = ins.overlap_summary(H, te.y[:200], 10, k=2)
-    assert (f"Within-class analysis (hidden layer 1, top 2 of 12 neurons, Jaccard): within a "
-            f"class {s.within:.3f}, between classes {s.between:.3f}") in text
+    assert (f"Within-class analysis (hidden layer 1, top 2 of 12 neurons by activations, "
+            f"Jaccard): within a class {s.within:.3f}, between classes {s.between:.3f}") in text
+    z = ins.overlap_summary(ins.standardise(H), te.y[:200], 10, k=2)
+    assert f"instead: within {z.within:.3f}, between {z.between:.3f}" in text
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "index.md", "within-class.pdf",
                                                      "within-class.svg"]
     assert "“3”s" in (out / "index.md").read_text()

@@ -21,6 +21,7 @@ What the network learned
 - ``confusion_matrix``, ``confident_mistakes``.
 - ``top_k_active``, ``jaccard_matrix``, ``class_overlap``, ``overlap_summary``: do the same
   hidden neurons fire for every example of a class, or different ones for different variations?
+  (``standardise`` first to rank neurons by how unusually active they are.)
 - ``diverse_examples``       several different-looking examples of one class.
 
 Non-goals: attributions beyond what backpropagation itself gives (no integrated gradients,
@@ -29,6 +30,7 @@ no saliency smoothing); any plotting (see ``mojinet.viz``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import comb
 from typing import NamedTuple
 
@@ -44,7 +46,7 @@ __all__ = [
     "largest_sensitivities", "output_nudges", "cost_gradient_wrt_output", "activation_gradients",
     "incoming_weight_images", "preferred_inputs", "confusion_matrix", "confident_mistakes",
     "top_k_active", "jaccard_matrix", "class_overlap", "overlap_summary", "chance_jaccard",
-    "diverse_examples", "layer_name",
+    "diverse_examples", "layer_name", "standardise",
 ]
 
 
@@ -214,6 +216,7 @@ def preferred_inputs(
     layer: int,
     *,
     norm: float | None = None,
+    neurons: Sequence[int] | None = None,
     steps: int = 500,
     step_size: float = 0.2,
     seed: int = 0,
@@ -228,14 +231,21 @@ def preferred_inputs(
     shrinks toward 0 if the norm is too large, which keeps both constraints satisfied.
 
     For layer 1 the exact answer is known (x ∝ the positive part of the incoming weights); for
-    deeper layers this is a local optimum from a small random start. Returns
-    (inputs (n_layer, n_in), z reached (n_layer,)).
+    deeper layers this is a local optimum from a small random start. ``neurons`` picks some
+    neurons of the layer (default: all). Returns (inputs (n, n_in), z reached (n,)), one row per
+    neuron.
     """
     if not 1 <= layer <= net.n_layers:
         raise ValueError(f"layer must be in 1..{net.n_layers}, got {layer}")
-    n = net.sizes[layer]
+    neurons = np.arange(net.sizes[layer]) if neurons is None else np.asarray(neurons, dtype=int)
+    if neurons.ndim != 1 or (neurons.size and not 0 <= neurons.min() <= neurons.max()
+                             < net.sizes[layer]):
+        raise ValueError(f"neurons must be indices in 0..{net.sizes[layer] - 1}")
+    n = len(neurons)
     rng = np.random.default_rng(seed)
-    X = rng.uniform(0.0, 0.1, size=(n, net.sizes[0]))  # (n, n_in): row j is neuron j's input
+    # (n, n_in): row j is neuron j's input; drawn for the whole layer, so that a neuron's start
+    # (and answer) does not depend on which other neurons are asked for.
+    X = rng.uniform(0.0, 0.1, size=(net.sizes[layer], net.sizes[0]))[neurons]
 
     def project(X: Array) -> Array:
         X = np.clip(X, 0.0, 1.0)
@@ -245,17 +255,16 @@ def preferred_inputs(
         return X
 
     X = project(X)
-    eye = np.eye(n)  # ∂zⱼ/∂zⱼ for row j
+    W_rows = net.weights[layer - 1][:, neurons].T  # ∂zⱼ/∂aˡ⁻¹ for row j: (n, n_{l-1})
     for t in range(steps):
         eta = step_size * 0.01 ** (t / max(steps - 1, 1))
         zs, activations = net.forward(X.astype(net.dtype))
-        grad_a_prev = eye @ net.weights[layer - 1].T  # ∂zⱼ/∂aˡ⁻¹: (n, n_{l-1})
-        grads = _backward_to_input(net, zs, activations, layer - 1, grad_a_prev)
+        grads = _backward_to_input(net, zs, activations, layer - 1, W_rows)
         g = grads[0].astype(np.float64)  # ∂zⱼ/∂x: (n, n_in)
         g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)  # direction only
         X = project(X + eta * g)
     zs, _ = net.forward(X.astype(net.dtype))
-    return X, np.diag(zs[layer - 1]).astype(np.float64)
+    return X, zs[layer - 1][np.arange(n), neurons].astype(np.float64)
 
 
 def confusion_matrix(y_true: Array, y_pred: Array, n_classes: int) -> Array:
@@ -368,6 +377,17 @@ def overlap_summary(H: Array, y: Array, n_classes: int, k: int,
     per_between = np.nansum(np.where(same, 0.0, C) * off, axis=1) / np.maximum(off.sum(1), 1)
     return OverlapSummary(within, between, np.diag(C).copy(), per_between, C,
                           chance_jaccard(H.shape[1], k), k, H.shape[1])
+
+
+def standardise(H: Array) -> Array:
+    """Each column (neuron) of H (batch, n) as z-scores over the batch: (H − mean) / std.
+
+    "Most active" then means "more active than this neuron usually is", so a neuron that is on
+    for almost every image no longer counts as firing for all of them. Constant columns become 0.
+    """
+    H = np.asarray(H, dtype=np.float64)
+    std = H.std(axis=0)  # (n,)
+    return (H - H.mean(axis=0)) / np.where(std > 0, std, 1.0)  # (batch, n)
 
 
 def diverse_examples(X: Array, n: int) -> Array:

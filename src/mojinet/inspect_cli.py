@@ -228,14 +228,18 @@ def cmd_figures(args) -> int:
            f"{args.out}:")
     only = None if not args.only else set(args.only)
     entries, result = make_figures(model, data, args.out, formats, layer=args.layer, k=args.k,
-                                   class_index=cls, only=only, log=_print)
+                                   class_index=cls, standardised=args.standardise, only=only,
+                                   log=_print)
     _print(f"Wrote {len(entries)} figures ({', '.join(formats)}) and "
            f"{Path(args.out) / 'index.md'} / index.html with the captions.")
     if result is not None:
-        s = result.summary
+        s, o = result.summary, result.other
+        how = ("z-scored activations" if result.standardised else "activations")
         _print(f"Within-class analysis (hidden layer {result.layer}, top {s.k} of {s.n_neurons} "
-               f"neurons, Jaccard): within a class {s.within:.3f}, between classes "
+               f"neurons by {how}, Jaccard): within a class {s.within:.3f}, between classes "
                f"{s.between:.3f}, random sets {s.chance:.3f}")
+        _print(f"  ranking by {'activations' if result.standardised else 'z-scored activations'}"
+               f" instead: within {o.within:.3f}, between {o.between:.3f}")
         _print("  per class (within / between): " + "  ".join(
             f"{c}: {a:.2f}/{b:.2f}" for c, a, b in
             zip(model.classes, s.per_class_within, s.per_class_between)))
@@ -277,6 +281,9 @@ def add_parser(sub) -> None:
                    help="top-k most active neurons compared (default: a quarter of the layer)")
     f.add_argument("--class", dest="class_label", metavar="LABEL",
                    help="class for the within-class figure (default: the most varied)")
+    f.add_argument("--standardise", action="store_true",
+                   help="within-class figure: rank neurons by activation z-scored per neuron "
+                   "(how unusually active) instead of by raw activation")
     f.add_argument("--only", nargs="+", metavar="NAME", choices=FIGURES_NAMES,
                    help=f"draw only these figures: {', '.join(FIGURES_NAMES)}")
     f.set_defaults(func=cmd_figures)

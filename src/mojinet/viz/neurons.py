@@ -61,13 +61,14 @@ def image_grid_figure(images: np.ndarray, labels: list[str], *, diverging: bool,
 
 @styled
 def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: str,
-                        summary: OverlapSummary, classes, layer_label: str = "hidden 1"
-                        ) -> Figure:
+                        summary: OverlapSummary, classes, layer_label: str = "hidden 1",
+                        scores: np.ndarray | None = None) -> Figure:
     """Several examples of one class, which hidden neurons fire for each, and overlap numbers.
 
     images: (m, h, w) examples; H: (m, n) their hidden activations; the k most active neurons
-    of each example are outlined. Right: the class-by-class mean Jaccard overlap of top-k sets
-    from ``summary`` (diagonal = within a class). Bottom: within vs between per class.
+    of each example (by ``scores`` if given, e.g. z-scores, else by H) are outlined. Right:
+    the class-by-class mean Jaccard overlap of top-k sets from ``summary`` (diagonal = within
+    a class). Bottom: within vs between per class.
     """
     m, n = H.shape
     fig = new_figure(height=5.4)
@@ -75,7 +76,7 @@ def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: 
     left, right = top.subfigures(1, 2, width_ratios=[1.35, 1])
     axes = left.subplots(m, 2, gridspec_kw=dict(width_ratios=[1, n / 5], wspace=0.05),
                          squeeze=False)
-    order = np.argsort(-H, axis=1, kind="stable")[:, :k]
+    order = np.argsort(-(H if scores is None else scores), axis=1, kind="stable")[:, :k]
     vmax = 1.0 if H.max() <= 1 else float(H.max())
     for i in range(m):
         ax_img, ax_h = axes[i]
@@ -85,7 +86,7 @@ def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: 
         for j in order[i]:
             ax_h.add_patch(Rectangle((j - 0.5, -0.5), 1, 1, fill=False, ec=VERMILION, lw=1.6))
         ax_h.set_yticks([])
-        ax_h.set_xticks(range(n))
+        ax_h.set_xticks(range(0, n, 1 if n <= 32 else int(np.ceil(n / 16))))
         ax_h.tick_params(length=0, labelsize=6, labelbottom=(i == m - 1))
         for sp in ax_h.spines.values():
             sp.set_visible(False)

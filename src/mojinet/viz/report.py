@@ -48,6 +48,10 @@ class WithinClassResult:
     class_index: int
     summary: ins.OverlapSummary
     examples: np.ndarray  # dataset indices of the examples shown
+    standardised: bool  # whether "most active" ranked z-scores instead of raw activations
+    other: ins.OverlapSummary  # the summary with the other ranking, for comparison
+    activations: np.ndarray  # (n_examples, n) the examples' activations in that layer
+    scores: np.ndarray  # (n_examples, n) what was ranked: activations or their z-scores
 
 
 def _predict_all(model: Model, X: np.ndarray) -> np.ndarray:
@@ -55,13 +59,15 @@ def _predict_all(model: Model, X: np.ndarray) -> np.ndarray:
 
 
 def within_class_analysis(model: Model, data: Dataset, layer: int = 1, k: int | None = None,
-                          class_index: int | None = None, n_examples: int = 6
-                          ) -> WithinClassResult:
+                          class_index: int | None = None, n_examples: int = 6,
+                          standardised: bool = False) -> WithinClassResult:
     """Top-k overlap within vs between classes for hidden layer ``layer`` on ``data``.
 
-    Default k: a quarter of the layer's neurons. Default class: the one whose examples share
-    the fewest top-k neurons (the most varied); the examples are different-looking
-    (farthest-point sampling in pixel space) among those the network classifies correctly.
+    "Most active" ranks raw activations, or with ``standardised`` each neuron's z-score over
+    ``data`` (``other`` holds the summary for the other choice). Default k: a quarter of the
+    layer's neurons. Default class: the one whose examples share the fewest top-k neurons (the
+    most varied); the examples are different-looking (farthest-point sampling in pixel space)
+    among those the network classifies correctly.
     """
     net = model.network
     if not 1 <= layer <= net.n_layers - 1:
@@ -71,7 +77,9 @@ def within_class_analysis(model: Model, data: Dataset, layer: int = 1, k: int | 
     k = max(1, n // 4) if k is None else k
     H = np.concatenate([net.forward(data.X[i:i + 10_000])[1][layer]
                         for i in range(0, len(data), 10_000)])  # (batch, n)
-    summary = ins.overlap_summary(H, data.y, data.n_classes, k)
+    Hs = ins.standardise(H)
+    summary = ins.overlap_summary(Hs if standardised else H, data.y, data.n_classes, k)
+    other = ins.overlap_summary(H if standardised else Hs, data.y, data.n_classes, k)
     if class_index is None:
         class_index = int(np.nanargmin(summary.per_class_within))
     pred = np.argmax(_predict_all(model, data.X), axis=1)
@@ -79,7 +87,9 @@ def within_class_analysis(model: Model, data: Dataset, layer: int = 1, k: int | 
     if len(pool) == 0:
         pool = np.flatnonzero(data.y == class_index)
     examples = pool[ins.diverse_examples(data.X[pool], n_examples)]
-    return WithinClassResult(layer, k, class_index, summary, examples)
+    scores = (Hs if standardised else H)[examples]
+    return WithinClassResult(layer, k, class_index, summary, examples, standardised, other,
+                             H[examples], scores)
 
 
 def _pct(x: float) -> str:
@@ -89,13 +99,15 @@ def _pct(x: float) -> str:
 def make_figures(model: Model, data: Dataset, out_dir: str | Path,
                  formats: tuple[str, ...] = FORMATS, *, layer: int = 1, k: int | None = None,
                  class_index: int | None = None, n_mistakes: int = 16,
-                 only: set[str] | None = None, log=lambda msg: None
+                 standardised: bool = False, only: set[str] | None = None,
+                 max_neurons: int = 64, log=lambda msg: None
                  ) -> tuple[list[FigureEntry], WithinClassResult | None]:
     """Draw every figure for ``model`` (with test images from ``data``) into ``out_dir``.
 
     ``only``: draw just these figures (names from ``FIGURES``; "preferred-inputs" means all
-    of that kind). Returns the entries (stem, title, caption, written paths) and the
-    within-class numbers (None if that figure was not drawn or there is no hidden layer).
+    of that kind). Neuron grids show at most ``max_neurons`` neurons per layer. Returns the
+    entries (stem, title, caption, written paths) and the within-class numbers (None if that
+    figure was not drawn or there is no hidden layer).
     """
     if only is not None:
         unknown = set(only) - set(FIGURES)
@@ -168,27 +180,31 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
         log("  (no training history in the model: skipping the training figure)")
 
     if wanted("first-layer-weights") and net.sizes[0] == shape[0] * shape[1]:
-        first = ins.incoming_weight_images(net, shape)  # (n_1, h, w)
+        first = ins.incoming_weight_images(net, shape)[:max_neurons]  # (≤ max_neurons, h, w)
         name = "hidden" if net.n_layers > 1 else "output"
         labels = ([f"neuron {j}" for j in range(len(first))] if net.n_layers > 1
                   else [f"“{c}”" for c in model.classes])
         add("first-layer-weights", f"What each first-layer {name} neuron looks for",
-            f"The {net.sizes[0]} incoming weights of each of the {len(first)} first-layer "
-            f"{name} neurons, drawn as a {shape[0]}×{shape[1]} image: red pixels excite the "
-            f"neuron when they hold ink, blue pixels inhibit it, white ones do not matter (the "
-            f"border, where the images have no ink, keeps weights near 0). One colour "
-            f"scale for all panels.",
+            f"The {net.sizes[0]} incoming weights of each of the "
+            f"{'' if len(first) == net.sizes[1] else f'first {len(first)} of the '}"
+            f"{net.sizes[1]} first-layer {name} neurons, drawn as a {shape[0]}×{shape[1]} "
+            f"image: red pixels excite the neuron when they hold ink, blue pixels inhibit it, "
+            f"white ones do not matter (the border, where the images have no ink, keeps "
+            f"weights near 0). One colour scale for all panels.",
             image_grid_figure(first, labels, diverging=True, colorbar_label="weight"))
 
     norm = float(np.median(np.linalg.norm(data.X, axis=1)))
     for layer_l in range(2, net.n_layers + 1) if wanted("preferred-inputs") else ():
-        X_best, z_best = ins.preferred_inputs(net, layer_l, norm=norm)
+        shown = range(min(net.sizes[layer_l], max_neurons))
+        X_best, z_best = ins.preferred_inputs(net, layer_l, norm=norm, neurons=shown)
         lname = ins.layer_name(net, layer_l)
         labels = ([f"neuron {j}" for j in range(len(X_best))] if layer_l < net.n_layers
                   else [f"“{c}”" for c in model.classes])
         add(f"preferred-inputs-{lname.replace(' ', '')}",
             f"The input that most excites each {lname} neuron",
-            f"For each {lname} neuron, the input image (pixels in [0, 1], Euclidean norm at most "
+            f"For each {lname} neuron"
+            f"{'' if len(X_best) == net.sizes[layer_l] else f' (the first {len(X_best)})'}, "
+            f"the input image (pixels in [0, 1], Euclidean norm at most "
             f"{norm:.1f}, the median norm of the {data.name} images) that maximises its weighted "
             f"input z, found by projected gradient ascent on the pixels through the trained "
             f"network (z reached: {z_best.min():.1f} to {z_best.max():.1f}). Black = ink. These "
@@ -222,26 +238,31 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
 
     result = None
     if net.n_layers >= 2 and wanted("within-class"):
-        result = within_class_analysis(model, data, layer, k, class_index)
+        result = within_class_analysis(model, data, layer, k, class_index,
+                                       standardised=standardised)
         s = result.summary
         c = model.classes[result.class_index]
-        H = net.forward(data.X[result.examples])[1][layer]
+        o = result.other
         chosen = ("chosen with --class" if class_index is not None else
                   "the class whose examples share the fewest top neurons")
         lname = ins.layer_name(net, layer)
+        ranking = ("most active relative to their usual level (activation z-scored per neuron "
+                   f"over the {data.name} images)" if standardised else "most active")
+        alternative = ("raw activations" if standardised else
+                       "activations z-scored per neuron (--standardise)")
         add("within-class", "Different neurons fire for different variations of a character",
             f"Top left: {len(result.examples)} different-looking “{c}”s ({chosen}; picked by "
             f"farthest-point sampling among correctly classified {data.name} images) and the "
-            f"activation of each {lname} neuron; the {s.k} most active neurons of each example "
+            f"activation of each {lname} neuron; the {s.k} {ranking} neurons of each example "
             f"are outlined. Different variations of the same character light up partly "
             f"different neurons. Top right: the mean Jaccard overlap |A∩B|/|A∪B| of the top-{s.k} "
             f"sets A, B of two examples, for every pair of classes. Bottom: the same per class. "
             f"Over all {len(data):,} {data.name} images the mean overlap is {s.within:.2f} for "
             f"two examples of the same class, {s.between:.2f} for two examples of different "
             f"classes and {s.chance:.2f} for two random sets of {s.k} of the {s.n_neurons} "
-            f"neurons.",
-            within_class_figure(data.images()[result.examples], H, s.k, c, s, model.classes,
-                                lname))
+            f"neurons (ranking {alternative} instead: {o.within:.2f} and {o.between:.2f}).",
+            within_class_figure(data.images()[result.examples], result.activations, s.k, c, s,
+                                model.classes, lname, scores=result.scores))
     write_index(entries, out_dir, formats, model, data)
     return entries, result
 
