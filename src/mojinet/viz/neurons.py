@@ -62,7 +62,7 @@ def image_grid_figure(images: np.ndarray, labels: list[str], *, diverging: bool,
 @styled
 def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: str,
                         summary: OverlapSummary, classes, layer_label: str = "hidden 1",
-                        scores: np.ndarray | None = None) -> Figure:
+                        scores: np.ndarray | None = None, ranked_by: str = "") -> Figure:
     """Several examples of one class, which hidden neurons fire for each, and overlap numbers.
 
     images: (m, h, w) examples; H: (m, n) their hidden activations; the k most active neurons
@@ -92,7 +92,8 @@ def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: 
             sp.set_visible(False)
     axes[-1, 1].set_xlabel(f"{layer_label} neuron", fontsize=7.5)
     left.suptitle(f"{m} different-looking “{class_label}”s: activation of each {layer_label} "
-                  f"neuron,\nits top {k} outlined", fontsize=8.5)
+                  f"neuron,\nits top {k}{' by ' + ranked_by if ranked_by else ''} outlined",
+                  fontsize=8.5)
     cb = left.colorbar(im, ax=axes[:, 1], shrink=0.6, fraction=0.05, pad=0.02)
     cb.set_label("activation", fontsize=7)
     cb.ax.tick_params(labelsize=6.5)

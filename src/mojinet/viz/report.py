@@ -262,7 +262,8 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"classes and {s.chance:.2f} for two random sets of {s.k} of the {s.n_neurons} "
             f"neurons (ranking {alternative} instead: {o.within:.2f} and {o.between:.2f}).",
             within_class_figure(data.images()[result.examples], result.activations, s.k, c, s,
-                                model.classes, lname, scores=result.scores))
+                                model.classes, lname, scores=result.scores,
+                                ranked_by="z-score" if standardised else ""))
     write_index(entries, out_dir, formats, model, data)
     return entries, result
 
