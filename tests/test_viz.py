@@ -166,6 +166,7 @@ def test_figures_and_inspect_commands(small_model, tmp_path, capsys):
     ([], "either an IMAGE"),
     (["--index", "99999"], "--index must be"),
     (["--index", "1", "--label", "Z"], "unknown label"),
+    (["--index", "1", "--top", "0"], "--top"),
 ])
 def test_inspect_errors_are_one_clear_line(small_model, capsys, tmp_path, argv, message):
     path, _, _ = small_model

@@ -61,11 +61,19 @@ def _param_description(net, s: ins.Sensitivity, image_shape) -> str:
     return f"{ins.layer_name(net, s.layer - 1)} neuron {i} → {to} neuron {j}"
 
 
+def _neuron_description(net, i: int, model: Model) -> str:
+    """'neuron i' of the last hidden layer, or 'pixel (r, c)' for a network without one."""
+    h, w = model.image_shape
+    if net.n_layers == 1 and h * w == net.sizes[0]:
+        return f"pixel ({i // w}, {i % w})"
+    return f"neuron {i}"
+
+
 def _ratio(a: float, b: float) -> str:
     if b == 0:
         return "∞"
     r = abs(a) / abs(b)
-    return f"{r:,.0f}" if r >= 100 else f"{r:.3g}"
+    return f"{r:,.0f}" if r >= 100 else f"{r:#.3g}"
 
 
 def _median_nonzero(g: np.ndarray) -> float:
@@ -100,7 +108,8 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
             "output": model.classes[predicted],
             "z": float(contrib.sum() + bias), "bias": bias,
             "from_layer": ins.layer_name(net, net.n_layers - 1),
-            "terms": [{"neuron": int(i), "w_times_a": float(contrib[i]),
+            "terms": [{"neuron": int(i), "describes": _neuron_description(net, i, model),
+                       "w_times_a": float(contrib[i]),
                        "w": float(net.weights[-1][i, predicted]),
                        "a": float(acts[-2][i])} for i in order],
         },
@@ -147,7 +156,7 @@ def _format_report(rep: dict, source: str, top: int) -> str:
             f"{c['bias']:+.3f}), from {c['from_layer']}:"]
     shown = terms[:5] + [t for t in terms[-3:] if t not in terms[:5] and t["w_times_a"] < 0]
     for t in shown:
-        out.append(f"  neuron {t['neuron']:>3}: w·a = {t['w_times_a']:+.3f}  "
+        out.append(f"  {t['describes']:<15} w·a = {t['w_times_a']:+.3f}  "
                    f"(w = {t['w']:+.3f}, a = {t['a']:.3f})")
     out += ["", f"nudges backpropagation asks of the outputs (−∂C/∂a, wanting "
             f"{rep['wanted']}; + = be more active):",
@@ -163,7 +172,7 @@ def _format_report(rep: dict, source: str, top: int) -> str:
             f"ratio to the median nonzero weight gradient {med:.3g}):"]
     for n, s in enumerate(sens, start=1):
         out.append(f"  {n:>2}. {s['parameter']:<12} {s['gradient']:+.3e}  "
-                   f"×{_ratio(s['gradient'], med):<6} {s['describes']}")
+                   f"×{_ratio(s['gradient'], med):<8} {s['describes']}")
     if sens:
         a = sens[0]
         out += ["", f"The cost is {_ratio(a['gradient'], med)}× more sensitive to {a['parameter']} "
@@ -186,6 +195,8 @@ def _format_report(rep: dict, source: str, top: int) -> str:
 def cmd_inspect(args) -> int:
     model = load_model(args.model)
     h, w = model.image_shape
+    if args.top < 1:
+        raise InspectError(f"--top must be at least 1, got {args.top}")
     if (args.image is None) == (args.index is None):
         raise InspectError("give either an IMAGE file or --index N (a test image), not both")
     if args.index is not None:
@@ -196,6 +207,9 @@ def cmd_inspect(args) -> int:
         source = (f"{args.model}: image {args.index} of {data.name} "
                   f"(label {data.classes[data.y[args.index]]})")
     else:
+        if h != w:
+            raise InspectError(f"{args.model}: image files need a square input, not {h}×{w}; "
+                               f"use --index N")
         box = model.preprocessing.get("user_images", {}).get("box")
         x = to_input(Path(args.image), size=h, box=box).reshape(-1)
         source = f"{args.model}: {args.image}"
@@ -216,6 +230,8 @@ def cmd_figures(args) -> int:
 
     model = load_model(args.model)
     data = _test_split(model, args.dataset, args.data_dir)
+    if args.limit < 0:
+        raise InspectError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
     if args.limit:
         data = data.subset(args.limit)
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
