@@ -22,6 +22,7 @@ from .nn.network import Network
 from .nn.optim import SGD
 from .nn.schedules import SCHEDULES, make_schedule
 from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
+from .web import serve as web_serve
 
 # The chapter's network and the training settings that take it past 95% (see README).
 CHAPTER_DEFAULTS = dict(
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
+
+    web_serve.add_parser(sub)
     return p
 
 
