@@ -369,3 +369,17 @@ def test_serve_without_a_model_trains_the_default_one(tmp_path, monkeypatch, cap
     # A second start finds the file and does not train again.
     assert serve._default_model() == path
     assert "training" not in capsys.readouterr().out
+
+
+def test_listening_socket_is_tcp_so_responses_are_not_delayed():
+    """asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 every
+    response waited ~40 ms for a delayed ACK (found by benchmarks/bench_serve.py)."""
+    import socket
+
+    from mojinet.web.serve import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

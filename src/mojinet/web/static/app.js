@@ -207,7 +207,7 @@ function svg(tag, attrs, parent) {
 function buildDiagram(info) {
   const diagram = $("diagram");
   diagram.innerHTML = "";
-  const W = 900, H = 460, top = 34, bottom = H - 14;
+  const W = 900, H = 520, top = 34, bottom = H - 14;
   diagram.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const layers = info.sizes.slice(1);
   const inputW = 140;
@@ -278,6 +278,16 @@ function buildDiagram(info) {
     }
     state.neurons.push(items);
   });
+
+  // From the input image to each neuron of the first layer: bright when that neuron fires.
+  state.inputLines = [];
+  if (positions[0]) {
+    positions[0].forEach(([xb, yb], j) => {
+      const el = svg("line", { x1: x0 + inputW / 2, y1: H / 2, x2: xb, y2: yb, stroke: "#ffd23f",
+        "stroke-opacity": 0.04 }, lineGroup);
+      state.inputLines.push({ el, j });
+    });
+  }
 
   // Connections between consecutive circle layers (their colour and opacity follow the drawing).
   state.lines = [];
@@ -393,6 +403,10 @@ function show(result, version) {
       if (item.label) item.label.classList.toggle("best", item.index === best.index);
     }
   });
+  const first = displayLevels(result.layers[0].values, info.activation_ranges[0]);
+  for (const line of state.inputLines) {
+    line.el.setAttribute("stroke-opacity", (0.03 + 0.5 * Math.max(0, first[line.j])).toFixed(3));
+  }
   paintLines(result);
   showBars(result);
 }
@@ -447,7 +461,9 @@ function showEmpty() {
       if (item.label) item.label.classList.remove("best");
     }
   }
-  for (const lines of state.lines) for (const line of lines) line.el.setAttribute("stroke-opacity", 0.04);
+  for (const lines of [...state.lines, state.inputLines || []]) {
+    for (const line of lines) line.el.setAttribute("stroke-opacity", 0.04);
+  }
 }
 
 // ------------------------------------------------------------------ a neuron's incoming weights
