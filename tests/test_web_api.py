@@ -103,7 +103,7 @@ def test_predict_matches_mojinet_predict(server, model, tmp_path):
     _, activations = model.network.forward(X)
     assert [layer["size"] for layer in got["layers"]] == [12, 8, 10]
     assert [layer["activation"] for layer in got["layers"]] == ["sigmoid", "sigmoid", "softmax"]
-    for layer, A in zip(got["layers"], activations[1:]):
+    for layer, A in zip(got["layers"], activations[1:], strict=True):
         np.testing.assert_allclose(layer["values"], A[0], atol=1e-5)
 
 

@@ -8,14 +8,16 @@ The screenshots go to ``artifacts/`` (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import IN_CI, ROOT
+
+pytestmark = pytest.mark.slow  # training the model and starting Chromium: ~15 s
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -71,30 +73,43 @@ def trained_model():
 
 
 @pytest.fixture(scope="module")
-def page(trained_model):
-    _need(f"Chromium at {CHROMIUM} (apt-get install chromium)", Path(CHROMIUM).exists()
-          or shutil.which("chromium") is not None)
+def browser():
+    _need(f"Chromium at {CHROMIUM} (apt-get install chromium)", Path(CHROMIUM).exists())
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need("the playwright package (pip install playwright)", False)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_page(browser, model, name):
+    """The draw page for ``model``, loaded and ready; ``page.errors`` collects script errors."""
     from mojinet.web.app import create_app
     from mojinet.web.serve import BackgroundServer
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with BackgroundServer(create_app(trained_model, "test-model.npz")) as url:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                errors = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(url + "/")
-                page.wait_for_selector("body[data-state=idle]", timeout=15_000)
-                page.errors = errors
-                yield page
-            finally:
-                browser.close()
+    with BackgroundServer(create_app(model, name)) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.errors = []
+            page.on("pageerror", lambda e: page.errors.append(str(e)))
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=15_000)
+            yield page
+        finally:
+            page.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, trained_model):
+    with open_page(browser, trained_model, "test-model.npz") as page:
+        yield page
 
 
 def draw(page, strokes):
@@ -180,3 +195,31 @@ def test_undo_clear_and_neuron_weights(page):
     page.wait_for_function("document.querySelector('#prediction').dataset.label === undefined")
     assert lit(page, 1) == 0 and page.locator("#bars .bar").count() == 0
     assert page.errors == []
+
+
+def test_large_output_layer_gets_a_compact_view(browser):
+    """A kanji-sized model (300 classes, 64 hidden neurons): grids instead of circles, the top 10
+    bars, and the characters themselves (CJK fonts)."""
+    from mojinet import Model, Network
+
+    classes = tuple(chr(0x4E00 + 7 * i) for i in range(300))
+    net = Network([784, 64, 300], ["sigmoid", "softmax"], "cross-entropy", init="xavier", seed=1)
+    model = Model(net, classes, {"image_shape": [28, 28], "user_images": {"box": 20}})
+    with open_page(browser, model, "kanji-test.npz") as page:
+        assert page.locator("#diagram rect.neuron[data-layer='1']").count() == 64
+        assert page.locator("#diagram rect.neuron[data-layer='2']").count() == 300
+        assert page.locator("#diagram circle.neuron").count() == 0
+        draw(page, DIGITS["4"])
+        label = page.locator("#prediction").get_attribute("data-label")
+        assert label in classes and page.locator("#best").inner_text() == label
+        bars = page.locator("#bars .bar")
+        assert bars.count() == 10
+        probs = [float(b.get_attribute("data-probability")) for b in bars.all()]
+        assert probs == sorted(probs, reverse=True)
+        assert "top 10 of 300" in page.locator("#bars-title").inner_text()
+        assert page.locator("#diagram rect.neuron[data-lit=true]").count() > 0
+        page.click(f"#diagram rect.neuron[data-layer='2'][data-neuron='{classes.index(label)}']")
+        page.wait_for_selector("#neuron-detail:not([hidden])")
+        assert label in page.locator("#neuron-title").inner_text()
+        assert page.errors == []
+        page.screenshot(path=str(ARTIFACTS / "web-large-model.png"), full_page=True)

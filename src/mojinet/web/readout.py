@@ -4,7 +4,8 @@
 - ``preprocess``: those bytes → the network's input, by exactly the steps ``mojinet predict`` uses
   (``mojinet.data.images.open_image`` then ``to_input``, same size and box), with a tighter pixel
   limit suited to a server (a drawing never needs 4 megapixels);
-- ``readout``: one input row → the top candidates and every layer's activations (``Network.forward``);
+- ``readout``: one input row → the top candidates and every layer's activations
+  (``Network.forward``);
 - ``model_info`` and ``incoming_weights``: what the page needs to draw the network.
 
 Non-goals: batching many drawings, gradients or saliency (see ``mojinet.inspect``), training.
@@ -74,7 +75,7 @@ def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -
 
 
 def check_pixels(model: Model, pixels) -> np.ndarray:
-    """An already preprocessed input (h·w values in [0, 1], or h rows of w) → (n_inputs,) float32."""
+    """An already preprocessed input (h·w values in [0, 1], or h rows of w) → (n_inputs,)."""
     h, w = model.image_shape
     x = np.asarray(pixels, dtype=np.float64)
     if x.ndim == 2 and x.shape == (h, w):
@@ -117,7 +118,7 @@ def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dic
         "layers": [
             {"size": int(A.shape[1]), "activation": sigma.name,
              "values": np.round(A[0].astype(np.float64), decimals).tolist()}
-            for A, sigma in zip(activations[1:], net.activations)
+            for A, sigma in zip(activations[1:], net.activations, strict=True)
         ],
     }
 
@@ -137,7 +138,7 @@ def model_info(model: Model, name: str = "") -> dict:
         "classes": list(model.classes),
         "image_shape": [h, w],
         "layers": [{"fan_in": int(W.shape[0]), "fan_out": int(W.shape[1]), "weights": int(W.size),
-                    "biases": int(b.size)} for W, b in zip(net.weights, net.biases)],
+                    "biases": int(b.size)} for W, b in zip(net.weights, net.biases, strict=True)],
         "n_weights": int(net.n_weights),
         "n_biases": int(net.n_biases),
         "n_params": int(net.n_params),

@@ -180,9 +180,11 @@ function mix(a, b, t) {
 const DARK = [28, 35, 48], LIT = [255, 210, 63], POS = [76, 154, 255], NEG = [255, 92, 92];
 
 // Scale a layer's activations to [-1, 1] for display: bounded activations as they are (sigmoid,
-// softmax: [0, 1]; tanh: [-1, 1]); unbounded ones (relu) relative to the layer's largest value.
-function displayLevels(values, range) {
-  if (range[1] !== null) return values;
+// softmax: [0, 1]; tanh: [-1, 1]); unbounded ones (relu) relative to the layer's largest value,
+// and so is a softmax over many classes (kanji), which spreads its probability thin.
+function displayLevels(values, range, activation) {
+  const wideSoftmax = activation === "softmax" && values.length > MAX_BARS_ALL;
+  if (range[1] !== null && !wideSoftmax) return values;
   const top = Math.max(1e-9, ...values.map(Math.abs));
   return values.map((v) => v / top);
 }
@@ -394,7 +396,7 @@ function show(result, version) {
 
   // Neurons: colour by activation; mark the clearly active ones as lit.
   result.layers.forEach((layer, l) => {
-    const levels = displayLevels(layer.values, info.activation_ranges[l]);
+    const levels = displayLevels(layer.values, info.activation_ranges[l], layer.activation);
     for (const item of state.neurons[l]) {
       const level = levels[item.index];
       item.el.setAttribute("fill", neuronColour(level));
@@ -403,7 +405,8 @@ function show(result, version) {
       if (item.label) item.label.classList.toggle("best", item.index === best.index);
     }
   });
-  const first = displayLevels(result.layers[0].values, info.activation_ranges[0]);
+  const first = displayLevels(result.layers[0].values, info.activation_ranges[0],
+    result.layers[0].activation);
   for (const line of state.inputLines) {
     line.el.setAttribute("stroke-opacity", (0.03 + 0.5 * Math.max(0, first[line.j])).toFixed(3));
   }
