@@ -169,6 +169,35 @@ def test_drawn_digit_is_read_and_lights_up_the_network(page, digit):
     page.screenshot(path=str(ARTIFACTS / f"web-draw-{digit}.png"), full_page=True)
 
 
+def test_prediction_updates_while_drawing_throttled(page):
+    page.click("#clear")
+    box = page.locator("#pad").bounding_box()
+    requests = []
+
+    def on_request(r):
+        if r.url.endswith("/api/predict"):
+            requests.append(r.url)
+
+    page.on("request", on_request)
+    moves = 80
+    page.mouse.move(box["x"] + 60, box["y"] + 40)
+    page.mouse.down()
+    for k in range(1, moves + 1):  # a slow "S"-ish zigzag, one small move at a time
+        t = k / moves
+        page.mouse.move(box["x"] + 60 + 150 * math.sin(6 * t) ** 2, box["y"] + 40 + 200 * t)
+        if k == moves // 2:
+            # Halfway through the stroke the page already shows a reading of it.
+            page.wait_for_function("document.querySelector('#prediction').dataset.label")
+    during = len(requests)
+    page.mouse.up()
+    page.remove_listener("request", on_request)
+    page.wait_for_function(
+        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
+        " && !window.mojinet.inflight && !window.mojinet.pending")
+    assert 1 <= during < moves // 2, during  # live, but throttled (not one request per move)
+    assert page.errors == []
+
+
 def test_undo_clear_and_neuron_weights(page):
     page.click("#clear")
     draw(page, DIGITS["1"])

@@ -33,15 +33,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Start a local web server with a page to draw on: the network reads the "
         "drawing live and shows every layer's activations. Needs the web extra "
         "(pip install 'mojinet[web]').",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     s.add_argument("model", nargs="?", default=None,
                    help=f"model file (default: {DEFAULT_MODEL}, trained first if missing)")
     s.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (0.0.0.0 exposes the page to your network)")
-    s.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0 = any free port)")
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes the page to "
+                   "your network)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
     s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
-                   help="largest request body accepted")
+                   help="largest request body accepted (default 1000000)")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
     s.set_defaults(func=cmd_serve)
     return s

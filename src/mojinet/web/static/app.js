@@ -488,7 +488,9 @@ function selectNeuron(layer, neuron) {
     canvas.width = wd; canvas.height = h;
     const c = canvas.getContext("2d");
     const img = c.createImageData(wd, h);
-    const scale = Math.max(1e-9, Math.abs(w.min), Math.abs(w.max));
+    // Full colour at the 98th percentile of |w|, so that one outlier does not dim the picture.
+    const sorted = w.weights.map(Math.abs).sort((a, b) => a - b);
+    const scale = Math.max(1e-9, sorted[Math.floor(0.98 * (sorted.length - 1))]);
     for (let k = 0; k < h * wd; k++) {
       const rgb = k < w.weights.length ? weightColour(w.weights[k], scale).match(/\d+/g).map(Number) : [40, 40, 40];
       img.data.set([...rgb, 255], 4 * k);
