@@ -8,7 +8,8 @@ Starts ``mojinet serve`` in its own process on loopback (a free port), then
 2. throughput: several concurrent clients (threads, each with its own connection) send drawings
    for a bounded count and time; requests per second and the error count (must be zero).
 
-The drawings are 280×280 PNG data URLs of digits, like the page's canvas sends. Not a test: it
+The drawings are 280×280 RGBA PNG data URLs of random anti-aliased strokes, like the page's
+canvas sends. Not a test: it
 prints numbers (and exits 1 if any request failed).
 
     python benchmarks/bench_serve.py                 # an untrained 784-16-16-10 (same cost)
@@ -21,6 +22,7 @@ import argparse
 import base64
 import io
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,14 +42,16 @@ from mojinet.web.readout import decode_drawing, preprocess, readout
 
 
 def drawings(n: int = 8) -> list[str]:
-    """n different 280×280 drawings (ink on white, pen 18 px) as PNG data URLs."""
+    """n different 280×280 drawings as PNG data URLs, like the page's canvas sends: RGBA, black
+    ink with anti-aliased edges (drawn 4× larger and scaled down), pen 18 px, on white."""
     rng = np.random.default_rng(0)
     out = []
     for _ in range(n):
-        img = Image.new("RGB", (280, 280), "white")
+        img = Image.new("RGBA", (1120, 1120), "white")
         d = ImageDraw.Draw(img)
-        pts = [tuple(rng.uniform(50, 230, 2)) for _ in range(rng.integers(3, 7))]
-        d.line(pts, fill="black", width=18, joint="curve")
+        pts = [tuple(rng.uniform(200, 920, 2)) for _ in range(rng.integers(3, 7))]
+        d.line(pts, fill="black", width=72, joint="curve")
+        img = img.resize((280, 280), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
         img.save(buf, "PNG")
         out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
@@ -160,7 +164,9 @@ def main(argv=None) -> int:
         urls = drawings()
         bodies = [json.dumps({"image": u, "top": 10}).encode() for u in urls]
         print(f"model {'-'.join(map(str, model.network.sizes))}; drawings: 280×280 PNG, "
-              f"{statistics.mean(len(b) for b in bodies) / 1000:.1f} kB per request body")
+              f"{statistics.mean(len(b) for b in bodies) / 1000:.1f} kB per request body; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the numbers "
+              f"are only comparable at similar load)")
         proc, url = start_server(path)
         try:
             ref = in_process(model, urls, args.latency_requests)
