@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import IN_CI, ROOT
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = bool(os.environ.get("CI"))
 
 pytestmark = pytest.mark.slow  # training the model and starting Chromium: ~15 s
 
