@@ -98,6 +98,21 @@ def latency(url: str, bodies: list[bytes], n: int) -> tuple[list[float], list[fl
     return times, handler
 
 
+def floor(url: str, n: int) -> list[float]:
+    """Round trips of GET /api/model (a prepared dict): the cost of HTTP alone."""
+    times = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for i in range(n + 20):
+            t = time.perf_counter()
+            r = client.get("/api/model")
+            dt = time.perf_counter() - t
+            if r.status_code != 200:
+                raise SystemExit(f"floor run: HTTP {r.status_code}")
+            if i >= 20:
+                times.append(dt)
+    return times
+
+
 def in_process(model: Model, urls: list[str], n: int) -> list[float]:
     times = []
     for i in range(n):
@@ -172,6 +187,7 @@ def main(argv=None) -> int:
             ref = in_process(model, urls, args.latency_requests)
             http, handler = latency(url, bodies, args.latency_requests)
             ref2 = in_process(model, urls, args.latency_requests)  # again: the machine is shared
+            bare = floor(url, args.latency_requests)
             ref_med = statistics.median(ref + ref2)
             med, p99 = statistics.median(http), percentile(http, 99)
             print(f"latency, 1 client, {len(http)} requests: median {med * 1e3:.2f} ms, "
@@ -180,6 +196,7 @@ def main(argv=None) -> int:
             print(f"  same work in-process (no HTTP): median {ref_med * 1e3:.2f} ms, "
                   f"p99 {percentile(ref + ref2, 99) * 1e3:.2f} ms; HTTP/in-process = "
                   f"{med / ref_med:.2f}×")
+            print(f"  HTTP alone (GET /api/model): median {statistics.median(bare) * 1e3:.2f} ms")
             n, errors, elapsed = throughput(url, bodies, args.clients, args.requests, args.seconds)
             print(f"throughput, {args.clients} concurrent clients: {n} requests in {elapsed:.1f} s"
                   f" = {n / elapsed:.0f} requests/s; errors: {len(errors)}")

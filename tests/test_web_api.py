@@ -352,6 +352,8 @@ def test_serve_command_errors(tmp_path, model, capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
     assert main(["serve", str(path), "--port", "70000"]) == 2
     assert "between 0 and 65535" in capsys.readouterr().err
+    assert main(["serve", str(path), "--max-body", "10"]) == 2
+    assert "too small for a drawing" in capsys.readouterr().err
 
 
 def test_serve_without_a_model_trains_the_default_one(tmp_path, monkeypatch, capsys):
@@ -383,3 +385,19 @@ def test_listening_socket_is_tcp_so_responses_are_not_delayed():
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_readout_of_a_network_without_hidden_layers():
+    """784 → 10 directly: the output layer is layer 1, its weights are 28×28 images."""
+    from mojinet.web.readout import incoming_weights, model_info, readout
+
+    model = _model(hidden=())
+    x = to_input(png(seven)).reshape(-1)  # (784,)
+    got = readout(model, x, top=3)
+    assert [layer["size"] for layer in got["layers"]] == [10]
+    np.testing.assert_allclose(got["layers"][0]["values"], model.network.feedforward(x)[0],
+                               atol=1e-5)
+    w = incoming_weights(model, 1, 3)
+    assert w["shape"] == [28, 28] and w["label"] == "3" and len(w["weights"]) == 784
+    assert model_info(model)["layers"] == [
+        {"fan_in": 784, "fan_out": 10, "weights": 7840, "biases": 10}]

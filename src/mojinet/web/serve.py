@@ -97,6 +97,9 @@ def cmd_serve(args) -> int:
                          f"pip install 'mojinet[web]'") from e
     from ..io import load_model
 
+    if args.max_body < 1000:
+        raise ServeError(f"--max-body {args.max_body} is too small for a drawing; use at least "
+                         f"1000 bytes (the default is 1000000)")
     path = Path(args.model) if args.model else _default_model()
     model = load_model(path)
     app = create_app(model, name=path.name, max_body=args.max_body)
