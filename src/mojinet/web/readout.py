@@ -100,14 +100,8 @@ def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dic
     keep responses small.
     """
     net = model.network
-    zs, activations = net.forward(x[None, :])  # activations[l]: (1, sizes[l])
-    out = activations[-1].astype(np.float64)  # (1, n_classes)
-    if net.activations[-1].name == "softmax":
-        P = out[0]  # (n_classes,)
-    else:
-        a = np.clip(out[0], 0.0, None)
-        total = a.sum()
-        P = a / total if total > 0 else np.full_like(a, 1.0 / a.size)
+    _, activations = net.forward(x[None, :])  # activations[l]: (1, sizes[l])
+    P = model.probabilities(x[None, :])[0]  # (n_classes,): the same numbers as `mojinet predict`
     k = max(1, min(top, P.size))
     best = np.argsort(-P, kind="stable")[:k]  # (k,)
     h, w = model.image_shape
