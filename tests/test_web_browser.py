@@ -200,6 +200,30 @@ def test_prediction_updates_while_drawing_throttled(page):
     assert page.errors == []
 
 
+@pytest.mark.parametrize("pointer", ["touch", "pen"])
+def test_touch_and_pen_pointers_draw(page, pointer):
+    """Touch and pen come through the same Pointer Events as the mouse (dispatched here)."""
+    page.click("#clear")
+    page.evaluate("""([kind, strokes]) => {
+        const pad = document.getElementById('pad'), r = pad.getBoundingClientRect();
+        const fire = (type, [x, y]) => pad.dispatchEvent(new PointerEvent(type, {
+            pointerType: kind, pointerId: 7, isPrimary: true, bubbles: true, button: 0,
+            buttons: type === 'pointerup' ? 0 : 1, pressure: 0.5,
+            clientX: r.left + 6 + x * (r.width - 12), clientY: r.top + 6 + y * (r.height - 12)}));
+        for (const stroke of strokes) {
+            fire('pointerdown', stroke[0]);
+            for (const p of stroke.slice(1)) fire('pointermove', p);
+            fire('pointerup', stroke[stroke.length - 1]);
+        }
+    }""", [pointer, [[list(p) for p in s] for s in DIGITS["7"]]])
+    page.wait_for_function(
+        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
+        " && !window.mojinet.inflight && !window.mojinet.pending", timeout=15_000)
+    assert page.evaluate("window.mojinet.strokes.length") == 1
+    assert page.locator("#prediction").get_attribute("data-label") == "7"
+    assert page.errors == []
+
+
 def test_undo_clear_and_neuron_weights(page):
     page.click("#clear")
     draw(page, DIGITS["1"])

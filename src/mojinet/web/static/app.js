@@ -81,7 +81,11 @@ function changed() {
 pad.addEventListener("pointerdown", (ev) => {
   if (ev.button !== 0 && ev.pointerType === "mouse") return;
   ev.preventDefault();
-  pad.setPointerCapture(ev.pointerId);
+  try {
+    pad.setPointerCapture(ev.pointerId);  // keep the stroke going if the pointer leaves the pad
+  } catch (err) {
+    // A pointer that is no longer active cannot be captured; draw without capture.
+  }
   state.current = [padPoint(ev)];
   redraw();
   changed();
