@@ -23,6 +23,7 @@ from .nn.network import Network
 from .nn.optim import SGD
 from .nn.schedules import SCHEDULES, make_schedule
 from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
+from .web import serve as web_serve
 
 # The chapter's network and the training settings that take it past 95% (see README).
 CHAPTER_DEFAULTS = dict(
@@ -303,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     datasets_cli.add_parser(sub)
+    web_serve.add_parser(sub)
     from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
     add_inspect_parsers(sub)
     return p
