@@ -243,3 +243,16 @@ def test_without_numba_the_blas_engine_is_used(monkeypatch):
         fast.FastTrainer(net, SGD(1.0), 4, engine="compiled")
     X = np.random.default_rng(0).random((3, 12)).astype(np.float32)
     np.testing.assert_allclose(fast.feedforward(net, X), net.feedforward(X), rtol=1e-6)
+
+
+def test_engine_choice_and_environment(monkeypatch):
+    narrow, wide = Network([12, 16, 3], seed=1), Network([12, 300, 3], seed=1)
+    if fast.HAVE_NUMBA:
+        assert fast.default_engine(narrow) == "compiled"
+    assert fast.default_engine(wide) == "blas"  # long rows: BLAS products win
+    monkeypatch.setenv("MOJINET_FAST", "blas")
+    assert fast.trainer_for(narrow, SGD(1.0), 4).engine == "blas"
+    monkeypatch.setenv("MOJINET_FAST", "off")
+    assert fast.trainer_for(narrow, SGD(1.0), 4) is None
+    X = np.random.default_rng(0).random((3, 12)).astype(np.float32)
+    np.testing.assert_array_equal(fast.feedforward(narrow, X), narrow.feedforward(X))

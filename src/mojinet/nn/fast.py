@@ -38,6 +38,8 @@ the compiled kernel is single-threaded because the machines this targets have fe
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 from typing import Sequence
 
@@ -47,13 +49,9 @@ from .activations import RELU, SIGMOID, SOFTMAX, TANH
 from .costs import CROSS_ENTROPY, QUADRATIC
 from .network import Network
 
-try:  # Numba is optional: without it the pure-NumPy ``blas`` engine is used.
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - depends on the environment
-    numba = None
-    HAVE_NUMBA = False
+# Numba is optional: without it the pure-NumPy ``blas`` engine is used. It is imported only when a
+# compiled kernel is first called (importing it costs ~0.5 s, which `mojinet predict` should not pay).
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 Array = np.ndarray
 
@@ -379,12 +377,44 @@ def _np_step(p: Array, g: Array, v: Array | None, eta, mu, lam) -> None:
 
 
 # --------------------------------------------------------------------------- compiled kernels
+_KERNELS: list[str] = []  # names of the functions below that Numba compiles
+
+
 def _njit(fn):
-    """Compile with Numba when it is installed (cached on disk); otherwise leave as Python."""
+    """Mark fn for compilation with Numba (when installed), done on the first call of any kernel."""
     if not HAVE_NUMBA:
         return fn
-    # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must still be seen as NaN.
-    return numba.njit(cache=True, fastmath={"reassoc", "contract"}, nogil=True)(fn)
+    _KERNELS.append(fn.__name__)
+    return _Uncompiled(fn)
+
+
+class _Uncompiled:
+    """Stands in for a kernel until the first call, which compiles them all (or loads them from
+    Numba's on-disk cache) and puts the compiled versions in this module's namespace."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        _compile_kernels()
+        return globals()[self.fn.__name__](*args)
+
+
+def _compile_kernels() -> None:
+    try:
+        import numba
+    except ImportError as exc:  # found by find_spec but broken
+        raise RuntimeError(
+            f"numba is installed but cannot be imported ({exc}); reinstall it "
+            f"(pip install 'mojinet[fast]') or set MOJINET_FAST=blas"
+        ) from exc
+    namespace = globals()
+    for name in _KERNELS:
+        if isinstance(namespace[name], _Uncompiled):
+            # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
+            namespace[name] = numba.njit(cache=True, fastmath={"reassoc", "contract"},
+                                         nogil=True)(namespace[name].fn)
 
 
 @_njit
