@@ -1,4 +1,4 @@
-"""mojinet against PyTorch (CPU) and scikit-learn's MLPClassifier: the same networks, the same MNIST.
+"""mojinet against PyTorch (CPU) and scikit-learn's MLPClassifier: same networks, same MNIST.
 
     python -m benchmarks.run                 # all configurations, 1 warm-up + 4 timed epochs
     python -m benchmarks.run --quick         # 1 warm-up + 2 timed epochs, fewer inference calls
@@ -438,7 +438,8 @@ def _report(name, cfg, results, peers, args, peak_flops) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--configs", default="A,B,C", help="comma-separated: A,B,C (default all)")
     ap.add_argument("--peers", default="mojinet,torch,sklearn",
                     help=f"comma-separated, from: {','.join(PEERS)}")
@@ -468,12 +469,13 @@ def main(argv=None) -> int:
 
     blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}"
             for i in threadpool_info() if i["user_api"] == "blas"]
+    overrides = ", ".join(f"{k}={v}" for k, v in env.items() if v) or "no OPENBLAS_* overrides"
     print(f"mojinet benchmarks — {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, NumPy BLAS: "
-          f"{'; '.join(blas)}; {', '.join(f'{k}={v}' for k, v in env.items() if v) or 'no OPENBLAS_* overrides'}")
+          f"{'; '.join(blas)}; {overrides}")
     peak_flops: dict[str, float] = {}
     results = [run_config(c, args, peak_flops) for c in configs]
-    print(f"\nfloat32 GEMM peak (1024²): " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s"
+    print("\nfloat32 GEMM peak (1024²): " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s"
                                                        for k, v in peak_flops.items()))
     if args.json:
         import json

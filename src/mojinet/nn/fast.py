@@ -41,7 +41,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-from typing import Sequence
 
 import numpy as np
 
@@ -50,7 +49,7 @@ from .costs import CROSS_ENTROPY, QUADRATIC
 from .network import Network
 
 # Numba is optional: without it the pure-NumPy ``blas`` engine is used. It is imported only when a
-# compiled kernel is first called (importing it costs ~0.5 s, which `mojinet predict` should not pay).
+# compiled kernel is first called (the import costs ~0.5 s, which `mojinet predict` need not pay).
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 Array = np.ndarray
@@ -132,6 +131,8 @@ class FastTrainer:
     Reads the parameters, η, μ and λ afresh on every call (so schedules and callbacks that change
     them work) and shares the momentum velocities with the optimiser (``optimizer._velocity``, the
     list ``SGD.step`` uses), so the reference and fast paths can take turns on the same state.
+    The compiled engine compresses the training set once and reuses that while it is given the
+    same X array: X must not be changed in place between calls (``train`` never does).
     """
 
     def __init__(self, net: Network, optimizer, batch_size: int, engine: str | None = None):
@@ -201,7 +202,8 @@ class FastTrainer:
         if self.engine == "compiled":
             Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
             X_ptr, X_idx, X_val = self._compress(X)
-            ptrs, idxs, vals = [X_ptr] + self.ptrs[1:], [X_idx] + self.idxs[1:], [X_val] + self.vals[1:]
+            ptrs = [X_ptr] + self.ptrs[1:]  # layer 0's input: the compressed training set
+            idxs, vals = [X_idx] + self.idxs[1:], [X_val] + self.vals[1:]
             done = _train_batches(
                 X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
                 tuple(net.weights), tuple(net.biases), tuple(Vw), tuple(Vb),
@@ -256,7 +258,8 @@ class FastTrainer:
         dt = self.net.dtype
         X = np.ascontiguousarray(X, dtype=dt)  # (n, n_in), no copy when it already is
         Y = np.ascontiguousarray(Y, dtype=dt)  # (n, n_out)
-        if X.ndim != 2 or X.shape[1] != self.net.sizes[0] or Y.shape != (len(X), self.net.sizes[-1]):
+        sizes = self.net.sizes
+        if X.ndim != 2 or X.shape[1] != sizes[0] or Y.shape != (len(X), sizes[-1]):
             raise ValueError(f"X {X.shape} and Y {Y.shape} do not fit {self.net!r}")
         if order.dtype != np.int64 or order.ndim != 1:
             raise ValueError("order must be a 1-d int64 array of sample indices")
