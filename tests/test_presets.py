@@ -14,7 +14,7 @@ def test_the_default_is_still_the_chapter_recipe():
     assert args.preset == "chapter"
     expected = dict(hidden=[16, 16], activation="sigmoid", output_activation="sigmoid",
                     cost="quadratic", init="xavier", batch_size=10, eta=3.0, schedule="cosine",
-                    momentum=0.0, weight_decay=1e-4, epochs=40, optimizer="sgd", warmup=0,
+                    momentum=0.0, weight_decay=3e-5, epochs=40, optimizer="sgd", warmup=0,
                     nesterov=False, dropout=None, max_norm=0.0, rotate=0.0, scale=0.0,
                     shift=0.0, elastic_alpha=0.0)
     assert {k: getattr(args, k) for k in expected} == expected

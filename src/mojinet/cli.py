@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, datasets_cli
 from .data.dataset import Dataset
 from .data.images import ImageError, load_images
-from .data.registry import DATA_DIR_ENV, DATASETS, load_dataset
+from .data.registry import (DATA_DIR_ENV, available_datasets, dataset_name, get_spec,
+                            load_dataset)
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
@@ -29,8 +30,10 @@ from .nn.schedules import SCHEDULES, make_schedule
 from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
 from .presets import DEFAULT as DEFAULT_PRESET
 from .presets import PRESETS
+from .web import serve as web_serve
 
-# The chapter's network and the training settings that take it past 95% (see README).
+# The chapter's network and the training settings that take it past 95% (see README): the
+# ``chapter`` preset (presets.py).
 CHAPTER_DEFAULTS = PRESETS["chapter"].options
 
 
@@ -66,9 +69,19 @@ def _preprocessing(data: Dataset) -> dict:
 
 
 # ----------------------------------------------------------------------------- train
+def _dataset_options(name: str, image_size: int | None) -> dict:
+    """Loader options from the command line (only datasets that take them, e.g. folders)."""
+    if image_size is None:
+        return {}
+    if "size" not in get_spec(name).options:
+        raise CLIError(f"--image-size applies to image folders; {name} has a fixed size")
+    return {"size": image_size}
+
+
 def cmd_train(args) -> int:
-    train_set = load_dataset(args.dataset, "train", args.data_dir)
-    test_set = load_dataset(args.dataset, "test", args.data_dir)
+    options = _dataset_options(args.dataset, args.image_size)
+    train_set = load_dataset(args.dataset, "train", args.data_dir, **options)
+    test_set = load_dataset(args.dataset, "test", args.data_dir, **options)
     if args.limit:
         train_set = train_set.subset(args.limit)
         test_set = test_set.subset(min(args.limit, len(test_set)))
@@ -213,7 +226,10 @@ def format_confusion(cm: np.ndarray, classes) -> str:
 
 def cmd_evaluate(args) -> int:
     model = load_model(args.model)
-    data = load_dataset(args.dataset, args.split, args.data_dir)
+    # Image folders are read at the model's input size, as predict would.
+    size = model.image_shape[0] if "size" in get_spec(args.dataset).options else None
+    data = load_dataset(args.dataset, args.split, args.data_dir,
+                        **_dataset_options(args.dataset, size))
     if data.n_features != model.network.sizes[0] or data.n_classes != len(model.classes):
         raise CLIError(
             f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
@@ -297,8 +313,13 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
     t.add_argument("--preset", default=preset, choices=list(PRESETS),
                    help="a named recipe (docs/results.md) supplying the defaults below; "
                         "options you give still override it")
-    t.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
-    t.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
+    dataset_help = (f"one of {', '.join(available_datasets())} (see `mojinet datasets`), or "
+                    f"folder:PATH for your own images, one subfolder per class")
+    t.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
+                   help=dataset_help)
+    t.add_argument("--data-dir", help=f"folder with the dataset's files (or ${DATA_DIR_ENV})")
+    t.add_argument("--image-size", type=int, metavar="N",
+                   help="side of the input images for image folders (default 28)")
     t.add_argument("--hidden", type=int, nargs="*", default=d["hidden"],
                    help="hidden layer sizes, e.g. --hidden 16 16 (none: no hidden layer)")
     t.add_argument("--activation", default=d["activation"], choices=[
@@ -362,8 +383,9 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
     e.add_argument("model")
-    e.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
-    e.add_argument("--split", default="test", choices=["train", "test"])
+    e.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
+                   help=dataset_help)
+    e.add_argument("--split", default="test", help="train, test (or all, where offered)")
     e.add_argument("--data-dir")
     e.set_defaults(func=cmd_evaluate)
 
@@ -377,6 +399,11 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
+
+    datasets_cli.add_parser(sub)
+    web_serve.add_parser(sub)
+    from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
+    add_inspect_parsers(sub)
     return p
 
 

@@ -15,7 +15,7 @@ Non-goals: per-batch schedules, cyclic or adaptive ("reduce on plateau") schedul
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 SCHEDULES = ("constant", "cosine", "step")
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
+from . import fast
 from .network import Network
 from .regularize import Dropout
 
@@ -67,7 +68,7 @@ class History:
 
 
 def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """Class indices (n,) → wanted output activations (n, n_classes): 1 at the class, 0 elsewhere."""
+    """Class indices (n,) → wanted outputs (n, n_classes): 1 at the class, 0 elsewhere."""
     Y = np.zeros((len(y), n_classes), dtype=dtype)
     Y[np.arange(len(y)), y] = 1
     return Y
@@ -84,6 +85,16 @@ def evaluate(net: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 10_00
         total_cost += net.cost.fn(zs[-1], activations[-1], Yb, net.activations[-1]) * len(yb)
         correct += int(np.sum(np.argmax(activations[-1], axis=1) == yb))
     return total_cost / len(X), correct / len(X)
+
+
+def _diverged(net: Network, snapshot, optimizer, epoch: int, what: str):
+    for p, saved in zip(net.parameters(), snapshot):
+        p[...] = saved
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch} ({what}); the network was restored to its state "
+        f"before that epoch. Lower the learning rate (now {getattr(optimizer, 'eta', '?')}), "
+        f"use a smaller initialisation (--init xavier) or check the inputs for NaN."
+    )
 
 
 def train(
@@ -134,6 +145,11 @@ def train(
     if progress is None:
         progress = sys.stderr.isatty()
     first = len(history.epochs) + 1
+    # The fast path (nn/fast.py): the same batches and math in fused calls; None when it does not
+    # support this network/optimiser, and then the reference loop below does everything.
+    # Augmentation, dropout and constraints exist only in the reference loop.
+    plain = augment is None and not dropout and constraint is None
+    trainer = fast.trainer_for(net, optimizer, batch_size) if plain else None
     try:
         for epoch in range(first, first + epochs):
             start = time.perf_counter()
@@ -142,37 +158,41 @@ def train(
             snapshot = [p.copy() for p in net.parameters()]
             order = rng.permutation(n)  # shuffle
             batches = range(0, n, batch_size)  # split
-            if progress:
+            cost_sum = 0.0
+            if trainer is not None:  # fast path; it leaves the reference loop nothing to do, or
+                # the batch whose cost was not finite (recomputed and reported below)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cost_sum, done = trainer.run_epoch(X, Y, order, progress, f"epoch {epoch}")
+                batches = range(done, n, batch_size)
+            if progress and len(batches):
                 from tqdm import tqdm
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
-            cost_sum, augment_seconds = 0.0, 0.0
+            augment_seconds = 0.0
             chunk = batch_size * -(-AUGMENT_CHUNK // batch_size)  # whole mini-batches
-            for i in batches:
-                idx = order[i : i + batch_size]
-                if augment is None:
-                    Xb = X[idx]  # (batch, n_in)
-                else:
-                    if i % chunk == 0:  # distort the next chunk of shuffled images afresh
-                        t0 = time.perf_counter()
-                        distorted = augment(X[order[i : i + chunk]], rng)  # (chunk, n_in)
-                        augment_seconds += time.perf_counter() - t0
-                    Xb = distorted[i % chunk : i % chunk + batch_size]  # (batch, n_in)
-                masks = dropout.masks(net, len(idx), rng) if dropout else None
-                grads = net.backprop(Xb, Y[idx], masks)
-                if not np.isfinite(grads.cost):
-                    for p, saved in zip(net.parameters(), snapshot):
-                        p[...] = saved
-                    raise TrainingDiverged(
-                        f"the cost became {grads.cost} in epoch {epoch} (batch starting at sample "
-                        f"{i}); the network was restored to its state before that epoch. Lower the "
-                        f"learning rate (now {getattr(optimizer, 'eta', '?')}), use a smaller "
-                        f"initialisation (--init xavier) or check the inputs for NaN."
-                    )
-                cost_sum += grads.cost * len(idx)
-                optimizer.step(net, grads)  # one step per batch
-                if constraint is not None:
-                    constraint(net)
+            # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
+            # which is checked below and answered with TrainingDiverged.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for i in batches:
+                    idx = order[i : i + batch_size]
+                    if augment is None:
+                        Xb = X[idx]  # (batch, n_in)
+                    else:
+                        if i % chunk == 0:  # distort the next chunk of shuffled images afresh
+                            t0 = time.perf_counter()
+                            distorted = augment(X[order[i : i + chunk]], rng)  # (chunk, n_in)
+                            augment_seconds += time.perf_counter() - t0
+                        Xb = distorted[i % chunk : i % chunk + batch_size]  # (batch, n_in)
+                    masks = dropout.masks(net, len(idx), rng) if dropout else None
+                    grads = net.backprop(Xb, Y[idx], masks)
+                    if not np.isfinite(grads.cost):
+                        _diverged(net, snapshot, optimizer, epoch, f"cost {grads.cost}")
+                    cost_sum += grads.cost * len(idx)
+                    optimizer.step(net, grads)  # one step per batch
+                    if constraint is not None:
+                        constraint(net)
+                if not all(np.isfinite(p).all() for p in net.parameters()):
+                    _diverged(net, snapshot, optimizer, epoch, "parameters non-finite")
             record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
             if augment is not None:
                 record.augment_seconds = augment_seconds
