@@ -105,7 +105,7 @@ PRESETS: dict[str, Preset] = {
             "Ciresan et al. 2010 (deep MLPs on distorted MNIST: 99.65%)",
             hidden=[800, 800], activation="relu", output_activation="softmax",
             cost="cross-entropy", init="he", batch_size=100, eta=0.05, momentum=0.9,
-            nesterov=True, warmup=1, weight_decay=1e-4, epochs=30, elastic_alpha=34.0,
+            nesterov=True, warmup=1, weight_decay=1e-4, epochs=50, elastic_alpha=34.0,
             elastic_sigma=4.0, **_AFFINE,
         ),
     )
