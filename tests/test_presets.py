@@ -93,3 +93,10 @@ def test_clear_errors(tmp_path, capsys, argv, message):
                  *argv])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_help_shows_the_preset_defaults(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["train", "--preset", "nielsen", "--help"])
+    assert "(default: [30])" in capsys.readouterr().out
+    assert parse_args(["train", "--preset=nielsen2"]).hidden == [100]

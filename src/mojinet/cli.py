@@ -408,11 +408,15 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """Parse the command line; ``train --preset NAME`` takes its defaults from that preset."""
-    args = build_parser().parse_args(argv)
-    if getattr(args, "preset", DEFAULT_PRESET) != DEFAULT_PRESET:
-        args = build_parser(args.preset).parse_args(argv)  # the preset's defaults, your options
-    return args
+    """Parse the command line; ``train --preset NAME`` takes its defaults from that preset.
+
+    The preset is found first, so that the parser (and ``--help``) shows its defaults; the
+    options given on the command line then override them.
+    """
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--preset", default=DEFAULT_PRESET)
+    preset = pre.parse_known_args(argv)[0].preset
+    return build_parser(preset if preset in PRESETS else DEFAULT_PRESET).parse_args(argv)
 
 
 def main(argv=None) -> int:
