@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, kanji_cli
 from .data.dataset import Dataset
 from .data.images import ImageError, load_images
 from .data.registry import DATA_DIR_ENV, DATASETS, load_dataset
@@ -29,6 +29,15 @@ CHAPTER_DEFAULTS = dict(
     init="xavier", batch_size=10, eta=3.0, schedule="cosine", momentum=0.0, weight_decay=1e-4,
     epochs=40,
 )
+
+
+def _dataset_name(name: str) -> str:
+    """argparse type: a registered dataset, or a KanjiVG one (kanjivg-CHARSET[-SIZE])."""
+    if name in DATASETS or name.startswith("kanjivg-"):
+        return name
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {name!r}; choose one of: {', '.join(sorted(DATASETS))}, "
+        f"or kanjivg-CHARSET[-SIZE] (e.g. kanjivg-hiragana, kanjivg-grade1-48)")
 
 
 class CLIError(Exception):
@@ -233,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = CHAPTER_DEFAULTS
     t = sub.add_parser("train", help="train a network (default: the chapter's 784-16-16-10)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    t.add_argument("--dataset", default="mnist", type=_dataset_name,
+                   help="mnist, or kanjivg-CHARSET[-SIZE]: synthetic KanjiVG handwriting")
     t.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
     t.add_argument("--hidden", type=int, nargs="*", default=d["hidden"],
                    help="hidden layer sizes, e.g. --hidden 16 16 (none: no hidden layer)")
@@ -266,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
     e.add_argument("model")
-    e.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    e.add_argument("--dataset", default="mnist", type=_dataset_name,
+                   help="mnist, or kanjivg-CHARSET[-SIZE]: synthetic KanjiVG handwriting")
     e.add_argument("--split", default="test", choices=["train", "test"])
     e.add_argument("--data-dir")
     e.set_defaults(func=cmd_evaluate)
@@ -281,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
+    kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-sample (issue 7)
     return p
 
 

@@ -93,6 +93,13 @@ def load_dataset(name: str = "mnist", split: str = "train", data_dir=None) -> Da
     Looks in ``data_dir`` (or $MOJINET_DATA_DIR) first; for MNIST, falls back to the copy
     that ships with mojinet.
     """
+    # --- KanjiVG synthetic handwriting (issue 7, kanji part): a stand-in until the generic
+    # register_dataset hook lands; the lead reconciles this branch with it.
+    if name.startswith("kanjivg-"):
+        from .kanji import load_kanjivg_dataset
+
+        return load_kanjivg_dataset(name, split)
+    # --- end KanjiVG
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     spec = DATASETS[name]
