@@ -154,13 +154,13 @@ class RadicalReport:
 def hidden_activations(network, X: Array, batch_size: int = 4096) -> tuple[Array, list]:
     """Activations of every hidden layer, side by side: (n, Σ hidden sizes), and their labels
     (layer 1-based, index)."""
+    neurons = [(l, j) for l, size in enumerate(network.sizes[1:-1], start=1) for j in range(size)]
+    if not neurons:
+        raise ValueError("the network has no hidden layer, so no hidden neurons to analyse")
     blocks = []
     for i in range(0, len(X), batch_size):
         _, acts = network.forward(X[i : i + batch_size])
         blocks.append(np.concatenate(acts[1:-1], axis=1))  # (batch, Σ hidden)
-    neurons = [(l, j) for l, size in enumerate(network.sizes[1:-1], start=1) for j in range(size)]
-    if not neurons:
-        raise ValueError("the network has no hidden layer, so no hidden neurons to analyse")
     return np.concatenate(blocks), neurons
 
 
