@@ -82,44 +82,46 @@ def _rotation(deg: np.ndarray) -> np.ndarray:
 
 
 def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list[np.ndarray]:
-    """Steps 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units)."""
+    """Steps 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
+
+    All strokes are moved at once: per-stroke parameters are gathered to their points by the
+    glyph's ``stroke`` index, so the cost does not grow with a Python loop over strokes."""
     k = len(glyph.strokes)
+    s = glyph.stroke  # (N,) stroke of each point
     shift = rng.normal(0.0, style.stroke_shift_sd, (k, 2))  # (k, 2)
     R = _rotation(rng.normal(0.0, style.stroke_angle_sd, k))  # (k, 2, 2)
     scale = 1.0 + rng.normal(0.0, style.stroke_scale_sd, k)  # (k,)
     bow = rng.normal(0.0, style.curvature_sd, k)  # (k,)
     # The character's affine map A (row vectors: p @ A), about the box centre.
     theta = np.deg2rad(rng.uniform(*style.rotation))
-    c, s = np.cos(theta), np.sin(theta)
+    c, si = np.cos(theta), np.sin(theta)
     sh = rng.uniform(*style.shear)
     aspect = np.sqrt(rng.uniform(*style.aspect))
-    A = (np.array([[c, s], [-s, c]]) @ np.array([[1.0, 0.0], [sh, 1.0]])
+    A = (np.array([[c, si], [-si, c]]) @ np.array([[1.0, 0.0], [sh, 1.0]])
          @ np.diag([aspect, 1.0 / aspect]))  # (2, 2)
-    # Elastic field: d(p) = Σ_j a_j sin(w_j · p + φ_j), independently for x and y.
     m = style.elastic_waves
-    if style.elastic > 0 and m > 0:
+    elastic = style.elastic > 0 and m > 0
+    if elastic:  # d(p) = Σ_j a_j sin(w_j · p + φ_j), independently for x and y
         wavelength = rng.uniform(*style.elastic_wavelength, (2, m))  # (2, m)
         direction = rng.uniform(0.0, 2 * np.pi, (2, m))  # (2, m)
         w = (2 * np.pi / wavelength)[..., None] * np.stack(
             [np.cos(direction), np.sin(direction)], -1)  # (2, m, 2)
         phase = rng.uniform(0.0, 2 * np.pi, (2, m))  # (2, m)
         amp = rng.normal(0.0, style.elastic / np.sqrt(m), (2, m))  # (2, m)
-    centre = np.array([BOX / 2, BOX / 2])
-    out = []
-    for i, P in enumerate(glyph.strokes):  # P: (n, 2)
-        mid = P.mean(axis=0)  # (2,)
-        Q = (P - mid) @ R[i] * scale[i] + mid + shift[i]  # (n, 2)
-        chord = Q[-1] - Q[0]  # (2,)
-        normal = np.array([-chord[1], chord[0]])  # (2,) length = chord length
-        seg = np.linalg.norm(np.diff(Q, axis=0), axis=1)  # (n-1,)
-        t = np.concatenate([[0.0], np.cumsum(seg)]) / max(seg.sum(), 1e-9)  # (n,) in [0, 1]
-        Q = Q + (bow[i] * np.sin(np.pi * t))[:, None] * normal  # (n, 2)
-        Q = (Q - centre) @ A + centre  # (n, 2)
-        if style.elastic > 0 and m > 0:
-            phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, n, m)
-            Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (n, 2)
-        out.append(Q)
-    return out
+
+    P = glyph.points  # (N, 2)
+    count = np.bincount(s, minlength=k)[:, None]  # (k, 1) points per stroke
+    mid = np.stack([np.bincount(s, P[:, 0], k), np.bincount(s, P[:, 1], k)], -1) / count  # (k, 2)
+    Q = np.einsum("nd,nde->ne", P - mid[s], R[s]) * scale[s, None] + mid[s] + shift[s]  # (N, 2)
+    chord = Q[glyph.last] - Q[glyph.first]  # (k, 2)
+    normal = np.stack([-chord[:, 1], chord[:, 0]], -1)  # (k, 2), length = chord length
+    Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
+    centre = BOX / 2
+    Q = (Q - centre) @ A + centre  # (N, 2)
+    if elastic:
+        phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, N, m)
+        Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (N, 2)
+    return np.split(Q, glyph.last[:-1] + 1)
 
 
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
@@ -139,24 +141,26 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     S = supersample
     canvas = size * S
     offset = (canvas / 2) - (lo + hi) / 2 * k * S  # (2,) centre the box on the canvas
+    Q = allp * (k * S) + offset  # (N, 2) canvas pixels
+    # Sharp turns (> 25°) inside a stroke get a round dot, as do both ends of every stroke:
+    # PIL's own round joins (joint="curve") cost a Python call per vertex.
+    v = np.diff(Q, axis=0)  # (N-1, 2)
+    norm = np.linalg.norm(v, axis=1) + 1e-12  # (N-1,)
+    cos = (v[:-1] * v[1:]).sum(1) / (norm[:-1] * norm[1:])  # (N-2,) at points 1 … N-2
+    last = np.cumsum([len(P) for P in strokes]) - 1  # (k,)
+    first = np.r_[0, last[:-1] + 1]  # (k,)
+    dot = np.zeros(len(Q), dtype=bool)  # (N,)
+    dot[1:-1] = cos < 0.9
+    dot[first] = dot[last] = True
     img = Image.new("L", (canvas, canvas), 0)
     d = ImageDraw.Draw(img)
     width = max(1, int(round(pen * S)))
     r = width / 2
-    for P in strokes:
-        Q = P * (k * S) + offset  # (n, 2) canvas pixels
-        if len(Q) > 1:
-            # Wide segments; PIL's own round joins (joint="curve") cost a Python call per vertex,
-            # so we add a round dot only where the stroke turns sharply (> 25°) and at both ends.
-            d.line(Q.ravel().tolist(), fill=255, width=width)
-            v = np.diff(Q, axis=0)  # (n-1, 2)
-            cos = (v[:-1] * v[1:]).sum(1) / (
-                np.linalg.norm(v[:-1], axis=1) * np.linalg.norm(v[1:], axis=1) + 1e-12)  # (n-2,)
-            corners = Q[1:-1][cos < 0.9]
-        else:
-            corners = Q[:0]
-        for x, y in (Q[0], Q[-1], *corners):  # round caps and joins
-            d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    for a, b in zip(first, last):
+        if b > a:
+            d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
+    for x, y in Q[dot].tolist():
+        d.ellipse((x - r, y - r, x + r, y + r), fill=255)
     a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
     a *= np.float32(1 / 255)
     # Centre of mass → the middle of the field, by whole pixels, keeping the ink inside.

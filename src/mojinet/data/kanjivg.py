@@ -23,7 +23,7 @@ import functools
 import os
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -54,6 +54,34 @@ class Glyph:
     strokes: tuple[np.ndarray, ...]
     components: tuple[str, ...]
     radicals: tuple[str, ...]
+
+    # All strokes as one array, for vectorised drawing (filled in from ``strokes``):
+    # points (N, 2); stroke (N,) index of each point's stroke; t (N,) position along its stroke in
+    # [0, 1] by arc length; first/last (k,) index of each stroke's first/last point in ``points``.
+    points: np.ndarray = field(init=False, repr=False, compare=False)
+    stroke: np.ndarray = field(init=False, repr=False, compare=False)
+    t: np.ndarray = field(init=False, repr=False, compare=False)
+    first: np.ndarray = field(init=False, repr=False, compare=False)
+    last: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not self.strokes:
+            raise KanjiVGError(f"{self.char!r}: a glyph needs at least one stroke")
+        lengths = np.array([len(P) for P in self.strokes])  # (k,)
+        last = np.cumsum(lengths) - 1  # (k,)
+        ts = []
+        for P in self.strokes:
+            seg = np.linalg.norm(np.diff(P, axis=0), axis=1)  # (n-1,)
+            arc = np.concatenate([[0.0], np.cumsum(seg)])  # (n,)
+            ts.append(arc / arc[-1] if arc[-1] > 0 else np.zeros_like(arc))
+        for name, value in (
+            ("points", np.concatenate(self.strokes)),  # (N, 2)
+            ("stroke", np.repeat(np.arange(len(lengths)), lengths)),  # (N,)
+            ("t", np.concatenate(ts)),  # (N,)
+            ("first", last - lengths + 1),  # (k,)
+            ("last", last),  # (k,)
+        ):
+            object.__setattr__(self, name, value)
 
 
 # ----------------------------------------------------------------------------- locating files
