@@ -233,3 +233,21 @@ def test_radicals_command_on_kana_model_is_a_clear_error(tmp_path, capsys):
     path = save_model(Model(net, ("あ", "い"), {"image_shape": [28, 28]}, {}), tmp_path / "k.npz")
     assert main(["radicals", str(path), "--samples", "2"]) == 2
     assert "no component" in capsys.readouterr().err
+
+
+def test_topk_accuracy_and_kanji_eval(tiny_model, capsys):
+    from mojinet.cli import main
+    from mojinet.kanji_cli import topk_accuracy
+
+    net = Network([3, 3], "softmax", "cross-entropy", seed=0, dtype=np.float64)
+    net.weights[0][:] = np.array([[3.0, 2, 1], [1, 3, 2], [2, 1, 3]])
+    net.biases[0][:] = 0
+    X, y = np.eye(3), np.array([0, 2, 1])  # outputs rank 0>1>2, 1>2>0, 2>0>1
+    assert topk_accuracy(net, X, y, 1) == pytest.approx(1 / 3)
+    assert topk_accuracy(net, X, y, 2) == pytest.approx(2 / 3)
+    assert topk_accuracy(net, X, y, 3) == 1.0
+    assert main(["kanji-eval", str(tiny_model), "--per-class", "2", "--styles", "default", "thin",
+                 "--top", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(res) == {"default", "thin"} and res["thin"]["samples"] == 16
+    assert res["default"]["top1"] <= res["default"]["top3"]

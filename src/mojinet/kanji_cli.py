@@ -1,4 +1,4 @@
-"""``mojinet radicals``, ``mojinet train-radical`` and ``mojinet kanji-sample``: the kanji commands.
+"""The kanji commands: ``radicals``, ``train-radical``, ``kanji-eval`` and ``kanji-sample``.
 
 Thin: parse, call ``radicals`` / ``nn.twohead`` / ``data.kanji``, print. Registered in
 ``cli.build_parser`` by one ``add_parser(sub)`` line.
@@ -128,6 +128,39 @@ def cmd_train_radical(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- kanji-eval
+def topk_accuracy(network, X, y, k: int, batch_size: int = 4096) -> float:
+    """Share of samples whose class is among the k most active outputs."""
+    hits = 0
+    for i in range(0, len(X), batch_size):
+        A = network.feedforward(X[i : i + batch_size])  # (batch, n_out)
+        k_ = min(k, A.shape[1])
+        top = np.argpartition(-A, k_ - 1, axis=1)[:, :k_]  # (batch, k)
+        hits += int((top == y[i : i + batch_size, None]).any(axis=1).sum())
+    return hits / len(X)
+
+
+def cmd_kanji_eval(args) -> int:
+    """Top-1 and top-k accuracy of a model on fresh synthetic samples (any seed and style)."""
+    from .io import load_model
+
+    model = load_model(args.model)
+    h, w = model.image_shape
+    if h != w:
+        raise ValueError(f"{args.model}: needs square input images, not {h}×{w}")
+    results = {}
+    for style in args.styles:
+        data = synthetic_dataset("".join(model.classes), args.per_class, h, args.seed, style)
+        top1 = topk_accuracy(model.network, data.X, data.y, 1)
+        topk = topk_accuracy(model.network, data.X, data.y, args.top)
+        results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
+        _print(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
+               f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")
+    if args.json:
+        _print(json.dumps(results))
+    return 0
+
+
 # ----------------------------------------------------------------------------- kanji-sample
 def cmd_kanji_sample(args) -> int:
     """A sheet of synthetic samples, to see what the generator draws."""
@@ -186,6 +219,17 @@ def add_parser(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="mojinet-radical.npz")
     t.set_defaults(func=cmd_train_radical)
+
+    e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("model")
+    e.add_argument("--per-class", type=int, default=20)
+    e.add_argument("--seed", type=int, default=3,
+                   help="writers' seed (training uses 0, the named test split 1)")
+    e.add_argument("--styles", nargs="+", default=["default"], choices=list(STYLES))
+    e.add_argument("--top", type=int, default=10)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_kanji_eval)
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")
     s.add_argument("chars", help=f"characters, or a set: {', '.join(CHARSETS)}")
