@@ -55,7 +55,8 @@ def main():
     for size in (28, 32, 48, 64):
         ours = np.median(results[f"{size}px mojinet"])
         peer = np.median(results[f"{size}px naive joint=curve"])
-        print(f"{size}px: {ours:7.0f} images/CPU-s (naive peer {peer:6.0f}); ratio {ours / peer:.2f}x")
+        print(f"{size}px: {ours:7.0f} images/CPU-s (naive peer {peer:6.0f}); "
+              f"ratio {ours / peer:.2f}x")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def test_flatten_hits_the_endpoints_and_spacing():
 
 
 SVG = """<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" xmlns:kvg="http://kanjivg.tagaini.net" viewBox="0 0 109 109">
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:kvg="http://kanjivg.tagaini.net"
+     viewBox="0 0 109 109">
 <g id="kvg:StrokePaths_x" style="fill:none">
 <g id="kvg:x" kvg:element="X">
   <g kvg:element="A" kvg:radical="general" kvg:position="left">
@@ -237,7 +238,8 @@ def test_registry_names(monkeypatch):
     train = load_dataset("kanjivg-grade1-28", "train")
     test = load_dataset("kanjivg-grade1-28", "test")
     assert train.X.shape == (160, 784) and test.X.shape == (80, 784)
-    assert train.classes == tuple(kanji.charset("grade1")) and train.name == "kanjivg-grade1-28-train"
+    assert train.classes == tuple(kanji.charset("grade1"))
+    assert train.name == "kanjivg-grade1-28-train"
     assert not np.array_equal(train.X[:80], test.X)  # other seed = other writers
     with pytest.raises(ValueError, match="kanjivg-CHARSET"):
         load_dataset("kanjivg-grade9")

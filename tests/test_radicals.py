@@ -64,7 +64,8 @@ def test_auc_matrix_matches_auc(rng):
 
 
 # ----------------------------------------------------------------------------- analysis
-CLASSES = tuple("林森村校休体明早")  # 木 in six (体 = 亻 + 本, and 本 holds 木), 日 in 明 早, 亻 in 休 体
+# 木 is in six of these (体 = 亻 + 本, and 本 holds 木), 日 in 明 早, 亻 in 休 体.
+CLASSES = tuple("林森村校休体明早")
 
 
 def test_component_table():

@@ -9,7 +9,8 @@
   character c under seed s is the same image whatever the rest of the request, and is cached as
   .npz under $MOJINET_CACHE (default ~/.cache/mojinet) so it is drawn only once.
 * ``components(chars)``: each character's components from KanjiVG's annotations.
-* ``load_kanjivg_dataset(name, split)``: the registry's entry, "kanjivg-hiragana", "kanjivg-grade1-48" …
+* ``load_kanjivg_dataset(name, split)``: the registry's entry ("kanjivg-hiragana",
+  "kanjivg-grade1-48", …).
 
 Stroke data: KanjiVG, CC BY-SA 3.0, Ulrich Apel and contributors (see ``kanjivg.CREDIT``).
 """
@@ -48,7 +49,7 @@ def _read_list(name: str) -> str:
 
 
 def charset(name: str) -> str:
-    """The characters of a named set, in a fixed order (kana in gojūon order, kanji by code point)."""
+    """The characters of a named set, in a fixed order (kana: gojūon; kanji: by code point)."""
     if name in ("hiragana", "katakana", "joyo", *GRADES):
         return _read_list(name)
     if name == "kana":

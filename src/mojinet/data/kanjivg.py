@@ -107,7 +107,8 @@ def _package_dir() -> Path:
         ) from None
     folder = Path(str(dist.locate_file("kanji")))
     if not folder.is_dir():
-        raise KanjiVGError(f"the kanjivg package is installed but {folder} is missing; reinstall it")
+        raise KanjiVGError(f"the kanjivg package is installed but {folder} is missing; "
+                           f"reinstall it (pip install --force-reinstall kanjivg)")
     return folder
 
 
@@ -205,7 +206,7 @@ def parse_path(d: str) -> list[np.ndarray]:
                 p2, p3 = base + v[0:2], base + v[2:4]
             cubic(p1, p2, p3)
             cur, prev_ctrl, prev_kind = p3, p2, "C"
-        else:  # Q, T: quadratic q → cubic with control points cur + 2/3 (q − cur), end + 2/3 (q − end)
+        else:  # Q, T: quadratic q → cubic, control points cur + 2/3 (q − cur), end + 2/3 (q − end)
             if upper == "Q":
                 q, end = base + v[0:2], base + v[2:4]
             else:
