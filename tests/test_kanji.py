@@ -231,20 +231,40 @@ def test_synthetic_dataset_bad_arguments():
         kanji.synthetic_dataset("日", 0, 28)
 
 
-def test_registry_names(monkeypatch):
-    from mojinet.data.registry import load_dataset
+def test_registered_datasets(monkeypatch):
+    from mojinet.data.registry import available_datasets, load_dataset
 
+    specs = available_datasets()
+    for name in kanji.CHARSETS:
+        spec = specs[f"kanjivg-{name}"]
+        assert "KanjiVG" in spec.credit and "CC BY-SA 3.0" in spec.credit
+        assert spec.n_classes == len(kanji.charset(name)) and spec.options == ("size",)
     monkeypatch.setattr(kanji, "default_counts", lambda n: (2, 1))
-    train = load_dataset("kanjivg-grade1-28", "train")
-    test = load_dataset("kanjivg-grade1-28", "test")
+    assert not specs["kanjivg-grade1"].is_cached()
+    train = load_dataset("kanjivg-grade1", "train", size=28)
+    test = load_dataset("kanjivg-grade1", "test", size=28)
     assert train.X.shape == (160, 784) and test.X.shape == (80, 784)
     assert train.classes == tuple(kanji.charset("grade1"))
-    assert train.name == "kanjivg-grade1-28-train"
+    assert train.name == "kanjivg-grade1-train"
     assert not np.array_equal(train.X[:80], test.X)  # other seed = other writers
-    with pytest.raises(ValueError, match="kanjivg-CHARSET"):
+    with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("kanjivg-grade9")
     with pytest.raises(ValueError, match="no split"):
         load_dataset("kanjivg-hiragana", "validation")
+
+
+def test_train_command_on_a_kanjivg_dataset(monkeypatch, tmp_path, capsys):
+    from mojinet.cli import main
+    from mojinet.io import load_model
+
+    monkeypatch.setattr(kanji, "default_counts", lambda n: (3, 1))
+    out = tmp_path / "k.npz"
+    assert main(["train", "--dataset", "kanjivg-katakana", "--image-size", "28", "--hidden", "8",
+                 "--epochs", "1", "--out", str(out)]) == 0
+    model = load_model(out)
+    assert model.classes == tuple(kanji.charset("katakana")) and model.image_shape == (28, 28)
+    assert main(["evaluate", str(out), "--dataset", "kanjivg-katakana"]) == 0
+    assert "accuracy" in capsys.readouterr().out
 
 
 def test_default_counts():

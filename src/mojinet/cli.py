@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, kanji_cli
+from . import __version__, datasets_cli, kanji_cli
 from .data.dataset import Dataset
 from .data.images import ImageError, load_images
-from .data.registry import DATA_DIR_ENV, DATASETS, load_dataset
+from .data.registry import (DATA_DIR_ENV, available_datasets, dataset_name, get_spec,
+                            load_dataset)
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
@@ -22,22 +23,14 @@ from .nn.network import Network
 from .nn.optim import SGD
 from .nn.schedules import SCHEDULES, make_schedule
 from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
+from .web import serve as web_serve
 
 # The chapter's network and the training settings that take it past 95% (see README).
 CHAPTER_DEFAULTS = dict(
     hidden=[16, 16], activation="sigmoid", output_activation="sigmoid", cost="quadratic",
-    init="xavier", batch_size=10, eta=3.0, schedule="cosine", momentum=0.0, weight_decay=1e-4,
+    init="xavier", batch_size=10, eta=3.0, schedule="cosine", momentum=0.0, weight_decay=3e-5,
     epochs=40,
 )
-
-
-def _dataset_name(name: str) -> str:
-    """argparse type: a registered dataset, or a KanjiVG one (kanjivg-CHARSET[-SIZE])."""
-    if name in DATASETS or name.startswith("kanjivg-"):
-        return name
-    raise argparse.ArgumentTypeError(
-        f"unknown dataset {name!r}; choose one of: {', '.join(sorted(DATASETS))}, "
-        f"or kanjivg-CHARSET[-SIZE] (e.g. kanjivg-hiragana, kanjivg-grade1-48)")
 
 
 class CLIError(Exception):
@@ -72,9 +65,19 @@ def _preprocessing(data: Dataset) -> dict:
 
 
 # ----------------------------------------------------------------------------- train
+def _dataset_options(name: str, image_size: int | None) -> dict:
+    """Loader options from the command line (only datasets that take them, e.g. folders)."""
+    if image_size is None:
+        return {}
+    if "size" not in get_spec(name).options:
+        raise CLIError(f"--image-size applies to image folders; {name} has a fixed size")
+    return {"size": image_size}
+
+
 def cmd_train(args) -> int:
-    train_set = load_dataset(args.dataset, "train", args.data_dir)
-    test_set = load_dataset(args.dataset, "test", args.data_dir)
+    options = _dataset_options(args.dataset, args.image_size)
+    train_set = load_dataset(args.dataset, "train", args.data_dir, **options)
+    test_set = load_dataset(args.dataset, "test", args.data_dir, **options)
     if args.limit:
         train_set = train_set.subset(args.limit)
         test_set = test_set.subset(min(args.limit, len(test_set)))
@@ -164,7 +167,10 @@ def format_confusion(cm: np.ndarray, classes) -> str:
 
 def cmd_evaluate(args) -> int:
     model = load_model(args.model)
-    data = load_dataset(args.dataset, args.split, args.data_dir)
+    # Image folders are read at the model's input size, as predict would.
+    size = model.image_shape[0] if "size" in get_spec(args.dataset).options else None
+    data = load_dataset(args.dataset, args.split, args.data_dir,
+                        **_dataset_options(args.dataset, size))
     if data.n_features != model.network.sizes[0] or data.n_classes != len(model.classes):
         raise CLIError(
             f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
@@ -242,9 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = CHAPTER_DEFAULTS
     t = sub.add_parser("train", help="train a network (default: the chapter's 784-16-16-10)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", default="mnist", type=_dataset_name,
-                   help="mnist, or kanjivg-CHARSET[-SIZE]: synthetic KanjiVG handwriting")
-    t.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
+    dataset_help = (f"one of {', '.join(available_datasets())} (see `mojinet datasets`), or "
+                    f"folder:PATH for your own images, one subfolder per class")
+    t.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
+                   help=dataset_help)
+    t.add_argument("--data-dir", help=f"folder with the dataset's files (or ${DATA_DIR_ENV})")
+    t.add_argument("--image-size", type=int, metavar="N",
+                   help="side of the input images for image folders (default 28)")
     t.add_argument("--hidden", type=int, nargs="*", default=d["hidden"],
                    help="hidden layer sizes, e.g. --hidden 16 16 (none: no hidden layer)")
     t.add_argument("--activation", default=d["activation"], choices=[
@@ -276,9 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
     e.add_argument("model")
-    e.add_argument("--dataset", default="mnist", type=_dataset_name,
-                   help="mnist, or kanjivg-CHARSET[-SIZE]: synthetic KanjiVG handwriting")
-    e.add_argument("--split", default="test", choices=["train", "test"])
+    e.add_argument("--dataset", default="mnist", type=dataset_name, metavar="NAME",
+                   help=dataset_help)
+    e.add_argument("--split", default="test", help="train, test (or all, where offered)")
     e.add_argument("--data-dir")
     e.set_defaults(func=cmd_evaluate)
 
@@ -292,7 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a model file holds")
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
-    kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-sample (issue 7)
+
+    datasets_cli.add_parser(sub)
+    web_serve.add_parser(sub)
+    kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-eval, kanji-sample (issue 7)
     return p
 
 

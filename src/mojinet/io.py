@@ -206,10 +206,9 @@ def load_model(path: str | os.PathLike) -> Model:
         if not np.all(np.isfinite(arr)):
             raise ModelFileError(f"{path}: {name} holds NaN or infinite values")
     try:
-        net = Network(sizes, meta["activations"], meta.get("cost", "quadratic"), seed=0)
+        net = Network.from_parameters(weights, biases, meta["activations"],
+                                      meta.get("cost", "quadratic"))
     except ValueError as e:
         raise ModelFileError(f"{path}: metadata describes an invalid network ({e})") from e
-    net.weights = [np.array(W, dtype=np.float32) for W in weights]
-    net.biases = [np.array(b, dtype=np.float32) for b in biases]
     return Model(net, tuple(str(c) for c in meta["classes"]), meta.get("preprocessing", {}),
                  meta.get("training", {}))

@@ -1,4 +1,4 @@
-"""The one dataset type used everywhere: images as rows of input activations, labels, class names."""
+"""The one dataset type used everywhere: images as rows of input activations, labels, classes."""
 
 from __future__ import annotations
 

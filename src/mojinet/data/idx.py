@@ -28,7 +28,7 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-_CODES = {dt.newbyteorder("=").str if dt.itemsize > 1 else dt.str: code for code, dt in IDX_DTYPES.items()}
+_CODES = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}  # native dtype → code
 
 DEFAULT_MAX_BYTES = 4 * 1024**3  # refuse to allocate more than this for one file's data
 
@@ -100,10 +100,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write ``array`` as IDX (gzip-compressed if the name ends in .gz), atomically."""
     path = Path(path)
     array = np.asarray(array)
-    key = array.dtype.newbyteorder("=").str if array.dtype.itemsize > 1 else array.dtype.str
+    key = array.dtype.newbyteorder("=")
     if key not in _CODES:
         raise IDXError(
-            f"IDX cannot store dtype {array.dtype}; use uint8, int8, int16, int32, float32 or float64"
+            f"IDX cannot store dtype {array.dtype}; "
+            "use uint8, int8, int16, int32, float32 or float64"
         )
     if array.ndim == 0 or array.ndim > 255:
         raise IDXError(f"IDX needs 1 to 255 dimensions, got {array.ndim}")

@@ -122,8 +122,10 @@ def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> n
     small = np.clip(small, 0.0, 1.0)
     out = np.zeros((size, size), dtype=np.float64)
     cy, cx = center_of_mass(small)
-    top = int(round(size / 2 - cy - 0.5))
-    left = int(round(size / 2 - cx - 0.5))
+    # MNIST puts the centre of mass at pixel (14, 14) of 28×28 — measured on its images, this is
+    # half a pixel below and right of the geometric centre 13.5; do the same for any size.
+    top = int(round(size / 2 - cy))
+    left = int(round(size / 2 - cx))
     # Keep the whole character inside the field even if its mass is lopsided.
     top = min(max(top, 0), size - new_h)
     left = min(max(left, 0), size - new_w)

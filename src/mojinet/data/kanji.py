@@ -7,10 +7,10 @@
 * ``synthetic_dataset(chars, n_per_class, size, seed, style)``: the project's ``Dataset`` of
   KanjiVG characters written by the synthetic hand of ``handwriting`` — deterministic: sample i of
   character c under seed s is the same image whatever the rest of the request, and is cached as
-  .npz under $MOJINET_CACHE (default ~/.cache/mojinet) so it is drawn only once.
+  .npz under $MOJINET_CACHE (default: the OS cache folder) so it is drawn only once.
 * ``components(chars)``: each character's components from KanjiVG's annotations.
-* ``load_kanjivg_dataset(name, split)``: the registry's entry ("kanjivg-hiragana",
-  "kanjivg-grade1-48", …).
+* registered datasets "kanjivg-CHARSET" (e.g. ``load_dataset("kanjivg-grade1", "test",
+  size=48)``; ``mojinet train --dataset kanjivg-hiragana [--image-size 48]``).
 
 Stroke data: KanjiVG, CC BY-SA 3.0, Ulrich Apel and contributors (see ``kanjivg.CREDIT``).
 """
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -28,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_writer
+from . import fetch
 from .dataset import Dataset
 from .handwriting import Style, get_style, render
 from .kanjivg import CREDIT, load_glyph
 
-CACHE_ENV = "MOJINET_CACHE"
+CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
 GENERATOR_VERSION = 1  # bump when the drawing changes, so old cache files are not reused
 GRADES = tuple(f"grade{g}" for g in range(1, 7))
 CHARSETS = ("hiragana", "katakana", "kana", *GRADES, "kyoiku", "joyo")
@@ -78,11 +77,8 @@ def components(chars: str) -> dict[str, tuple[str, ...]]:
 
 # ----------------------------------------------------------------------------- cache
 def cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mojinet"
+    """mojinet's cache (``$MOJINET_CACHE`` or the OS cache folder), shared with downloads."""
+    return fetch.cache_dir()
 
 
 def _cache_path(chars: str, n_per_class: int, size: int, seed: int, style: Style) -> Path:
@@ -154,12 +150,11 @@ def synthetic_dataset(chars: str = "hiragana", n_per_class: int = 100, size: int
     return Dataset.from_images(images, labels, tuple(chars), name=name or f"kanjivg-{len(chars)}")
 
 
-# ----------------------------------------------------------------------------- registry entry
-# Draws per class for the named datasets: enough for the done-when targets, within a few minutes
-# of drawing on one core. Test images use other seeds than training ones (held-out writers).
+# ----------------------------------------------------------------------------- registry entries
+# Draws per class for the named datasets: enough for the done-when targets, within minutes of
+# drawing on one core. Test images use another seed than training ones (held-out writers).
 TRAIN_SEED, TEST_SEED = 0, 1
 DEFAULT_SIZE = 32
-_NAME = re.compile(r"^kanjivg-([a-z0-9]+)(?:-(\d+))?$")
 
 
 def default_counts(n_classes: int) -> tuple[int, int]:
@@ -169,28 +164,48 @@ def default_counts(n_classes: int) -> tuple[int, int]:
     return train, test
 
 
-def kanjivg_dataset_names() -> list[str]:
-    return [f"kanjivg-{c}" for c in CHARSETS]
-
-
-def load_kanjivg_dataset(name: str, split: str = "train") -> Dataset:
-    """"kanjivg-CHARSET" or "kanjivg-CHARSET-SIZE" (e.g. kanjivg-grade1-48) → train/test split."""
-    m = _NAME.match(name)
-    if not m or m.group(1) not in CHARSETS:
-        raise ValueError(
-            f"unknown dataset {name!r}; KanjiVG datasets are kanjivg-CHARSET or "
-            f"kanjivg-CHARSET-SIZE with CHARSET one of {', '.join(CHARSETS)}"
-        )
+def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE) -> Dataset:
+    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers)."""
     if split not in ("train", "test"):
-        raise ValueError(f"{name} has no split {split!r}; choose train or test")
-    chars = charset(m.group(1))
-    size = int(m.group(2) or DEFAULT_SIZE)
+        raise ValueError(f"kanjivg-{name} has no split {split!r}; choose train or test")
+    chars = charset(name)
     n_train, n_test = default_counts(len(chars))
     n, seed = (n_train, TRAIN_SEED) if split == "train" else (n_test, TEST_SEED)
-    return synthetic_dataset(chars, n, size, seed, name=f"{name}-{split}")
+    return synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+
+
+def _register() -> None:
+    from .registry import register_dataset
+
+    for name in CHARSETS:
+        k = len(charset(name))
+        n_train, n_test = default_counts(k)
+
+        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, _name=name):
+            # data_dir is not used: the images are drawn (and cached), never read from a folder.
+            return load_kanjivg_dataset(_name, split, size)
+
+        def is_cached(_name=name, _n=(n_train, n_test)):
+            chars = charset(_name)
+            return all(_cache_path(chars, n, DEFAULT_SIZE, seed, get_style(None)).exists()
+                       for n, seed in zip(_n, (TRAIN_SEED, TEST_SEED)))
+
+        register_dataset(
+            f"kanjivg-{name}", loader, credit=f"{CREDIT} {CHARSET_CREDIT}",
+            description=(f"synthetic handwriting of the {k} {name} characters, drawn from "
+                         f"KanjiVG strokes ({DEFAULT_SIZE}×{DEFAULT_SIZE}; --image-size for "
+                         f"others); test split = other writers"),
+            image_shape=(DEFAULT_SIZE, DEFAULT_SIZE), n_classes=k,
+            sizes={"train": n_train * k, "test": n_test * k}, license="CC BY-SA 3.0 (KanjiVG)",
+            homepage="https://kanjivg.tagaini.net", options=("size",), is_cached=is_cached,
+            replace=True,
+        )
+
+
+_register()
 
 
 __all__ = [
     "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
-    "load_kanjivg_dataset", "render_images", "cache_dir",
+    "load_kanjivg_dataset", "render_images", "cache_dir", "default_counts",
 ]

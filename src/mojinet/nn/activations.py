@@ -10,8 +10,8 @@ Non-goals: learnable activations (PReLU), activations with hyperparameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class Activation:
 
     name: str
     fn: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array] | None  # σ'(z) given (z, a); None if not elementwise
+    derivative: Callable[[Array, Array], Array] | None  # σ'(z) from (z, a); None: not elementwise
     output_range: tuple[float, float]
 
     def __call__(self, z: Array) -> Array:

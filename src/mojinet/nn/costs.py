@@ -13,8 +13,8 @@ Every cost is averaged over the samples of a batch: C = (1/n) Σₓ Cₓ. So ``d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -25,7 +25,9 @@ def init_layer(
     elif scheme == "he":
         std, bias_std = np.sqrt(2.0 / fan_in), 0.0
     else:
-        raise ValueError(f"unknown initialiser {scheme!r}; choose one of: {', '.join(INITIALISERS)}")
+        raise ValueError(
+            f"unknown initialiser {scheme!r}; choose one of: {', '.join(INITIALISERS)}"
+        )
     W = (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)  # (fan_in, fan_out)
     b = (bias_std * rng.standard_normal(fan_out)).astype(dtype)  # (fan_out,)
     return W, b

@@ -2,14 +2,15 @@
 
 Rows are samples. A mini-batch X of shape (batch, n_in) passes through each layer l as one
 matrix product, Zˡ = Aˡ⁻¹ Wˡ + bˡ and Aˡ = σˡ(Zˡ), with Wˡ of shape (fan_in, fan_out): this is the
-chapter's a′ = σ(W·a + b) written for many samples at once (and transposed, so that W·a becomes a·W).
+chapter's a′ = σ(W·a + b) written for many samples at once (transposed: W·a becomes a·W).
 
 Non-goals: convolution, recurrence, automatic differentiation. Every derivative is written out.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,6 +80,32 @@ class Network:
             W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
             self.weights.append(W)  # (fan_in, fan_out)
             self.biases.append(b)  # (fan_out,)
+
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: Sequence[Array],
+        biases: Sequence[Array],
+        activations: str | Sequence[str] = "sigmoid",
+        cost: str | Cost = "quadratic",
+        dtype=np.float32,
+    ) -> Network:
+        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,)."""
+        if len(weights) != len(biases) or not weights:
+            raise ValueError(f"need as many weight matrices as bias vectors (>= 1), got "
+                             f"{len(weights)} and {len(biases)}")
+        sizes = [np.shape(weights[0])[0]] + [np.shape(W)[-1] for W in weights]
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            if np.shape(W) != (sizes[l], sizes[l + 1]) or np.shape(b) != (sizes[l + 1],):
+                raise ValueError(
+                    f"layer {l + 1}: weights {np.shape(W)} and biases {np.shape(b)} do not chain; "
+                    f"expected ({sizes[l]}, {sizes[l + 1]}) and ({sizes[l + 1]},)"
+                )
+        net = cls(sizes, activations, cost, init="xavier", rng=np.random.default_rng(0),
+                  dtype=dtype)
+        net.weights = [np.array(W, dtype=net.dtype) for W in weights]
+        net.biases = [np.array(b, dtype=net.dtype) for b in biases]
+        return net
 
     # ----------------------------------------------------------------- description
     @property

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class History:
 
 
 def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """Class indices (n,) → wanted output activations (n, n_classes): 1 at the class, 0 elsewhere."""
+    """Class indices (n,) → wanted outputs (n, n_classes): 1 at the class, 0 elsewhere."""
     Y = np.zeros((len(y), n_classes), dtype=dtype)
     Y[np.arange(len(y)), y] = 1
     return Y
@@ -72,6 +72,16 @@ def evaluate(net: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 10_00
         total_cost += net.cost.fn(zs[-1], activations[-1], Yb, net.activations[-1]) * len(yb)
         correct += int(np.sum(np.argmax(activations[-1], axis=1) == yb))
     return total_cost / len(X), correct / len(X)
+
+
+def _diverged(net: Network, snapshot, optimizer, epoch: int, what: str):
+    for p, saved in zip(net.parameters(), snapshot):
+        p[...] = saved
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch} ({what}); the network was restored to its state "
+        f"before that epoch. Lower the learning rate (now {getattr(optimizer, 'eta', '?')}), "
+        f"use a smaller initialisation (--init xavier) or check the inputs for NaN."
+    )
 
 
 def train(
@@ -92,8 +102,9 @@ def train(
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
     ``schedule(e)`` gives the learning rate for 0-based epoch e (see ``schedules``); it counts
-    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)`` is called after each epoch (printing, checkpoints). Returns the
-    ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
+    from the first epoch in ``history``, so training can resume. ``on_epoch_end(net, record)``
+    is called after each epoch (printing, checkpoints). Returns the ``History``; on
+    KeyboardInterrupt the history so far is attached as ``exc.history``.
     """
     n = len(X)
     if n == 0:
@@ -123,20 +134,18 @@ def train(
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
             cost_sum = 0.0
-            for i in batches:
-                idx = order[i : i + batch_size]
-                grads = net.backprop(X[idx], Y[idx])
-                if not np.isfinite(grads.cost):
-                    for p, saved in zip(net.parameters(), snapshot):
-                        p[...] = saved
-                    raise TrainingDiverged(
-                        f"the cost became {grads.cost} in epoch {epoch} (batch starting at sample "
-                        f"{i}); the network was restored to its state before that epoch. Lower the "
-                        f"learning rate (now {getattr(optimizer, 'eta', '?')}), use a smaller "
-                        f"initialisation (--init xavier) or check the inputs for NaN."
-                    )
-                cost_sum += grads.cost * len(idx)
-                optimizer.step(net, grads)  # one step per batch
+            # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
+            # which is checked below and answered with TrainingDiverged.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for i in batches:
+                    idx = order[i : i + batch_size]
+                    grads = net.backprop(X[idx], Y[idx])
+                    if not np.isfinite(grads.cost):
+                        _diverged(net, snapshot, optimizer, epoch, f"cost {grads.cost}")
+                    cost_sum += grads.cost * len(idx)
+                    optimizer.step(net, grads)  # one step per batch
+                if not all(np.isfinite(p).all() for p in net.parameters()):
+                    _diverged(net, snapshot, optimizer, epoch, "parameters non-finite")
             record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
             if eval_data is not None:
                 record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)

@@ -1,0 +1,168 @@
+"""What the draw page shows, computed with NumPy only (no web framework here).
+
+- ``decode_drawing``: the page's PNG (a ``data:`` URL or plain base64) → bytes, with clear errors;
+- ``preprocess``: those bytes → the network's input, by exactly the steps ``mojinet predict`` uses
+  (``mojinet.data.images.open_image`` then ``to_input``, same size and box), with a tighter pixel
+  limit suited to a server (a drawing never needs 4 megapixels);
+- ``readout``: one input row → the top candidates and every layer's activations
+  (``Network.forward``);
+- ``model_info`` and ``incoming_weights``: what the page needs to draw the network.
+
+Non-goals: batching many drawings, gradients or saliency (see ``mojinet.inspect``), training.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+import numpy as np
+from PIL import UnidentifiedImageError
+
+from ..data.images import ImageError, open_image, to_input
+from ..io import Model
+
+#: Pixels a drawing may have once decoded. A 4 MP canvas is far beyond any drawing; the limit is
+#: checked from the image header, before decoding, so a decompression bomb costs nothing.
+MAX_DRAWING_PIXELS = 4_000_000
+
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,",
+                       re.IGNORECASE)
+
+
+class DrawingError(ValueError):
+    """A request's drawing or pixels cannot be used; the message says why and what to send."""
+
+
+def decode_drawing(text: str) -> bytes:
+    """A ``data:image/png;base64,…`` URL or bare base64 → the encoded image bytes."""
+    text = text.strip()
+    m = _DATA_URL.match(text)
+    if m:
+        mime = (m.group("mime") or "").lower()
+        if not mime.startswith("image/"):
+            raise DrawingError(f"the data URL has type {mime or 'none'!r}; send an image "
+                               f"(data:image/png;base64,…)")
+        text = text[m.end():]
+    elif text.startswith("data:"):
+        raise DrawingError("the data URL must be base64-encoded (data:image/png;base64,…)")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise DrawingError(f"image is not valid base64 ({e}); send the canvas as "
+                           f"canvas.toDataURL('image/png')") from e
+    if not raw:
+        raise DrawingError("image is empty")
+    return raw
+
+
+def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -> np.ndarray:
+    """Encoded image bytes → (n_inputs,) float32 input activations, as ``mojinet predict`` does."""
+    h, w = model.image_shape
+    if h != w:
+        raise DrawingError(f"this model reads {h}×{w} inputs; drawings work with square inputs")
+    box = model.preprocessing.get("user_images", {}).get("box")
+    try:
+        img = open_image(raw, max_pixels=max_pixels)
+        x = to_input(img, size=h, box=box)  # (h, w)
+    except ImageError as e:
+        if isinstance(e.__cause__, UnidentifiedImageError):
+            raise DrawingError("the data is not an image file Pillow can read; send a PNG "
+                               "(canvas.toDataURL('image/png')), JPEG, BMP, GIF or TIFF") from e
+        raise DrawingError(str(e).removeprefix("image: ")) from e
+    return x.reshape(-1)  # (h·w,)
+
+
+def check_pixels(model: Model, pixels) -> np.ndarray:
+    """An already preprocessed input (h·w values in [0, 1], or h rows of w) → (n_inputs,)."""
+    h, w = model.image_shape
+    x = np.asarray(pixels, dtype=np.float64)
+    if x.ndim == 2 and x.shape == (h, w):
+        x = x.reshape(-1)
+    if x.ndim != 1 or x.size != model.network.sizes[0]:
+        raise DrawingError(
+            f"pixels must hold {model.network.sizes[0]} values ({h}×{w}, row by row, or {h} rows "
+            f"of {w}); got shape {list(np.shape(pixels))}"
+        )
+    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
+        raise DrawingError("pixels must be finite numbers in [0, 1] (1 = ink, 0 = background)")
+    return x.astype(np.float32)
+
+
+def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dict:
+    """Everything the page shows for one input row x: (n_inputs,).
+
+    ``top``: the best candidates with the probabilities of ``Model.probabilities`` (softmax
+    outputs as they are; sigmoid outputs as each neuron's share of the total).
+    ``layers``: one entry per layer after the input with its activations Aˡ (the input itself is
+    returned separately as ``input``, an h×w image). Values are rounded to ``decimals`` places to
+    keep responses small.
+    """
+    net = model.network
+    _, activations = net.forward(x[None, :])  # activations[l]: (1, sizes[l])
+    P = model.probabilities(x[None, :])[0]  # (n_classes,): the same numbers as `mojinet predict`
+    k = max(1, min(top, P.size))
+    best = np.argsort(-P, kind="stable")[:k]  # (k,)
+    h, w = model.image_shape
+    return {
+        "top": [{"label": model.classes[j], "index": int(j), "probability": round(float(P[j]), 6)}
+                for j in best],
+        "input": np.round(x.reshape(h, w).astype(np.float64), 3).tolist(),
+        "layers": [
+            {"size": int(A.shape[1]), "activation": sigma.name,
+             "values": np.round(A[0].astype(np.float64), decimals).tolist()}
+            for A, sigma in zip(activations[1:], net.activations, strict=True)
+        ],
+    }
+
+
+def model_info(model: Model, name: str = "") -> dict:
+    """Sizes, activations, classes and parameter counts: what the page needs to draw the network."""
+    net = model.network
+    h, w = model.image_shape
+    training = model.training or {}
+    return {
+        "name": name,
+        "sizes": list(net.sizes),
+        "activations": [a.name for a in net.activations],
+        "activation_ranges": [[float(lo), None if np.isinf(hi) else float(hi)]
+                              for lo, hi in (a.output_range for a in net.activations)],
+        "cost": net.cost.name,
+        "classes": list(model.classes),
+        "image_shape": [h, w],
+        "layers": [{"fan_in": int(W.shape[0]), "fan_out": int(W.shape[1]), "weights": int(W.size),
+                    "biases": int(b.size)} for W, b in zip(net.weights, net.biases, strict=True)],
+        "n_weights": int(net.n_weights),
+        "n_biases": int(net.n_biases),
+        "n_params": int(net.n_params),
+        "test_accuracy": training.get("test_accuracy"),
+        "dataset": (training.get("config") or {}).get("dataset"),
+    }
+
+
+def incoming_weights(model: Model, layer: int, neuron: int, decimals: int = 5) -> dict:
+    """The weights into one neuron of ``layer`` (1 = first hidden layer) and its bias.
+
+    For layer 1 they are shaped like the input image (h×w): the picture the neuron responds to.
+    For deeper layers they are one weight per neuron of the layer before (``shape`` = [fan_in]).
+    """
+    net = model.network
+    if not 1 <= layer <= net.n_layers:
+        raise IndexError(f"layer must be between 1 and {net.n_layers} (layer 1 = the first layer "
+                         f"after the input); got {layer}")
+    fan_in, fan_out = net.weights[layer - 1].shape
+    if not 0 <= neuron < fan_out:
+        raise IndexError(f"layer {layer} has {fan_out} neurons (0 to {fan_out - 1}); got {neuron}")
+    w = net.weights[layer - 1][:, neuron].astype(np.float64)  # (fan_in,)
+    shape = list(model.image_shape) if layer == 1 else [fan_in]
+    return {
+        "layer": layer,
+        "neuron": neuron,
+        "label": model.classes[neuron] if layer == net.n_layers else None,
+        "shape": shape,
+        "weights": np.round(w, decimals).tolist(),
+        "bias": round(float(net.biases[layer - 1][neuron]), decimals),
+        "min": float(w.min()),
+        "max": float(w.max()),
+    }

@@ -1,0 +1,162 @@
+"""``mojinet serve [MODEL]``: start the draw page on a local web server.
+
+With no MODEL it uses the default model file (``mojinet-mnist.npz``, what ``mojinet train``
+writes) if there is one, and otherwise trains a small version of the chapter's network first and
+saves it there, so the next start is instant.
+
+This module imports FastAPI and uvicorn only when the command runs, so the rest of the CLI works
+without the ``web`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL = "mojinet-mnist.npz"
+DEFAULT_PORT = 8000
+#: Extra arguments for ``mojinet train`` when serve has to train the default network: none, so it
+#: is exactly what ``mojinet train`` makes (the chapter's 784-16-16-10 on all of MNIST, about a
+#: minute on one core; tests shorten it).
+DEFAULT_TRAIN_ARGS: list[str] = []
+
+
+class ServeError(ValueError):
+    """The server cannot start; the message says what to do."""
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    s = sub.add_parser(
+        "serve", help="a web page where the network reads what you draw",
+        description="Start a local web server with a page to draw on: the network reads the "
+        "drawing live and shows every layer's activations. Needs the web extra "
+        "(pip install 'mojinet[web]').",
+    )
+    s.add_argument("model", nargs="?", default=None,
+                   help=f"model file (default: {DEFAULT_MODEL}, trained first if missing)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes the page to "
+                   "your network)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
+                   help="largest request body accepted (default 1000000)")
+    s.add_argument("--open", action="store_true", help="open the page in a web browser")
+    s.set_defaults(func=cmd_serve)
+    return s
+
+
+def _default_model() -> Path:
+    """The default model file, training it first (and saying so) if it does not exist yet."""
+    path = Path(DEFAULT_MODEL)
+    if path.is_file():
+        return path
+    from ..cli import CHAPTER_DEFAULTS
+    from ..cli import main as cli_main
+
+    print(f"No model given and no {DEFAULT_MODEL} here: training the default network first "
+          f"(`mojinet train`: 784-16-16-10 on MNIST, {CHAPTER_DEFAULTS['epochs']} epochs, about "
+          f"a minute). It is saved to {path}, so next time the page starts at once.", flush=True)
+    status = cli_main(["train", *DEFAULT_TRAIN_ARGS, "--out", str(path)])
+    if status != 0:
+        raise ServeError(f"training the default network failed (status {status})")
+    return path
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise ServeError(f"--port must be between 0 and 65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ServeError(f"cannot resolve --host {host!r} ({e.strerror})") from e
+    family, kind, proto, _, address = infos[0]
+    # proto must be IPPROTO_TCP (as getaddrinfo gives), not 0: asyncio only sets TCP_NODELAY on
+    # connections whose socket says so, and without it every response waits ~40 ms for a
+    # delayed ACK (Nagle), as headers and body go out in two writes.
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port} ({e.strerror}); is another server "
+                         f"running there? Pick another port with --port (0 = any free one)") from e
+    return sock
+
+
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as e:
+        raise ServeError(f"mojinet serve needs FastAPI and uvicorn ({e}); install them with "
+                         f"pip install 'mojinet[web]'") from e
+    from ..io import load_model
+
+    if args.max_body < 1000:
+        raise ServeError(f"--max-body {args.max_body} is too small for a drawing; use at least "
+                         f"1000 bytes (the default is 1000000)")
+    path = Path(args.model) if args.model else _default_model()
+    model = load_model(path)
+    app = create_app(model, name=path.name, max_body=args.max_body)
+    sock = _listen(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    if args.host in ("0.0.0.0", "::"):
+        print("Note: listening on every network interface; anyone who can reach this machine can "
+              "use the page.", file=sys.stderr, flush=True)
+        shown = "127.0.0.1"
+    url = f"http://{shown}:{port}/"
+    print(f"mojinet: serving {path} ({'-'.join(map(str, model.network.sizes))}, "
+          f"{len(model.classes)} classes) at {url}  — press Ctrl+C to stop", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+class BackgroundServer:
+    """Serve an ASGI app from a thread (tests, notebooks): ``with BackgroundServer(app) as url:``.
+
+    Listens on ``host`` and a free port; stops (and waits for the thread) on leaving the block.
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0):
+        self.app, self.host, self.port, self.timeout = app, host, port, timeout
+
+    def __enter__(self) -> str:
+        import threading
+        import time
+
+        import uvicorn
+
+        self._sock = _listen(self.host, self.port)
+        port = self._sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
+                                                     access_log=False))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="mojinet-web", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self.timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.01)
+        self.url = f"http://{self.host}:{port}"
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(self.timeout)
+        self._sock.close()

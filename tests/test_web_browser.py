@@ -1,0 +1,280 @@
+"""The draw page in a real browser: Playwright drives Debian's Chromium, draws digits with the
+mouse, and checks that the page reads them and lights up the network.
+
+Needs ``chromium`` (apt) and the ``playwright`` package. Locally the test is skipped when either
+is missing; in CI (``CI`` set) it fails instead, so it can never be skipped silently there.
+The screenshots go to ``artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = bool(os.environ.get("CI"))
+
+pytestmark = pytest.mark.slow  # training the model and starting Chromium: ~15 s
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "artifacts"
+
+
+def _need(what: str, ok: bool):
+    if not ok:
+        message = f"the browser test needs {what}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI must install it: see .ci/run)")
+        pytest.skip(message)
+
+
+# The strokes of some digits, in pad coordinates from 0 to 1 (x right, y down).
+def _ellipse(cx, cy, rx, ry, n=24, start=-math.pi / 2):
+    return [(cx + rx * math.cos(start + 2 * math.pi * k / n),
+             cy + ry * math.sin(start + 2 * math.pi * k / n)) for k in range(n + 1)]
+
+
+def _arc(cx, cy, r, a0, a1, n=10):
+    return [(cx + r * math.cos(a0 + (a1 - a0) * k / n), cy + r * math.sin(a0 + (a1 - a0) * k / n))
+            for k in range(n + 1)]
+
+
+DIGITS = {
+    "0": [_ellipse(0.5, 0.5, 0.2, 0.32)],
+    "1": [[(0.52, 0.15), (0.48, 0.85)]],
+    "2": [_arc(0.5, 0.34, 0.19, math.pi * 1.1, math.pi * 2.2) + [(0.3, 0.84), (0.74, 0.84)]],
+    "3": [_arc(0.48, 0.32, 0.17, -math.pi * 0.9, math.pi * 0.5)
+          + _arc(0.48, 0.66, 0.19, -math.pi * 0.5, math.pi * 0.9)],
+    "4": [[(0.58, 0.15), (0.26, 0.6), (0.76, 0.6)], [(0.6, 0.35), (0.6, 0.88)]],
+    "7": [[(0.26, 0.2), (0.74, 0.2), (0.42, 0.86)]],
+}
+
+
+@pytest.fixture(scope="module")
+def trained_model():
+    """784-32-16-10 (sigmoid, softmax) trained on 20,000 MNIST images: ~94%, a few seconds."""
+    from mojinet import SGD, Model, Network, evaluate, load_dataset, train
+
+    train_set = load_dataset("mnist", "train").subset(20_000)
+    test_set = load_dataset("mnist", "test").subset(2_000)
+    net = Network([784, 32, 16, 10], ["sigmoid", "sigmoid", "softmax"], "cross-entropy",
+                  init="xavier", seed=0)
+    train(net, train_set.X, train_set.y, optimizer=SGD(0.1, momentum=0.9), epochs=10,
+          batch_size=32, rng=np.random.default_rng(0))
+    _, accuracy = evaluate(net, test_set.X, test_set.y)
+    assert accuracy > 0.9
+    prep = {"image_shape": [28, 28], "user_images": {"box": 20}}
+    return Model(net, train_set.classes, prep, {"test_accuracy": accuracy})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need(f"Chromium at {CHROMIUM} (apt-get install chromium)", Path(CHROMIUM).exists())
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("the playwright package (pip install playwright)", False)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_page(browser, model, name):
+    """The draw page for ``model``, loaded and ready; ``page.errors`` collects script errors."""
+    from mojinet.web.app import create_app
+    from mojinet.web.serve import BackgroundServer
+
+    with BackgroundServer(create_app(model, name)) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.errors = []
+            page.on("pageerror", lambda e: page.errors.append(str(e)))
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=15_000)
+            yield page
+        finally:
+            page.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, trained_model):
+    with open_page(browser, trained_model, "test-model.npz") as page:
+        yield page
+
+
+def draw(page, strokes):
+    """Draw strokes with the mouse on the pad, then wait for the prediction of the final drawing."""
+    box = page.locator("#pad").bounding_box()
+    inset = 6
+
+    def at(x, y):
+        return (box["x"] + inset + x * (box["width"] - 2 * inset),
+                box["y"] + inset + y * (box["height"] - 2 * inset))
+
+    for stroke in strokes:
+        page.mouse.move(*at(*stroke[0]))
+        page.mouse.down()
+        steps = 1 if len(stroke) > 6 else 4  # curves are dense already; lines get a few moves
+        for x, y in stroke[1:]:
+            page.mouse.move(*at(x, y), steps=steps)
+        page.mouse.up()
+    page.wait_for_function(
+        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
+        " && !window.mojinet.inflight && !window.mojinet.pending", timeout=15_000)
+
+
+def lit(page, layer):
+    return page.locator(f"#diagram .neuron[data-layer='{layer}'][data-lit=true]").count()
+
+
+@pytest.mark.parametrize("digit", list(DIGITS))
+def test_drawn_digit_is_read_and_lights_up_the_network(page, digit):
+    page.click("#clear")
+    assert page.locator("#prediction").get_attribute("data-label") is None
+    draw(page, DIGITS[digit])
+    assert page.errors == []
+    assert page.locator("#status").inner_text() == ""
+    label = page.locator("#prediction").get_attribute("data-label")
+    candidates = page.locator("#candidates li").all_inner_texts()
+    assert label == digit, f"drew {digit}, the page reads {label}: {candidates}"
+    assert page.locator("#best").inner_text() == digit
+    # Hidden layers: some neurons lit, not all. Output: the drawn digit's neuron is lit.
+    for layer, size in ((1, 32), (2, 16)):
+        assert 0 < lit(page, layer) < size, (layer, lit(page, layer))
+    out = page.locator(f"#diagram .neuron[data-layer='3'][data-neuron='{digit}']")
+    assert out.get_attribute("data-lit") == "true"
+    # The output bars: one per class, the drawn digit's the longest.
+    bars = page.locator("#bars .bar")
+    assert bars.count() == 10
+    probs = {b.get_attribute("data-label"): float(b.get_attribute("data-probability"))
+             for b in bars.all()}
+    assert max(probs, key=probs.get) == digit
+    # The 28×28 input as the network sees it has ink in it.
+    ink = page.evaluate("""() => {
+        const c = document.getElementById('seen');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 0; k < d.length; k += 4) if (d[k] > 128) n++;
+        return [c.width, c.height, n]; }""")
+    assert ink[:2] == [28, 28] and 20 < ink[2] < 400
+    page.screenshot(path=str(ARTIFACTS / f"web-draw-{digit}.png"), full_page=True)
+
+
+def test_prediction_updates_while_drawing_throttled(page):
+    page.click("#clear")
+    box = page.locator("#pad").bounding_box()
+    requests = []
+
+    def on_request(r):
+        if r.url.endswith("/api/predict"):
+            requests.append(r.url)
+
+    page.on("request", on_request)
+    moves = 80
+    page.mouse.move(box["x"] + 60, box["y"] + 40)
+    page.mouse.down()
+    for k in range(1, moves + 1):  # a slow "S"-ish zigzag, one small move at a time
+        t = k / moves
+        page.mouse.move(box["x"] + 60 + 150 * math.sin(6 * t) ** 2, box["y"] + 40 + 200 * t)
+        if k == moves // 2:
+            # Halfway through the stroke the page already shows a reading of it.
+            page.wait_for_function("document.querySelector('#prediction').dataset.label")
+    during = len(requests)
+    page.mouse.up()
+    page.remove_listener("request", on_request)
+    page.wait_for_function(
+        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
+        " && !window.mojinet.inflight && !window.mojinet.pending")
+    assert 1 <= during < moves // 2, during  # live, but throttled (not one request per move)
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("pointer", ["touch", "pen"])
+def test_touch_and_pen_pointers_draw(page, pointer):
+    """Touch and pen come through the same Pointer Events as the mouse (dispatched here)."""
+    page.click("#clear")
+    page.evaluate("""([kind, strokes]) => {
+        const pad = document.getElementById('pad'), r = pad.getBoundingClientRect();
+        const fire = (type, [x, y]) => pad.dispatchEvent(new PointerEvent(type, {
+            pointerType: kind, pointerId: 7, isPrimary: true, bubbles: true, button: 0,
+            buttons: type === 'pointerup' ? 0 : 1, pressure: 0.5,
+            clientX: r.left + 6 + x * (r.width - 12), clientY: r.top + 6 + y * (r.height - 12)}));
+        for (const stroke of strokes) {
+            fire('pointerdown', stroke[0]);
+            for (const p of stroke.slice(1)) fire('pointermove', p);
+            fire('pointerup', stroke[stroke.length - 1]);
+        }
+    }""", [pointer, [[list(p) for p in s] for s in DIGITS["7"]]])
+    page.wait_for_function(
+        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
+        " && !window.mojinet.inflight && !window.mojinet.pending", timeout=15_000)
+    assert page.evaluate("window.mojinet.strokes.length") == 1
+    assert page.locator("#prediction").get_attribute("data-label") == "7"
+    assert page.errors == []
+
+
+def test_undo_clear_and_neuron_weights(page):
+    page.click("#clear")
+    draw(page, DIGITS["1"])
+    assert page.locator("#prediction").get_attribute("data-label") == "1"
+    draw(page, [[(0.3, 0.5), (0.7, 0.5)]])  # a cross bar: no longer a clean 1
+    version = page.evaluate("window.mojinet.version")
+    page.click("#undo")
+    page.wait_for_function(f"() => window.mojinet.version > {version} && "
+                           "document.querySelector('#prediction').dataset.version == "
+                           "window.mojinet.version && !window.mojinet.inflight")
+    assert page.locator("#prediction").get_attribute("data-label") == "1"
+    # Click a hidden neuron: its incoming weights appear as a 28×28 image.
+    page.click("#diagram .neuron[data-layer='1'][data-neuron='3']")
+    page.wait_for_selector("#neuron-detail:not([hidden])")
+    assert "hidden layer 1, neuron 3" in page.locator("#neuron-title").inner_text()
+    size = page.evaluate("[document.getElementById('weights').width, "
+                         "document.getElementById('weights').height]")
+    assert size == [28, 28]
+    page.click("#diagram .neuron[data-layer='2'][data-neuron='5']")
+    page.wait_for_function("document.getElementById('neuron-detail').dataset.layer == '2'")
+    assert page.evaluate("document.getElementById('weights').width") == 6  # 32 inputs → 6×6
+    page.screenshot(path=str(ARTIFACTS / "web-weights.png"), full_page=True)
+    page.click("#clear")
+    page.wait_for_function("document.querySelector('#prediction').dataset.label === undefined")
+    assert lit(page, 1) == 0 and page.locator("#bars .bar").count() == 0
+    assert page.errors == []
+
+
+def test_large_output_layer_gets_a_compact_view(browser):
+    """A kanji-sized model (300 classes, 64 hidden neurons): grids instead of circles, the top 10
+    bars, and the characters themselves (CJK fonts)."""
+    from mojinet import Model, Network
+
+    classes = tuple(chr(0x4E00 + 7 * i) for i in range(300))
+    net = Network([784, 64, 300], ["sigmoid", "softmax"], "cross-entropy", init="xavier", seed=1)
+    model = Model(net, classes, {"image_shape": [28, 28], "user_images": {"box": 20}})
+    with open_page(browser, model, "kanji-test.npz") as page:
+        assert page.locator("#diagram rect.neuron[data-layer='1']").count() == 64
+        assert page.locator("#diagram rect.neuron[data-layer='2']").count() == 300
+        assert page.locator("#diagram circle.neuron").count() == 0
+        draw(page, DIGITS["4"])
+        label = page.locator("#prediction").get_attribute("data-label")
+        assert label in classes and page.locator("#best").inner_text() == label
+        bars = page.locator("#bars .bar")
+        assert bars.count() == 10
+        probs = [float(b.get_attribute("data-probability")) for b in bars.all()]
+        assert probs == sorted(probs, reverse=True)
+        assert "top 10 of 300" in page.locator("#bars-title").inner_text()
+        assert page.locator("#diagram rect.neuron[data-lit=true]").count() > 0
+        page.click(f"#diagram rect.neuron[data-layer='2'][data-neuron='{classes.index(label)}']")
+        page.wait_for_selector("#neuron-detail:not([hidden])")
+        assert label in page.locator("#neuron-title").inner_text()
+        assert page.errors == []
+        page.screenshot(path=str(ARTIFACTS / "web-large-model.png"), full_page=True)
