@@ -275,3 +275,15 @@ def test_default_counts():
 def test_components_of_a_charset():
     comps = kanji.components("明休")
     assert comps["明"] == ("日", "月") and "木" in comps["休"]
+
+
+def test_style_mixture_round_robin_and_cache_key():
+    mixed = kanji.synthetic_dataset("川", 4, 28, seed=0, style=["thin", "thick"])
+    ink = mixed.X.sum(axis=1)  # rounds 0, 2 thin; 1, 3 thick
+    assert max(ink[0], ink[2]) < min(ink[1], ink[3])
+    one = kanji.synthetic_dataset("川", 4, 28, seed=0, style="thin")
+    np.testing.assert_array_equal(one.X[0], mixed.X[0])
+    assert kanji._cache_path("川", 4, 28, 0, kanji.get_styles(["default"])) == kanji._cache_path(
+        "川", 4, 28, 0, kanji.get_styles(None))
+    with pytest.raises(ValueError, match="at least one style"):
+        kanji.synthetic_dataset("川", 1, 28, style=[])

@@ -82,7 +82,8 @@ def cmd_train_radical(args) -> int:
 
     chars = args.charset
     train_set = synthetic_dataset(chars, args.per_class, args.size, 0, args.style)
-    test_set = synthetic_dataset(chars, args.test_per_class, args.size, TEST_SEED, args.style)
+    # The test writers always use the default style; --eval-styles adds the others.
+    test_set = synthetic_dataset(chars, args.test_per_class, args.size, TEST_SEED, "default")
     components, M = component_table(train_set.classes, args.min_kanji)
     if not components:
         raise ValueError(f"no component is in {args.min_kanji} or more of these characters")
@@ -207,8 +208,8 @@ def add_parser(sub) -> None:
     t.add_argument("--size", type=int, default=32)
     t.add_argument("--per-class", type=int, default=500)
     t.add_argument("--test-per-class", type=int, default=100)
-    t.add_argument("--style", default="default", choices=list(STYLES),
-                   help="the generator's style for training")
+    t.add_argument("--style", nargs="+", default=["default"], choices=list(STYLES),
+                   help="the generator's style(s) for training; several are mixed round-robin")
     t.add_argument("--eval-styles", nargs="*", default=["thin", "thick", "wild"],
                    choices=list(STYLES), help="held-out styles to test on")
     t.add_argument("--hidden", type=int, nargs="+", default=[512])

@@ -81,8 +81,18 @@ def cache_dir() -> Path:
     return fetch.cache_dir()
 
 
-def _cache_path(chars: str, n_per_class: int, size: int, seed: int, style: Style) -> Path:
-    key = json.dumps([GENERATOR_VERSION, chars, n_per_class, size, seed, style.to_dict()],
+def get_styles(style) -> list[Style]:
+    """One style (a name, a ``Style`` or None = default) or a list of them (a mixture)."""
+    if isinstance(style, (list, tuple)):
+        if not style:
+            raise ValueError("give at least one style")
+        return [get_style(s) for s in style]
+    return [get_style(style)]
+
+
+def _cache_path(chars: str, n_per_class: int, size: int, seed: int, styles: list[Style]) -> Path:
+    described = styles[0].to_dict() if len(styles) == 1 else [st.to_dict() for st in styles]
+    key = json.dumps([GENERATOR_VERSION, chars, n_per_class, size, seed, described],
                      ensure_ascii=False, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / "kanjivg" / f"{len(chars)}c-{n_per_class}x-{size}px-s{seed}-{digest}.npz"
@@ -102,10 +112,11 @@ def _read_cache(path: Path, chars: str, n: int, size: int):
 
 # ----------------------------------------------------------------------------- datasets
 def render_images(chars: str, n_per_class: int, size: int, seed: int,
-                  style: str | Style | None = None, progress: bool = False):
+                  style=None, progress: bool = False):
     """(images uint8 (n·k, size, size), labels (n·k,)): n_per_class samples of each of the k
-    characters, sample-major (all characters once, then again …) so that any prefix is balanced."""
-    style = get_style(style)
+    characters, sample-major (all characters once, then again …) so that any prefix is balanced.
+    With a list of styles, round i of the samples is drawn in style i mod len(styles)."""
+    styles = get_styles(style)
     glyphs = [load_glyph(c) for c in chars]
     k = len(chars)
     images = np.empty((n_per_class * k, size, size), dtype=np.uint8)  # (n·k, size, size)
@@ -119,28 +130,29 @@ def render_images(chars: str, n_per_class: int, size: int, seed: int,
         for j, g in enumerate(glyphs):
             # One generator per (seed, character, sample): independent of the rest of the request.
             rng = np.random.default_rng([seed, ord(g.char), i])
-            a = render(g, size, rng, style)  # (size, size) in [0, 1]
+            a = render(g, size, rng, styles[i % len(styles)])  # (size, size) in [0, 1]
             images[i * k + j] = np.rint(a * 255)
     return images, labels
 
 
 def synthetic_dataset(chars: str = "hiragana", n_per_class: int = 100, size: int = 32,
-                      seed: int = 0, style: str | Style | None = None, cache: bool = True,
+                      seed: int = 0, style=None, cache: bool = True,
                       progress: bool | None = None, name: str | None = None) -> Dataset:
     """A ``Dataset`` of synthetic handwriting: ``n_per_class`` images of each character of
-    ``chars`` (a charset name or a string), ``size`` × ``size`` pixels, ink = 1."""
+    ``chars`` (a charset name or a string), ``size`` × ``size`` pixels, ink = 1. ``style``: a
+    name from ``handwriting.STYLES``, a ``Style``, or a list of them to mix (round-robin)."""
     chars = resolve_chars(chars)
     if not 8 <= size <= 256:
         raise ValueError(f"size must be between 8 and 256 pixels, got {size}")
     if n_per_class < 1:
         raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
-    style = get_style(style)
-    path = _cache_path(chars, n_per_class, size, seed, style)
+    styles = get_styles(style)
+    path = _cache_path(chars, n_per_class, size, seed, styles)
     found = _read_cache(path, chars, n_per_class, size) if cache and path.exists() else None
     if found is None:
         if progress is None:  # a bar only for long draws on a terminal
             progress = n_per_class * len(chars) >= 20_000 and sys.stderr.isatty()
-        images, labels = render_images(chars, n_per_class, size, seed, style, progress)
+        images, labels = render_images(chars, n_per_class, size, seed, styles, progress)
         if cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_writer(path) as f:
@@ -187,7 +199,7 @@ def _register() -> None:
 
         def is_cached(_name=name, _n=(n_train, n_test)):
             chars = charset(_name)
-            return all(_cache_path(chars, n, DEFAULT_SIZE, seed, get_style(None)).exists()
+            return all(_cache_path(chars, n, DEFAULT_SIZE, seed, get_styles(None)).exists()
                        for n, seed in zip(_n, (TRAIN_SEED, TEST_SEED)))
 
         register_dataset(
