@@ -94,6 +94,9 @@ def test_analyse_finds_a_planted_radical_neuron():
     assert report.shuffled_best[:, j].mean() < 1.0
     assert report.n_above >= 1 and report.summary()["components"] == len(comps)
     assert report.table(1)[0]["component"] in comps
+    counts = {r["threshold"]: r for r in report.counts_at((0.5, 1.0))}
+    assert counts[0.5]["components"] == len(comps) and counts[1.0]["components"] >= 1
+    assert counts[1.0]["shuffled_mean"] <= counts[0.5]["shuffled_mean"]
 
 
 def test_analyse_needs_components_and_hidden_layers():

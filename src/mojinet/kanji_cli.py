@@ -54,6 +54,9 @@ def cmd_radicals(args) -> int:
                f"{summary['shuffled_above_mean']:.1f}, max {summary['shuffled_above_max']}")
         _print(f"median best AUC per component: {summary['median_best_auc']:.3f} (shuffled "
                f"{summary['shuffled_median_best_auc']:.3f})")
+        _print("components with a neuron of AUC >= t (shuffled: mean, max): " + "; ".join(
+            f"{r['threshold']:g}: {r['components']} ({r['shuffled_mean']:.1f}, "
+            f"{r['shuffled_max']})" for r in summary["by_threshold"]))
         _print("component  kanji  best AUC  neuron      shuffled best AUC")
         for r in rows:
             _print(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "

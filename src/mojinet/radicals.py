@@ -124,6 +124,16 @@ class RadicalReport:
     def shuffled_above(self) -> Array:
         return (self.shuffled_best >= self.threshold).sum(axis=1)  # (shuffles,)
 
+    def counts_at(self, thresholds=(0.7, 0.75, 0.8, 0.85, 0.9)) -> list[dict]:
+        """Components with a neuron at AUC ≥ t, real and shuffled (mean, max), for several t."""
+        rows = []
+        for t in thresholds:
+            s = (self.shuffled_best >= t).sum(axis=1)  # (shuffles,)
+            rows.append({"threshold": t, "components": int((self.best >= t).sum()),
+                         "shuffled_mean": float(s.mean()) if len(s) else None,
+                         "shuffled_max": int(s.max()) if len(s) else None})
+        return rows
+
     def summary(self) -> dict:
         s = self.shuffled_above
         return {
@@ -135,6 +145,7 @@ class RadicalReport:
             "median_best_auc": float(np.median(self.best)) if len(self.best) else None,
             "shuffled_median_best_auc": float(np.median(self.shuffled_best))
             if self.shuffled_best.size else None,
+            "by_threshold": self.counts_at(),
             **self.extra,
         }
 
