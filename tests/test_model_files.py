@@ -175,3 +175,12 @@ def test_failed_save_keeps_the_old_file(tmp_path, model, monkeypatch):
 def test_save_refuses_label_count_mismatch(tmp_path, rng):
     with pytest.raises(ValueError, match="3 class labels for 2 output"):
         save_model(Model(Network([4, 2], rng=rng), ("a", "b", "c")), tmp_path / "x.npz")
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path, model):
+    old = os.umask(0o022)
+    try:
+        path = save_model(model, tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     datasets_cli.add_parser(sub)
     web_serve.add_parser(sub)
+    from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
+    add_inspect_parsers(sub)
     kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-eval, kanji-sample (issue 7)
     return p
 
