@@ -287,3 +287,21 @@ def test_style_mixture_round_robin_and_cache_key():
         "川", 4, 28, 0, kanji.get_styles(None))
     with pytest.raises(ValueError, match="at least one style"):
         kanji.synthetic_dataset("川", 1, 28, style=[])
+
+
+def test_missing_kanjivg_package_says_what_to_install(monkeypatch):
+    from importlib import metadata
+
+    from mojinet.data import kanjivg
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.delenv("MOJINET_KANJIVG_DIR", raising=False)
+    monkeypatch.setattr(kanjivg.metadata, "distribution", missing)
+    kanjivg._package_dir.cache_clear()
+    try:
+        with pytest.raises(KanjiVGError, match="pip install kanjivg"):
+            kanjivg.kanjivg_dir()
+    finally:
+        kanjivg._package_dir.cache_clear()
