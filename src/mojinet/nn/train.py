@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import fast
 from .network import Network
 
 
@@ -121,6 +122,9 @@ def train(
     if progress is None:
         progress = sys.stderr.isatty()
     first = len(history.epochs) + 1
+    # The fast path (nn/fast.py): the same batches and math in fused calls; None when it does not
+    # support this network/optimiser, and then the reference loop below does everything.
+    trainer = fast.trainer_for(net, optimizer, batch_size)
     try:
         for epoch in range(first, first + epochs):
             start = time.perf_counter()
@@ -129,11 +133,16 @@ def train(
             snapshot = [p.copy() for p in net.parameters()]
             order = rng.permutation(n)  # shuffle
             batches = range(0, n, batch_size)  # split
-            if progress:
+            cost_sum = 0.0
+            if trainer is not None:  # fast path; it leaves the reference loop nothing to do, or
+                # the batch whose cost was not finite (recomputed and reported below)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cost_sum, done = trainer.run_epoch(X, Y, order, progress, f"epoch {epoch}")
+                batches = range(done, n, batch_size)
+            if progress and len(batches):
                 from tqdm import tqdm
 
                 batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
-            cost_sum = 0.0
             # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
             # which is checked below and answered with TrainingDiverged.
             with np.errstate(over="ignore", invalid="ignore"):

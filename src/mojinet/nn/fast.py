@@ -1,0 +1,766 @@
+"""The fast path: the same math as ``Network.backprop`` followed by ``SGD.step``, in fewer calls.
+
+Why it exists. For the chapter's network (784-16-16-10, mini-batches of 10) one training step is
+about half a million multiply-adds — a few microseconds of arithmetic — while the reference code
+(``Network.backprop`` then ``SGD.step``) makes some 45 NumPy calls of about a microsecond each, and
+a framework such as PyTorch spends hundreds of microseconds per step in dispatch. Speed for small
+networks is therefore about the number of calls, not the FLOPs.
+
+Two engines; ``default_engine(net)`` picks one (``MOJINET_FAST`` in the environment overrides):
+
+- ``compiled`` (needs Numba; for networks no wider than ``COMPILED_MAX_WIDTH``): one compiled call
+  trains a whole run of mini-batches, forward pass, backpropagation and SGD step fused:
+
+  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample over the non-zero inputs only (the
+             training set is compressed by rows once: ~80% of MNIST's pixels are 0, so most of
+             the first layer's products are 0·w and need not be done);
+  (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
+  (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ accumulated over the non-zero inputs, then the
+             step w ← w − η(∂C/∂w + λw), or with momentum v ← μv − η(…), w ← w + v. Rows of Wˡ
+             whose input was 0 in the whole batch have a zero gradient and, without momentum or
+             decay, are not touched at all.
+
+- ``blas`` (pure NumPy; for wide layers, and the fallback without Numba): the reference's matrix
+  products, but into preallocated buffers (``out=``), elementwise work in place, no per-batch
+  allocation or dtype conversion; with Numba installed the SGD step is one fused pass.
+
+The reference implementation stays the definition of the math: ``tests/test_fast.py`` compares
+both engines with ``Network.backprop`` + ``SGD.step`` on several activations, costs and
+optimiser settings. ``trainer_for`` returns ``None`` for anything this module does not know
+(another optimiser, a Network subclass, dropout, …) and ``train`` then uses the reference loop.
+Set ``MOJINET_FAST=0`` in the environment to force the reference loop everywhere, or
+``MOJINET_FAST=blas`` / ``=compiled`` to force an engine.
+
+Non-goals: convolution, GPUs, multi-threaded kernels (the BLAS library threads the big products;
+the compiled kernel is single-threaded because the machines this targets have few cores).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+
+import numpy as np
+
+from .activations import RELU, SIGMOID, SOFTMAX, TANH
+from .costs import CROSS_ENTROPY, QUADRATIC
+from .network import Network
+
+# Numba is optional: without it the pure-NumPy ``blas`` engine is used. It is imported only when a
+# compiled kernel is first called (the import costs ~0.5 s, which `mojinet predict` need not pay).
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+
+Array = np.ndarray
+
+# Activation and cost codes shared by the compiled kernels (which cannot take Python objects).
+ACT_CODES = {SIGMOID: 0, RELU: 1, TANH: 2, SOFTMAX: 3}
+COST_CODES = {QUADRATIC: 0, CROSS_ENTROPY: 1}
+_SIGMOID, _RELU, _TANH, _SOFTMAX = 0, 1, 2, 3
+_QUADRATIC, _CROSS_ENTROPY = 0, 1
+
+ENGINES = ("compiled", "blas")
+
+
+def _setting() -> str:
+    return os.environ.get("MOJINET_FAST", "").strip().lower()
+
+
+def enabled() -> bool:
+    """False when the environment says ``MOJINET_FAST=0`` (use the reference code everywhere)."""
+    return _setting() not in ("0", "false", "no", "off")
+
+
+# Widest layer up to which the compiled kernel beats BLAS products (measured on MNIST, 1-2 cores:
+# 784-16-16-10 and 784-100-10 are several times faster compiled; 784-800-10 is faster with BLAS,
+# whose register-blocked products win once rows of W are long).
+COMPILED_MAX_WIDTH = 256
+
+
+def default_engine(net: Network | None = None) -> str:
+    """The engine for ``net``: ``MOJINET_FAST=blas`` or ``=compiled`` forces one; otherwise the
+    compiled kernel (if Numba is installed) for networks no wider than COMPILED_MAX_WIDTH."""
+    setting = _setting()
+    if setting == "blas" or not HAVE_NUMBA:
+        return "blas"
+    if setting == "compiled" or net is None or max(net.sizes[1:]) <= COMPILED_MAX_WIDTH:
+        return "compiled"
+    return "blas"
+
+
+# --------------------------------------------------------------------------- what is supported
+def unsupported_reason(net, optimizer) -> str | None:
+    """Why the fast path cannot train ``net`` with ``optimizer`` (None if it can)."""
+    from .optim import SGD
+
+    if type(net) is not Network:
+        return f"{type(net).__name__} is not a plain Network"
+    if type(optimizer) is not SGD:
+        return f"optimiser {type(optimizer).__name__} is not the plain SGD"
+    config = optimizer.config() if hasattr(optimizer, "config") else None
+    if not isinstance(config, dict) or set(config) != {"name", "eta", "momentum", "weight_decay"}:
+        return f"SGD settings {config} are not the ones the fast path knows"
+    if net.dtype not in (np.float32, np.float64):
+        return f"dtype {net.dtype} (only float32 and float64)"
+    if any(a not in ACT_CODES for a in net.activations):
+        return "an activation the fast path does not know"
+    if net.cost not in COST_CODES:
+        return f"cost {net.cost.name}"
+    params = net.parameters()
+    if len(params) != 2 * len(net.sizes) - 2 or any(
+        p.dtype != net.dtype or not p.flags.c_contiguous or not p.flags.writeable for p in params
+    ):
+        return "parameters that are not writeable C-contiguous arrays of the network's dtype"
+    if any(W.shape != (i, o) for W, i, o in zip(net.weights, net.sizes[:-1], net.sizes[1:])):
+        return "weights whose shapes do not match the sizes"
+    return None
+
+
+def trainer_for(net, optimizer, batch_size: int, engine: str | None = None) -> FastTrainer | None:
+    """A ``FastTrainer`` for this setup, or None if the reference loop must do it."""
+    if not enabled() or unsupported_reason(net, optimizer) is not None:
+        return None
+    return FastTrainer(net, optimizer, batch_size, engine=engine)
+
+
+# --------------------------------------------------------------------------- the trainer
+class FastTrainer:
+    """Trains ``net`` with ``optimizer`` (a plain SGD) on mini-batches of ``batch_size`` rows.
+
+    Reads the parameters, η, μ and λ afresh on every call (so schedules and callbacks that change
+    them work) and shares the momentum velocities with the optimiser (``optimizer._velocity``, the
+    list ``SGD.step`` uses), so the reference and fast paths can take turns on the same state.
+    The compiled engine compresses the training set once and reuses that while it is given the
+    same X array: X must not be changed in place between calls (``train`` never does).
+    """
+
+    def __init__(self, net: Network, optimizer, batch_size: int, engine: str | None = None):
+        engine = engine or default_engine(net)
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+        if engine == "compiled" and not HAVE_NUMBA:
+            raise ValueError("the compiled engine needs numba: pip install 'mojinet[fast]'")
+        reason = unsupported_reason(net, optimizer)
+        if reason is not None:
+            raise ValueError(f"the fast path cannot train this setup: {reason}")
+        self.net, self.optimizer, self.engine = net, optimizer, engine
+        self.batch_size = int(batch_size)
+        dt = net.dtype
+        m = self.batch_size
+        # Preallocated per-layer buffers, reused by every batch (the last one may use fewer rows).
+        self.X_batch = np.empty((m, net.sizes[0]), dtype=dt)  # (batch, n_in)
+        self.zs = [np.empty((m, s), dtype=dt) for s in net.sizes[1:]]  # Zˡ: (batch, fan_out)
+        self.activations = [np.empty((m, s), dtype=dt) for s in net.sizes[1:]]  # Aˡ
+        self.deltas = [np.empty((m, s), dtype=dt) for s in net.sizes[1:]]  # δˡ
+        self.Y_batch = np.empty((m, net.sizes[-1]), dtype=dt)  # (batch, n_out)
+        if engine == "blas":  # gradient buffers ∂C/∂Wˡ (the compiled kernel needs none)
+            self.nabla_w = [np.empty_like(W) for W in net.weights]  # (fan_in, fan_out)
+            self.nabla_b = [np.empty_like(b) for b in net.biases]  # (fan_out,)
+        if engine == "compiled":
+            # ∂C/∂Wˡ accumulators (zero between batches) and which of their rows a batch touched
+            self.grads = [np.zeros_like(W) for W in net.weights]  # (fan_in, fan_out)
+            self.touched = [np.zeros(W.shape[0], dtype=np.bool_) for W in net.weights]
+            # compressed hidden activations (layer 0's slot is filled by the training inputs)
+            self.ptrs = [np.zeros(m + 1, dtype=np.int64) for _ in net.weights]
+            self.idxs = [np.zeros(m * s, dtype=np.int32) for s in net.sizes[:-1]]
+            self.vals = [np.zeros(m * s, dtype=dt) for s in net.sizes[:-1]]
+            self.local_rows = np.arange(m, dtype=np.int64)
+            self._compressed = None  # (X, its compressed rows), made once per training set
+        self.act_codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+        self.cost_code = COST_CODES[net.cost]
+
+    # ------------------------------------------------------------------ optimiser state
+    def _velocities(self) -> tuple[list[Array], list[Array]] | None:
+        """The optimiser's momentum velocities [vW¹, …], [vb¹, …] (created as SGD.step would)."""
+        opt = self.optimizer
+        if not opt.momentum:
+            return None
+        params = self.net.parameters()
+        if opt._velocity is None:
+            opt._velocity = [np.zeros_like(p) for p in params]
+        v = opt._velocity
+        if len(v) != len(params) or any(a.shape != p.shape or a.dtype != p.dtype
+                                        for a, p in zip(v, params)):
+            raise ValueError("the optimiser's velocities do not match this network's parameters")
+        return v[0::2], v[1::2]
+
+    # ------------------------------------------------------------------ training
+    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int) -> Array:
+        """Train on the batches that start at start, start + batch_size, … < stop.
+
+        Batch k holds the samples ``order[start + k·batch_size : … + batch_size]`` (clipped at
+        ``len(order)``). Returns each batch's cost before its step (float64). Stops after the
+        first batch whose cost is not finite, without taking that batch's step.
+        """
+        net, opt = self.net, self.optimizer
+        dt = net.dtype
+        eta, mu, lam = dt.type(opt.eta), dt.type(opt.momentum), dt.type(opt.weight_decay)
+        n_batches = len(range(start, stop, self.batch_size))
+        costs = np.zeros(n_batches, dtype=np.float64)
+        vel = self._velocities()
+        if self.engine == "compiled":
+            Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
+            X_ptr, X_idx, X_val = self._compress(X)
+            ptrs = [X_ptr] + self.ptrs[1:]  # layer 0's input: the compressed training set
+            idxs, vals = [X_idx] + self.idxs[1:], [X_val] + self.vals[1:]
+            done = _train_batches(
+                X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
+                tuple(net.weights), tuple(net.biases), tuple(Vw), tuple(Vb),
+                tuple(self.grads), tuple(self.touched),
+                tuple(self.zs), tuple(self.activations), tuple(self.deltas),
+                tuple(ptrs), tuple(idxs), tuple(vals), self.local_rows,
+                self.act_codes, self.cost_code, eta, mu, lam, costs,
+            )
+        else:
+            done = self._run_blas(X, Y, order, start, stop, eta, mu, lam, vel, costs)
+        return costs[:done]
+
+    def _compress(self, X: Array):
+        """X's compressed rows, made once and kept while the same X array is passed again."""
+        if self._compressed is None or self._compressed[0] is not X:
+            self._compressed = (X, compress_rows(X))
+        return self._compressed[1]
+
+    def run_epoch(self, X: Array, Y: Array, order: Array, progress: bool = False,
+                  desc: str = "") -> tuple[float, int]:
+        """One pass over ``order`` in mini-batches. Returns (Σ cost·batch rows, samples done).
+
+        ``samples done`` is ``len(order)`` unless a batch's cost was not finite: then it is where
+        that batch starts, and that batch and the rest are left undone.
+        """
+        X, Y = self._check_data(X, Y, order)
+        n, m = len(order), self.batch_size
+        chunk = n if not progress else max(m, (n // 100) // m * m)  # ~100 progress updates
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(range(0, n, m)), desc=desc, unit="batch", leave=False)
+        cost_sum, done = 0.0, 0
+        try:
+            for first in range(0, n, chunk):
+                stop = min(first + chunk, n)
+                costs = self.run(X, Y, order, first, stop)  # (batches,)
+                rows = np.minimum(m, n - (first + m * np.arange(len(costs))))  # rows per batch
+                if len(costs) and not np.isfinite(costs[-1]):
+                    return cost_sum + float(costs[:-1] @ rows[:-1]), first + m * (len(costs) - 1)
+                cost_sum += float(costs @ rows)
+                done = stop
+                if bar is not None:
+                    bar.update(len(costs))
+        finally:
+            if bar is not None:
+                bar.close()
+        return cost_sum, done
+
+    def _check_data(self, X: Array, Y: Array, order: Array):
+        dt = self.net.dtype
+        X = np.ascontiguousarray(X, dtype=dt)  # (n, n_in), no copy when it already is
+        Y = np.ascontiguousarray(Y, dtype=dt)  # (n, n_out)
+        sizes = self.net.sizes
+        if X.ndim != 2 or X.shape[1] != sizes[0] or Y.shape != (len(X), sizes[-1]):
+            raise ValueError(f"X {X.shape} and Y {Y.shape} do not fit {self.net!r}")
+        if order.dtype != np.int64 or order.ndim != 1:
+            raise ValueError("order must be a 1-d int64 array of sample indices")
+        if len(order) and (order.min() < 0 or order.max() >= len(X)):
+            raise ValueError("order holds indices outside the data")
+        return X, Y
+
+    # ------------------------------------------------------------------ the BLAS engine
+    def _run_blas(self, X, Y, order, start, stop, eta, mu, lam, vel, costs) -> int:
+        """NumPy version of ``_train_batches``: matrix products into preallocated buffers."""
+        net = self.net
+        L = net.n_layers
+        done = 0
+        for first in range(start, stop, self.batch_size):
+            idx = order[first : first + self.batch_size]
+            m = len(idx)
+            A0 = np.take(X, idx, axis=0, out=self.X_batch[:m])  # (m, n_in)
+            Yb = np.take(Y, idx, axis=0, out=self.Y_batch[:m])  # (m, n_out)
+            prev = A0
+            for l in range(L):  # forward: Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ)
+                Z, A = self.zs[l][:m], self.activations[l][:m]  # (m, fan_out)
+                np.matmul(prev, net.weights[l], out=Z)
+                Z += net.biases[l]
+                _np_activate(Z, A, self.act_codes[l])
+                prev = A
+            costs[done] = cost = _np_cost_and_delta(
+                self.zs[L - 1][:m], self.activations[L - 1][:m], Yb, self.deltas[L - 1][:m],
+                self.act_codes[L - 1], self.cost_code)  # (BP1)
+            done += 1
+            if not np.isfinite(cost):
+                return done
+            for l in range(L - 1, -1, -1):
+                D = self.deltas[l][:m]  # δˡ: (m, fan_out)
+                prev = A0 if l == 0 else self.activations[l - 1][:m]  # Aˡ⁻¹: (m, fan_in)
+                np.matmul(prev.T, D, out=self.nabla_w[l])  # (BP4) (fan_in, fan_out)
+                np.sum(D, axis=0, out=self.nabla_b[l])  # (BP3) (fan_out,)
+                if l > 0:  # (BP2), with Wˡ before its step
+                    G = self.deltas[l - 1][:m]  # ∂C/∂Aˡ⁻¹, then δˡ⁻¹: (m, fan_in)
+                    np.matmul(D, net.weights[l].T, out=G)
+                    _np_hidden_delta(G, self.zs[l - 1][:m], prev, self.act_codes[l - 1])
+                Vw, Vb = (vel[0][l], vel[1][l]) if vel is not None else (None, None)
+                if HAVE_NUMBA:  # the same step in one pass over memory instead of four
+                    _dense_step(net.weights[l], self.nabla_w[l], net.weights[l] if Vw is None
+                                else Vw, eta, mu, lam)
+                else:
+                    _np_step(net.weights[l], self.nabla_w[l], Vw, eta, mu, lam)
+                _np_step(net.biases[l], self.nabla_b[l], Vb, eta, mu, 0)  # biases: no decay
+        return done
+
+
+# --------------------------------------------------------------------------- NumPy helpers
+def _np_activate(Z: Array, A: Array, code: int) -> None:
+    """A = σ(Z), into A (which may be Z itself); numerically stable sigmoid and softmax."""
+    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)); for z < 0 as e^z/(1 + e^z) = 1 − σ(|z|)
+        neg = Z < 0  # (before A, which may be Z, is overwritten)
+        np.abs(Z, out=A)
+        np.negative(A, out=A)
+        np.exp(A, out=A)  # e^(−|z|)
+        np.add(A, 1, out=A)
+        np.reciprocal(A, out=A)  # 1/(1 + e^(−|z|)) = σ(|z|)
+        np.subtract(1, A, out=A, where=neg)  # σ(z) = 1 − σ(|z|) for z < 0
+    elif code == _RELU:
+        np.maximum(Z, 0, out=A)
+    elif code == _TANH:
+        np.tanh(Z, out=A)
+    else:  # softmax, row by row, shifted by the row maximum
+        np.subtract(Z, Z.max(axis=1, keepdims=True), out=A)
+        np.exp(A, out=A)
+        A /= A.sum(axis=1, keepdims=True)
+
+
+def _np_hidden_delta(G: Array, Z: Array, A: Array, code: int) -> None:
+    """δ = ∂C/∂A ⊙ σ'(Z), in place into G (hidden layers: no softmax)."""
+    if code == _SIGMOID:
+        G *= A
+        G *= 1 - A  # σ' = a(1 − a)
+    elif code == _RELU:
+        G *= Z > 0
+    else:  # tanh: σ' = 1 − a²
+        G *= 1 - A * A
+
+
+def _np_cost_and_delta(Z, A, Y, D, code: int, cost_code: int) -> float:
+    """The batch's mean cost, and δᴸ into D (the formulas of costs.py)."""
+    m = len(A)
+    np.subtract(A, Y, out=D)  # a − y
+    if cost_code == _CROSS_ENTROPY:
+        if code == _SOFTMAX:
+            shifted = Z - Z.max(axis=1, keepdims=True)
+            log_a = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            cost = -np.sum(Y * log_a, dtype=np.float64) / m
+        else:  # sigmoid outputs, binary cross-entropy from z
+            cost = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))),
+                          dtype=np.float64) / m
+        D /= m  # δᴸ = (a − y)/n for the matching output activation
+        return float(cost)
+    cost = 0.5 * np.sum(D * D, dtype=np.float64) / m
+    D /= m  # ∂C/∂a = (a − y)/n
+    if code == _SOFTMAX:  # δ_j = a_j (g_j − Σ_k g_k a_k)
+        D -= (D * A).sum(axis=1, keepdims=True)
+        D *= A
+    else:
+        _np_hidden_delta(D, Z, A, code)
+    return float(cost)
+
+
+def _np_step(p: Array, g: Array, v: Array | None, eta, mu, lam) -> None:
+    """SGD.step for one parameter, in place (g is overwritten)."""
+    if lam:
+        g += lam * p  # L2 weight decay
+    g *= eta  # η∇C
+    if v is not None:
+        v *= mu
+        v -= g  # v ← μv − η∇C
+        p += v
+    else:
+        p -= g  # w ← w − η∇C
+
+
+# --------------------------------------------------------------------------- compiled kernels
+_KERNELS: list[str] = []  # names of the functions below that Numba compiles
+
+
+def _njit(fn):
+    """Mark fn for compilation with Numba (when installed), done on the first call of any kernel."""
+    if not HAVE_NUMBA:
+        return fn
+    _KERNELS.append(fn.__name__)
+    return _Uncompiled(fn)
+
+
+class _Uncompiled:
+    """Stands in for a kernel until the first call, which compiles them all (or loads them from
+    Numba's on-disk cache) and puts the compiled versions in this module's namespace."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        _compile_kernels()
+        return globals()[self.fn.__name__](*args)
+
+
+def _compile_kernels() -> None:
+    try:
+        import numba
+    except ImportError as exc:  # found by find_spec but broken
+        raise RuntimeError(
+            f"numba is installed but cannot be imported ({exc}); reinstall it "
+            f"(pip install 'mojinet[fast]') or set MOJINET_FAST=blas"
+        ) from exc
+    namespace = globals()
+    for name in _KERNELS:
+        if isinstance(namespace[name], _Uncompiled):
+            # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
+            namespace[name] = numba.njit(cache=True, fastmath={"reassoc", "contract"},
+                                         nogil=True)(namespace[name].fn)
+
+
+@_njit
+def _activate(Z, A, r, n, code):
+    """The first n entries of row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
+    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0
+        for j in range(n):
+            z = Z[r, j]
+            if z >= 0:
+                A[r, j] = 1.0 / (1.0 + np.exp(-z))
+            else:
+                e = np.exp(z)
+                A[r, j] = e / (1.0 + e)
+    elif code == 1:  # relu
+        for j in range(n):
+            A[r, j] = max(Z[r, j], 0.0)
+    elif code == 2:  # tanh
+        for j in range(n):
+            A[r, j] = np.tanh(Z[r, j])
+    else:  # softmax, shifted by the row maximum
+        top = Z[r, 0]
+        for j in range(1, n):
+            top = max(top, Z[r, j])
+        total = 0.0
+        for j in range(n):
+            A[r, j] = np.exp(Z[r, j] - top)
+            total += A[r, j]
+        for j in range(n):
+            A[r, j] = A[r, j] / total
+
+
+@_njit
+def _derivative(z, a, code):
+    """σ'(z) of an elementwise activation, from z or a = σ(z)."""
+    if code == 0:
+        return a * (1 - a)
+    if code == 1:
+        return 1.0 if z > 0 else 0.0
+    return 1 - a * a  # tanh
+
+
+@_njit
+def _affine(P, p, W, b, Z, r):
+    """Row r of Z = (row p of P) W + b, skipping the zero entries of that input row."""
+    fan_in, fan_out = W.shape
+    x, z = P[p], Z[r]  # (≥ fan_in,), (≥ fan_out,)
+    for j in range(fan_out):
+        z[j] = b[j]
+    for k in range(fan_in):
+        if x[k] != 0:
+            xk, w = x[k], W[k]  # w: (fan_out,)
+            for j in range(fan_out):
+                z[j] += xk * w[j]
+
+
+@_njit
+def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
+    """Sample r's cost Cₓ (float64) and its row of δᴸ into D (divided by the batch size m);
+    its wanted output is row y of Y."""
+    n = Z.shape[1]
+    cost = 0.0
+    if cost_code == 1:  # cross-entropy: δ = (a − y)/m
+        if code == 3:  # softmax: −Σ y ln a, with ln a = z − max − ln Σ e^(z − max)
+            top = np.float64(Z[r, 0])
+            for j in range(1, n):
+                top = max(top, np.float64(Z[r, j]))
+            total = 0.0
+            for j in range(n):
+                total += np.exp(np.float64(Z[r, j]) - top)
+            log_total = np.log(total)
+            for j in range(n):
+                cost -= Y[y, j] * (np.float64(Z[r, j]) - top - log_total)
+        else:  # sigmoid: max(z, 0) − z·y + ln(1 + e^(−|z|))
+            for j in range(n):
+                z = np.float64(Z[r, j])
+                cost += max(z, 0.0) - z * Y[y, j] + np.log1p(np.exp(-abs(z)))
+        for j in range(n):
+            D[r, j] = (A[r, j] - Y[y, j]) / m
+        return cost
+    for j in range(n):  # quadratic: ½‖a − y‖², ∂C/∂a = (a − y)/m
+        diff = A[r, j] - Y[y, j]
+        cost += 0.5 * np.float64(diff) * np.float64(diff)
+        D[r, j] = diff / m
+    if code == 3:  # softmax Jacobian: δ_j = a_j (g_j − Σ_k g_k a_k)
+        dot = 0.0
+        for j in range(n):
+            dot += D[r, j] * A[r, j]
+        for j in range(n):
+            D[r, j] = A[r, j] * (D[r, j] - dot)
+    else:
+        for j in range(n):
+            D[r, j] = D[r, j] * _derivative(Z[r, j], A[r, j], code)
+    return cost
+
+
+@_njit
+def compress_rows(X):
+    """X (n, d) as compressed rows: (indptr (n+1,), indices (nnz,) int32, values (nnz,)).
+
+    Row i's non-zero entries are values[indptr[i]:indptr[i+1]] at columns indices[…]. MNIST
+    images are ~80% zeros, so the first layer's products only need the other 20%.
+    """
+    n, d = X.shape
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        count = 0
+        for k in range(d):
+            if X[i, k] != 0:
+                count += 1
+        indptr[i + 1] = indptr[i] + count
+    indices = np.empty(indptr[n], dtype=np.int32)
+    values = np.empty(indptr[n], dtype=X.dtype)
+    for i in range(n):
+        p = indptr[i]
+        for k in range(d):
+            if X[i, k] != 0:
+                indices[p] = k
+                values[p] = X[i, k]
+                p += 1
+    return indptr, indices, values
+
+
+@_njit
+def _compress_batch(A, m, ptr, idx, val):
+    """The first m rows of A, compressed the same way into preallocated ptr, idx, val."""
+    fan_in = A.shape[1]
+    p = 0
+    ptr[0] = 0
+    for r in range(m):
+        for k in range(fan_in):
+            a = A[r, k]
+            if a != 0:
+                idx[p] = k
+                val[p] = a
+                p += 1
+        ptr[r + 1] = p
+
+
+# Loops below work on 1-d row views (W[k], Z[r]) with the innermost loop over a whole row:
+# that is the form Numba turns into SIMD instructions (2-d indexing Z[r, j] defeats it).
+
+
+@_njit
+def _affine_compressed(ptr, idx, val, rows, m, W, b, Z):
+    """Z[r] = (compressed row rows[r]) W + b for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ."""
+    for r in range(m):
+        z = Z[r]  # (fan_out,)
+        z[:] = b
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            x, w = val[p], W[idx[p]]  # input k = idx[p] and its row of weights
+            for j in range(z.shape[0]):
+                z[j] += x * w[j]
+
+
+@_njit
+def _gradient_compressed(ptr, idx, val, rows, m, D, G, touched):
+    """G += (Aˡ⁻¹)ᵀ δˡ from the compressed rows of Aˡ⁻¹ (BP4); marks the rows of G it touched."""
+    for r in range(m):
+        d = D[r]  # δ of sample r: (fan_out,)
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            k = idx[p]
+            x, g = val[p], G[k]
+            touched[k] = True
+            for j in range(g.shape[0]):
+                g[j] += x * d[j]
+
+
+@_njit
+def _sgd_step(W, G, V, touched, eta, mu, lam):
+    """SGD.step for one weight matrix from its gradient G, then G ← 0 (for the next batch).
+
+    w ← w − η(g + λw), or with momentum v ← μv − η(g + λw), w ← w + v. Rows of G that no
+    input touched are 0; with neither momentum nor decay their step changes nothing.
+    """
+    for k in range(W.shape[0]):
+        if not touched[k] and mu == 0 and lam == 0:
+            continue
+        touched[k] = False
+        w, g, v = W[k], G[k], V[k]  # (fan_out,)
+        if lam != 0:
+            for j in range(w.shape[0]):
+                g[j] += lam * w[j]
+        if mu != 0:
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] - eta * g[j]
+                w[j] += v[j]
+        else:
+            for j in range(w.shape[0]):
+                w[j] -= eta * g[j]
+        g[:] = 0.0
+
+
+@_njit
+def _dense_step(W, G, V, eta, mu, lam):
+    """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw), or with momentum
+    v ← μv − η(g + λw), w ← w + v (V is ignored when μ = 0)."""
+    for k in range(W.shape[0]):
+        w, g, v = W[k], G[k], V[k]  # (fan_out,)
+        if mu != 0:
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] - eta * (g[j] + lam * w[j])
+                w[j] += v[j]
+        else:
+            for j in range(w.shape[0]):
+                w[j] -= eta * (g[j] + lam * w[j])
+
+
+@_njit
+def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, bs, Vws, Vbs,
+                   Gs, touched, Zs, As, Ds, ptrs, idxs, vals, local_rows, acts, cost_code,
+                   eta, mu, lam, costs):
+    """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
+    docstring for the equations. Layer l's input rows are compressed: the training inputs once
+    for all (X_ptr, X_idx, X_val), hidden activations per batch into ptrs[l], idxs[l], vals[l].
+    Gs hold zeros between calls. Returns how many batches were done (the last one without its
+    step if its cost was not finite)."""
+    n = order.shape[0]
+    L = len(Ws)
+    done = 0
+    for first in range(start, stop, batch_size):
+        m = min(batch_size, n - first)
+        rows = order[first : first + m]
+        # forward: Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ)
+        for l in range(L):
+            Z, A = Zs[l], As[l]
+            if l == 0:
+                _affine_compressed(X_ptr, X_idx, X_val, rows, m, Ws[0], bs[0], Z)
+            else:
+                _compress_batch(As[l - 1], m, ptrs[l], idxs[l], vals[l])
+                _affine_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, Ws[l], bs[l], Z)
+            for r in range(m):
+                _activate(Z, A, r, Z.shape[1], acts[l])
+        # (BP1) and the cost
+        cost = 0.0
+        for r in range(m):
+            cost += _cost_and_delta(Zs[L - 1], As[L - 1], Y, rows[r], Ds[L - 1], r,
+                                    acts[L - 1], cost_code, m)
+        cost /= m
+        costs[done] = cost
+        done += 1
+        if not np.isfinite(cost):
+            return done
+        for l in range(L - 1, -1, -1):
+            W, b, D = Ws[l], bs[l], Ds[l]
+            fan_in, fan_out = W.shape
+            if l > 0:  # (BP2) δˡ⁻¹ = (δˡ Wˡᵀ) ⊙ σ'(Zˡ⁻¹), with Wˡ before its step
+                Zp, Ap, Dp = Zs[l - 1], As[l - 1], Ds[l - 1]
+                for r in range(m):
+                    d = D[r]  # (fan_out,)
+                    for k in range(fan_in):
+                        s = _derivative(Zp[r, k], Ap[r, k], acts[l - 1])
+                        g = 0.0
+                        if s != 0:  # (ReLU: no need for the sum where σ' = 0)
+                            w = W[k]  # (fan_out,)
+                            for j in range(fan_out):
+                                g += d[j] * w[j]
+                        Dp[r, k] = g * s
+            # (BP3) ∂C/∂bˡ = Σ_rows δˡ, and the step for bˡ
+            for j in range(fan_out):
+                g = 0.0
+                for r in range(m):
+                    g += D[r, j]
+                if mu != 0:
+                    Vbs[l][j] = mu * Vbs[l][j] - eta * g
+                    b[j] += Vbs[l][j]
+                else:
+                    b[j] -= eta * g
+            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ into Gˡ, then the step for Wˡ
+            if l == 0:
+                _gradient_compressed(X_ptr, X_idx, X_val, rows, m, D, Gs[0], touched[0])
+            else:
+                _gradient_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, D, Gs[l],
+                                     touched[l])
+            _sgd_step(W, Gs[l], Vws[l], touched[l], eta, mu, lam)
+    return done
+
+
+# --------------------------------------------------------------------------- inference
+@_njit
+def _feedforward_rows(X, Ws, bs, acts):
+    """Output activations for every row of X, one row at a time through all layers."""
+    L = len(Ws)
+    width = 0
+    for l in range(L):
+        width = max(width, Ws[l].shape[1])
+    Z = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's z
+    A = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's activations
+    out = np.empty((X.shape[0], Ws[L - 1].shape[1]), dtype=X.dtype)  # (batch, n_out)
+    for r in range(X.shape[0]):
+        for l in range(L):
+            if l == 0:
+                _affine(X, r, Ws[0], bs[0], Z, 1)
+            else:
+                _affine(A, l, Ws[l], bs[l], Z, l + 1)
+            _activate(Z, A, l + 1, Ws[l].shape[1], acts[l])
+        out[r] = A[L, : out.shape[1]]
+    return out
+
+
+def feedforward(net: Network, X: Array) -> Array:
+    """``net.feedforward(X)``, faster: one compiled call for small batches (Numba), one BLAS
+    product and in-place activation per layer for large ones (or without Numba).
+
+    Anything else (a Network subclass, an activation it does not know, another dtype) goes to
+    ``net.feedforward``, which also gives the errors for bad input.
+    """
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X[None, :]
+    codes = _act_codes(net) if type(net) is Network else None
+    if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
+            or not enabled()):
+        return net.feedforward(X)
+    if HAVE_NUMBA and X.flags.c_contiguous and len(X) * net.n_weights <= _ROWWISE_LIMIT:
+        return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
+    A = X  # (batch, n_in)
+    for W, b, code in zip(net.weights, net.biases, codes):
+        A = A @ W  # Z: (batch, fan_out), a new array …
+        A += b
+        _np_activate(A, A, code)  # … turned into the activations in place
+    return A
+
+
+def predict(net: Network, X: Array) -> Array:
+    """Index of the most active output neuron for each row: (batch,)."""
+    return np.argmax(feedforward(net, X), axis=1)
+
+
+# Rows × weights above which BLAS matrix products beat the row-at-a-time compiled kernel.
+_ROWWISE_LIMIT = 2_000_000
+
+_CODE_CACHE: dict[tuple, Array] = {}
+
+
+def _act_codes(net: Network) -> Array | None:
+    """The activation codes of net's layers (None if one is unknown), cached by identity."""
+    key = tuple(map(id, net.activations))
+    codes = _CODE_CACHE.get(key)
+    if codes is None:
+        if any(a not in ACT_CODES for a in net.activations):
+            return None
+        codes = _CODE_CACHE[key] = np.array([ACT_CODES[a] for a in net.activations],
+                                            dtype=np.int64)
+    return codes

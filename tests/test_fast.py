@@ -1,0 +1,258 @@
+"""The fast path (nn/fast.py) against the reference: Network.backprop followed by SGD.step.
+
+Both engines (compiled with Numba, when installed, and pure-NumPy 'blas') must give the same
+parameters and batch costs as the reference loop, batch after batch, for every activation and
+cost they accept, with and without momentum and weight decay, and the same History through
+``train``. float64 comparisons are tight (only summation order differs); float32 ones allow
+float32 rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mojinet import SGD, Network, TrainingDiverged, one_hot, train
+from mojinet.nn import fast
+
+ENGINES = ["blas"] + (["compiled"] if fast.HAVE_NUMBA else [])
+
+# (sizes, activations, cost, eta, momentum, weight_decay)
+SETUPS = [
+    ([12, 5, 3], "sigmoid", "quadratic", 3.0, 0.0, 0.0),  # the chapter's kind of network
+    ([12, 6, 4, 3], ["relu", "tanh", "softmax"], "cross-entropy", 0.5, 0.9, 0.0),
+    ([12, 7, 3], ["tanh", "sigmoid"], "cross-entropy", 0.5, 0.5, 0.01),
+    ([12, 6, 3], ["relu", "softmax"], "quadratic", 1.0, 0.0, 0.05),
+    ([12, 4, 3], ["sigmoid", "relu"], "quadratic", 0.1, 0.0, 0.0),
+    ([12, 3], "tanh", "quadratic", 0.2, 0.3, 0.0),  # no hidden layer
+]
+
+
+def _data(rng, n=53, n_in=12, n_out=3, dtype=np.float64):
+    """Inputs in [0, 1] with about half of them exactly 0 (like MNIST's background)."""
+    X = rng.random((n, n_in)).astype(dtype)  # (n, n_in)
+    X[X < 0.5] = 0
+    y = rng.integers(0, n_out, n)  # (n,)
+    return X, y, one_hot(y, n_out, dtype)
+
+
+def _reference(net, opt, X, Y, order, batch_size):
+    """The reference loop: one backprop and one SGD step per batch; returns the batch costs."""
+    costs = []
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        grads = net.backprop(X[idx], Y[idx])
+        costs.append(grads.cost)
+        opt.step(net, grads)
+    return np.array(costs)
+
+
+def _max_diff(a: Network, b: Network) -> float:
+    return max(float(np.max(np.abs(p - q))) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("setup", SETUPS, ids=lambda s: "-".join(map(str, s[0])) + f"-{s[2]}")
+@pytest.mark.parametrize("batch_size", [1, 8, 53])
+def test_engine_matches_reference_float64(engine, setup, batch_size, rng):
+    sizes, acts, cost, eta, mu, lam = setup
+    X, _, Y = _data(rng)
+    ref = Network(sizes, acts, cost, init="xavier", seed=1, dtype=np.float64)
+    ref.biases[0][:] = rng.normal(size=ref.biases[0].shape)  # non-zero biases too
+    net = ref.copy()
+    opt_ref, opt = SGD(eta, mu, lam), SGD(eta, mu, lam)
+    for _ in range(2):  # two epochs: momentum carries over
+        order = rng.permutation(len(X))
+        want = _reference(ref, opt_ref, X, Y, order, batch_size)
+        got = fast.FastTrainer(net, opt, batch_size, engine=engine).run(X, Y, order, 0, len(X))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+        assert _max_diff(ref, net) < 1e-10
+    assert _max_diff(ref, Network(sizes, acts, cost, init="xavier", seed=1)) > 1e-3  # it learnt
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engine_matches_reference_float32_on_mnist(engine, mnist_small):
+    """The chapter's network on real digits, float32, one pass over 2,000 images."""
+    train_set, _ = mnist_small
+    X, Y = train_set.X, one_hot(train_set.y, 10)
+    ref = Network([784, 16, 16, 10], seed=3)
+    net = ref.copy()
+    order = np.random.default_rng(0).permutation(len(X))
+    want = _reference(ref, SGD(3.0), X, Y, order, 10)
+    got = fast.FastTrainer(net, SGD(3.0), 10, engine=engine).run(X, Y, order, 0, len(X))
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+    assert _max_diff(ref, net) < 1e-3
+    assert all(p.dtype == np.float32 for p in net.parameters())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_run_covers_a_range_of_batches(engine, rng):
+    """run(start, stop) in pieces = run over the whole order at once (progress-bar chunks)."""
+    X, _, Y = _data(rng, n=40)
+    a = Network([12, 5, 3], "sigmoid", seed=2, dtype=np.float64)
+    b = a.copy()
+    order = rng.permutation(40)
+    ta = fast.FastTrainer(a, SGD(1.0, 0.9), 6, engine=engine)
+    tb = fast.FastTrainer(b, SGD(1.0, 0.9), 6, engine=engine)
+    whole = ta.run(X, Y, order, 0, 40)
+    pieces = np.concatenate([tb.run(X, Y, order, 0, 18), tb.run(X, Y, order, 18, 40)])
+    assert len(whole) == 7  # six batches of 6 and one of 4
+    np.testing.assert_allclose(pieces, whole, rtol=1e-12)
+    assert _max_diff(a, b) < 1e-12
+
+
+def test_train_fast_and_reference_give_the_same_history(rng, monkeypatch):
+    X, y, _ = _data(rng, n=64)
+    a = Network([12, 6, 3], ["relu", "softmax"], "cross-entropy", init="he", seed=4,
+                dtype=np.float64)
+    b = a.copy()
+    eval_data = (X[:20], y[:20])
+    assert fast.trainer_for(a, SGD(0.5, 0.9), 8) is not None  # the fast path is really taken
+    ha = train(a, X, y, optimizer=SGD(0.5, 0.9), epochs=3, batch_size=8,
+               rng=np.random.default_rng(7), eval_data=eval_data, progress=False)
+    monkeypatch.setenv("MOJINET_FAST", "0")
+    assert fast.trainer_for(b, SGD(0.5, 0.9), 8) is None
+    hb = train(b, X, y, optimizer=SGD(0.5, 0.9), epochs=3, batch_size=8,
+               rng=np.random.default_rng(7), eval_data=eval_data, progress=False)
+    for ea, eb in zip(ha.epochs, hb.epochs, strict=True):
+        assert ea.train_cost == pytest.approx(eb.train_cost, rel=1e-10)
+        assert ea.eval_accuracy == eb.eval_accuracy
+    assert _max_diff(a, b) < 1e-10
+
+
+def test_train_with_progress_bar_uses_chunks(rng, capsys):
+    X, y, _ = _data(rng, n=300)
+    a = Network([12, 5, 3], seed=5, dtype=np.float64)
+    b = a.copy()
+    train(a, X, y, optimizer=SGD(1.0), epochs=1, batch_size=2, rng=np.random.default_rng(1),
+          progress=True)
+    train(b, X, y, optimizer=SGD(1.0), epochs=1, batch_size=2, rng=np.random.default_rng(1),
+          progress=False)
+    assert _max_diff(a, b) < 1e-12
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the reference sees the inf
+def test_divergence_restores_the_network_and_says_what_to_do(rng):
+    X, y, _ = _data(rng, n=50)
+    X[7] = np.inf  # a poisoned sample: its batch's cost is not finite
+    net = Network([12, 5, 3], seed=6, dtype=np.float64)
+    before = [p.copy() for p in net.parameters()]
+    assert fast.trainer_for(net, SGD(1.0), 5) is not None
+    with pytest.raises(TrainingDiverged, match="Lower the learning rate"):
+        train(net, X, y, optimizer=SGD(1.0), epochs=1, batch_size=5,
+              rng=np.random.default_rng(0), progress=False)
+    for p, q in zip(net.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_run_stops_at_the_first_non_finite_batch(engine, rng):
+    X, _, Y = _data(rng, n=30)
+    order = np.arange(30)
+    X[13] = np.nan  # in the third batch of 5
+    net = Network([12, 4, 3], seed=1, dtype=np.float64)
+    costs = fast.FastTrainer(net, SGD(1.0), 5, engine=engine).run(X, Y, order, 0, 30)
+    assert len(costs) == 3 and np.all(np.isfinite(costs[:2])) and not np.isfinite(costs[2])
+    assert all(np.all(np.isfinite(p)) for p in net.parameters())  # no step from the bad batch
+
+
+def test_unsupported_setups_fall_back_to_the_reference_loop(rng):
+    class Halving(SGD):  # an optimiser the fast path does not know
+        def step(self, net, grads):
+            for p, g in zip(net.parameters(),
+                            [g for w, b in zip(grads.nabla_w, grads.nabla_b) for g in (w, b)]):
+                p -= 0.5 * self.eta * g
+
+    net = Network([12, 4, 3], seed=1, dtype=np.float64)
+    assert fast.trainer_for(net, Halving(1.0), 4) is None
+    assert "not the plain SGD" in fast.unsupported_reason(net, Halving(1.0))
+    assert fast.unsupported_reason(net, object()) is not None
+    X, y, Y = _data(rng, n=20)
+    a, b = net.copy(), net.copy()
+    train(a, X, y, optimizer=Halving(1.0), epochs=1, batch_size=4,
+          rng=np.random.default_rng(0), progress=False)
+    _reference(b, SGD(0.5), X, Y, np.random.default_rng(0).permutation(20), 4)
+    assert _max_diff(a, b) < 1e-12  # the Halving step really ran (eta 1.0 halved)
+    net.weights[0] = np.asfortranarray(net.weights[0])
+    assert "C-contiguous" in fast.unsupported_reason(net, SGD(1.0))
+
+
+def test_reference_and_fast_share_momentum(rng):
+    """Half an epoch fast, half reference = all reference (the velocities carry over)."""
+    X, _, Y = _data(rng, n=40)
+    ref = Network([12, 5, 3], "tanh", seed=8, dtype=np.float64)
+    net = ref.copy()
+    order = rng.permutation(40)
+    _reference(ref, SGD(0.3, 0.9), X, Y, order, 4)
+    opt = SGD(0.3, 0.9)
+    fast.FastTrainer(net, opt, 4, engine=ENGINES[-1]).run(X, Y, order, 0, 20)
+    _reference(net, opt, X, Y, order[20:], 4)
+    assert _max_diff(ref, net) < 1e-10
+
+
+def test_bad_arguments_get_clear_errors(rng):
+    net = Network([12, 4, 3], seed=1)
+    with pytest.raises(ValueError, match="unknown engine"):
+        fast.FastTrainer(net, SGD(1.0), 4, engine="gpu")
+    X, _, Y = _data(rng, dtype=np.float32)
+    trainer = fast.FastTrainer(net, SGD(1.0), 4, engine="blas")
+    with pytest.raises(ValueError, match="outside the data"):
+        trainer.run_epoch(X, Y, np.array([0, 1, 999]))
+    with pytest.raises(ValueError, match="do not fit"):
+        trainer.run_epoch(X[:, :5], Y, np.arange(3))
+
+
+@pytest.mark.parametrize(
+    "sizes, acts",
+    [([784, 16, 16, 10], "sigmoid"), ([784, 30, 10], ["relu", "softmax"]),
+     ([20, 9, 7, 4], ["tanh", "relu", "sigmoid"])],
+)
+def test_fast_feedforward_matches_reference(sizes, acts, rng):
+    net = Network(sizes, acts, init="xavier", seed=0)
+    X = rng.random((37, sizes[0])).astype(np.float32)  # (37, n_in)
+    X[X < 0.6] = 0
+    want = net.feedforward(X)
+    np.testing.assert_allclose(fast.feedforward(net, X), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fast.feedforward(net, X[3]), want[3:4], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(fast.predict(net, X), np.argmax(want, axis=1))
+    big = np.tile(X, (1 + fast._ROWWISE_LIMIT // (len(X) * net.n_weights), 1))  # BLAS path
+    np.testing.assert_allclose(fast.feedforward(net, big)[: len(X)], want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="input must have shape"):
+        fast.feedforward(net, X[:, :5])
+
+
+@pytest.mark.skipif(not fast.HAVE_NUMBA, reason="needs numba")
+def test_compress_rows_round_trip(rng):
+    X = rng.random((9, 6)).astype(np.float32)
+    X[X < 0.7] = 0
+    X[4] = 0  # an all-zero row
+    indptr, indices, values = fast.compress_rows(X)
+    back = np.zeros_like(X)
+    for i in range(len(X)):
+        back[i, indices[indptr[i] : indptr[i + 1]]] = values[indptr[i] : indptr[i + 1]]
+    np.testing.assert_array_equal(back, X)
+    assert indptr[-1] == np.count_nonzero(X)
+
+
+def test_without_numba_the_blas_engine_is_used(monkeypatch):
+    monkeypatch.setattr(fast, "HAVE_NUMBA", False)
+    net = Network([12, 4, 3], seed=1)
+    assert fast.default_engine() == "blas"
+    assert fast.trainer_for(net, SGD(1.0), 4).engine == "blas"
+    with pytest.raises(ValueError, match="needs numba"):
+        fast.FastTrainer(net, SGD(1.0), 4, engine="compiled")
+    X = np.random.default_rng(0).random((3, 12)).astype(np.float32)
+    np.testing.assert_allclose(fast.feedforward(net, X), net.feedforward(X), rtol=1e-6)
+
+
+def test_engine_choice_and_environment(monkeypatch):
+    narrow, wide = Network([12, 16, 3], seed=1), Network([12, 300, 3], seed=1)
+    if fast.HAVE_NUMBA:
+        assert fast.default_engine(narrow) == "compiled"
+    assert fast.default_engine(wide) == "blas"  # long rows: BLAS products win
+    monkeypatch.setenv("MOJINET_FAST", "blas")
+    assert fast.trainer_for(narrow, SGD(1.0), 4).engine == "blas"
+    monkeypatch.setenv("MOJINET_FAST", "off")
+    assert fast.trainer_for(narrow, SGD(1.0), 4) is None
+    X = np.random.default_rng(0).random((3, 12)).astype(np.float32)
+    np.testing.assert_array_equal(fast.feedforward(narrow, X), narrow.feedforward(X))
