@@ -126,4 +126,4 @@ def test_a_dataset_module_missing_its_dependency_is_reported_not_fatal(monkeypat
     assert "mnist" in available_datasets()
     assert list(registry.PLUGIN_ERRORS) == ["needs_missing_pkg"]
     with pytest.raises(ValueError, match="mojinet_no_such_package"):
-        load_dataset("kanjivg-grade1", "train")
+        load_dataset("no-such-dataset", "train")

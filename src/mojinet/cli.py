@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets_cli
+from . import __version__, datasets_cli, kanji_cli
 from .data.dataset import Dataset
 from .data.images import ImageError, load_images
 from .data.registry import (DATA_DIR_ENV, available_datasets, dataset_name, get_spec,
@@ -404,6 +404,7 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
     web_serve.add_parser(sub)
     from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
     add_inspect_parsers(sub)
+    kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-eval, kanji-sample (issue 7)
     return p
 
 

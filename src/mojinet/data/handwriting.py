@@ -1,0 +1,188 @@
+"""Synthetic handwriting: KanjiVG strokes → varied, MNIST-style grey images.
+
+A writer never draws a character the same way twice. We imitate that on the stroke polylines
+(in KanjiVG's 109-unit box) before any pixel exists, so the cost is a few small array operations
+per image:
+
+1. per stroke: shift, rotation and scaling about the stroke's centre, and a bow (curvature) —
+   each point moves along the chord's normal by ``c · sin(π t)``, t = 0 … 1 along the stroke;
+2. the whole character: a random affine map (rotation, shear, aspect ratio) and a smooth
+   "elastic" displacement field (a sum of a few random low-frequency sine waves);
+3. a random pen width;
+4. drawing as in MNIST: the ink's bounding box (pen included) is fitted into a ``box``-pixel square
+   (20 px for 28 × 28, kept in ratio for other sizes), drawn with round joins and caps on a canvas
+   ``supersample`` times larger, averaged down (anti-aliasing gives grey levels), and centred by its
+   centre of mass — the same normalisation ``images.to_input`` applies to a user's picture.
+
+Everything random comes from the ``np.random.Generator`` passed in, so a seed fixes the images.
+Non-goals: imitating stroke order effects (connected strokes, hooks) or paper and scanner noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .kanjivg import BOX, Glyph
+
+
+@dataclass(frozen=True)
+class Style:
+    """How much a synthetic writer varies. Distances are in KanjiVG units (the box is 109);
+    ``*_sd`` are standard deviations of normal draws, ``(lo, hi)`` pairs are uniform ranges."""
+
+    stroke_shift_sd: float = 2.0  # units: where each stroke is put
+    stroke_angle_sd: float = 4.0  # degrees: each stroke's slant
+    stroke_scale_sd: float = 0.06  # relative: each stroke's length
+    curvature_sd: float = 0.05  # bow height as a fraction of the stroke's chord
+    rotation: tuple[float, float] = (-8.0, 8.0)  # degrees, whole character
+    shear: tuple[float, float] = (-0.15, 0.15)  # x += shear · y
+    aspect: tuple[float, float] = (0.85, 1.18)  # width / height multiplier
+    elastic: float = 2.5  # units: amplitude of the smooth displacement field
+    elastic_waves: int = 3  # sine waves per axis in that field
+    elastic_wavelength: tuple[float, float] = (50.0, 110.0)  # units
+    pen_width: tuple[float, float] = (1.2, 2.4)  # pixels at 28 × 28 (scaled with the size)
+
+    def with_(self, **changes) -> Style:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+# Named styles; "clean" draws the KanjiVG glyph as it is (useful for figures and tests).
+STYLES: dict[str, Style] = {
+    "default": Style(),
+    "clean": Style(0, 0, 0, 0, (0, 0), (0, 0), (1, 1), 0, 0, (50, 110), (1.8, 1.8)),
+    "thin": Style(pen_width=(0.6, 0.9)),
+    "thick": Style(pen_width=(2.8, 3.6)),
+    "wild": Style(stroke_shift_sd=3.5, stroke_angle_sd=7, curvature_sd=0.09,
+                  rotation=(-14, 14), shear=(-0.3, 0.3), aspect=(0.75, 1.33), elastic=4.5),
+}
+
+
+def get_style(style: str | Style | None) -> Style:
+    if style is None:
+        return STYLES["default"]
+    if isinstance(style, Style):
+        return style
+    try:
+        return STYLES[style]
+    except KeyError:
+        raise ValueError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}") from None
+
+
+def _rotation(deg: np.ndarray) -> np.ndarray:
+    """(k,) angles in degrees → (k, 2, 2) rotation matrices acting on row vectors (p @ R)."""
+    a = np.deg2rad(deg)
+    c, s = np.cos(a), np.sin(a)
+    return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)  # (k, 2, 2)
+
+
+def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list[np.ndarray]:
+    """Steps 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
+
+    All strokes are moved at once: per-stroke parameters are gathered to their points by the
+    glyph's ``stroke`` index, so the cost does not grow with a Python loop over strokes."""
+    k = len(glyph.strokes)
+    s = glyph.stroke  # (N,) stroke of each point
+    shift = rng.normal(0.0, style.stroke_shift_sd, (k, 2))  # (k, 2)
+    R = _rotation(rng.normal(0.0, style.stroke_angle_sd, k))  # (k, 2, 2)
+    scale = 1.0 + rng.normal(0.0, style.stroke_scale_sd, k)  # (k,)
+    bow = rng.normal(0.0, style.curvature_sd, k)  # (k,)
+    # The character's affine map A (row vectors: p @ A), about the box centre.
+    theta = np.deg2rad(rng.uniform(*style.rotation))
+    c, si = np.cos(theta), np.sin(theta)
+    sh = rng.uniform(*style.shear)
+    aspect = np.sqrt(rng.uniform(*style.aspect))
+    A = (np.array([[c, si], [-si, c]]) @ np.array([[1.0, 0.0], [sh, 1.0]])
+         @ np.diag([aspect, 1.0 / aspect]))  # (2, 2)
+    m = style.elastic_waves
+    elastic = style.elastic > 0 and m > 0
+    if elastic:  # d(p) = Σ_j a_j sin(w_j · p + φ_j), independently for x and y
+        wavelength = rng.uniform(*style.elastic_wavelength, (2, m))  # (2, m)
+        direction = rng.uniform(0.0, 2 * np.pi, (2, m))  # (2, m)
+        w = (2 * np.pi / wavelength)[..., None] * np.stack(
+            [np.cos(direction), np.sin(direction)], -1)  # (2, m, 2)
+        phase = rng.uniform(0.0, 2 * np.pi, (2, m))  # (2, m)
+        amp = rng.normal(0.0, style.elastic / np.sqrt(m), (2, m))  # (2, m)
+
+    P = glyph.points  # (N, 2)
+    count = np.bincount(s, minlength=k)[:, None]  # (k, 1) points per stroke
+    mid = np.stack([np.bincount(s, P[:, 0], k), np.bincount(s, P[:, 1], k)], -1) / count  # (k, 2)
+    Q = np.einsum("nd,nde->ne", P - mid[s], R[s]) * scale[s, None] + mid[s] + shift[s]  # (N, 2)
+    chord = Q[glyph.last] - Q[glyph.first]  # (k, 2)
+    normal = np.stack([-chord[:, 1], chord[:, 0]], -1)  # (k, 2), length = chord length
+    Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
+    centre = BOX / 2
+    Q = (Q - centre) @ A + centre  # (N, 2)
+    if elastic:
+        phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, N, m)
+        Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (N, 2)
+    return np.split(Q, glyph.last[:-1] + 1)
+
+
+def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
+         supersample: int = 4) -> np.ndarray:
+    """Step 4: polylines (KanjiVG units) → (size, size) float32 image in [0, 1], ink = 1.
+
+    ``pen`` is the pen width in output pixels. Fits the inked bounding box into ``box`` pixels
+    (default round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
+    """
+    if box is None:
+        box = max(1, round(size * 20 / 28))
+    allp = np.concatenate(strokes)  # (N, 2)
+    lo, hi = allp.min(axis=0), allp.max(axis=0)  # (2,)
+    extent = float(max(hi - lo))  # longer side of the centre-line box, units
+    # Scale so that centre-line extent + pen width (in pixels) = box: extent·k + pen = box.
+    k = max(box - pen, 1.0) / max(extent, 1e-6)  # pixels per unit
+    S = supersample
+    canvas = size * S
+    offset = (canvas / 2) - (lo + hi) / 2 * k * S  # (2,) centre the box on the canvas
+    Q = allp * (k * S) + offset  # (N, 2) canvas pixels
+    # Sharp turns (> 25°) inside a stroke get a round dot, as do both ends of every stroke:
+    # PIL's own round joins (joint="curve") cost a Python call per vertex.
+    v = np.diff(Q, axis=0)  # (N-1, 2)
+    norm = np.linalg.norm(v, axis=1) + 1e-12  # (N-1,)
+    cos = (v[:-1] * v[1:]).sum(1) / (norm[:-1] * norm[1:])  # (N-2,) at points 1 … N-2
+    last = np.cumsum([len(P) for P in strokes]) - 1  # (k,)
+    first = np.r_[0, last[:-1] + 1]  # (k,)
+    dot = np.zeros(len(Q), dtype=bool)  # (N,)
+    dot[1:-1] = cos < 0.9
+    dot[first] = dot[last] = True
+    img = Image.new("L", (canvas, canvas), 0)
+    d = ImageDraw.Draw(img)
+    width = max(1, int(round(pen * S)))
+    r = width / 2
+    for a, b in zip(first, last):
+        if b > a:
+            d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
+    for x, y in Q[dot].tolist():
+        d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
+    a *= np.float32(1 / 255)
+    # Centre of mass → the middle of the field, by whole pixels, keeping the ink inside.
+    total = a.sum()
+    if total <= 0:
+        return a
+    rows = np.flatnonzero(a.any(axis=1))
+    cols = np.flatnonzero(a.any(axis=0))
+    cy = (a.sum(axis=1) @ np.arange(size)) / total
+    cx = (a.sum(axis=0) @ np.arange(size)) / total
+    dy = int(round(size / 2 - cy - 0.5))
+    dx = int(round(size / 2 - cx - 0.5))
+    dy = min(max(dy, -rows[0]), size - 1 - rows[-1])
+    dx = min(max(dx, -cols[0]), size - 1 - cols[-1])
+    return np.roll(a, (dy, dx), axis=(0, 1))
+
+
+def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
+           style: str | Style | None = None, supersample: int = 4) -> np.ndarray:
+    """One synthetic handwritten ``glyph``: (size, size) float32 in [0, 1], ink = 1."""
+    style = get_style(style)
+    rng = rng if rng is not None else np.random.default_rng()
+    strokes = jitter_strokes(glyph, style, rng)
+    pen = rng.uniform(*style.pen_width) * size / 28
+    return draw(strokes, size, pen, supersample=supersample)

@@ -1,0 +1,223 @@
+"""Japanese characters for mojinet: named character sets and synthetic handwriting datasets.
+
+* ``charset(name)``: "hiragana", "katakana" (the 46 modern gojūon each), "kana" (both),
+  "grade1" … "grade6" (the kyōiku kanji taught in each school year: 80, 160, 200, 202, 193, 191),
+  "kyoiku" (all 1,026), "joyo" (2,136). The lists ship in ``charsets/`` (see its README for their
+  sources and licence); any string of characters works too.
+* ``synthetic_dataset(chars, n_per_class, size, seed, style)``: the project's ``Dataset`` of
+  KanjiVG characters written by the synthetic hand of ``handwriting`` — deterministic: sample i of
+  character c under seed s is the same image whatever the rest of the request, and is cached as
+  .npz under $MOJINET_CACHE (default: the OS cache folder) so it is drawn only once.
+* ``components(chars)``: each character's components from KanjiVG's annotations.
+* registered datasets "kanjivg-CHARSET" (e.g. ``load_dataset("kanjivg-grade1", "test",
+  size=48)``; ``mojinet train --dataset kanjivg-hiragana [--image-size 48]``).
+
+Stroke data: KanjiVG, CC BY-SA 3.0, Ulrich Apel and contributors (see ``kanjivg.CREDIT``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .._files import atomic_writer
+from . import fetch
+from .dataset import Dataset
+from .handwriting import Style, get_style, render
+from .kanjivg import CREDIT, load_glyph
+
+CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
+GENERATOR_VERSION = 1  # bump when the drawing changes, so old cache files are not reused
+GRADES = tuple(f"grade{g}" for g in range(1, 7))
+CHARSETS = ("hiragana", "katakana", "kana", *GRADES, "kyoiku", "joyo")
+CHARSET_CREDIT = (
+    "Kanji lists: MEXT 学年別漢字配当表 (2017, in force 2020) and the Cabinet's 常用漢字表 (2010), "
+    "as transcribed by the kanji-lists package (MIT, Daniel Lemm)."
+)
+
+
+# ----------------------------------------------------------------------------- character sets
+def _read_list(name: str) -> str:
+    text = (resources.files("mojinet.data") / "charsets" / f"{name}.txt").read_text("utf-8")
+    return text.strip()
+
+
+def charset(name: str) -> str:
+    """The characters of a named set, in a fixed order (kana: gojūon; kanji: by code point)."""
+    if name in ("hiragana", "katakana", "joyo", *GRADES):
+        return _read_list(name)
+    if name == "kana":
+        return _read_list("hiragana") + _read_list("katakana")
+    if name == "kyoiku":
+        return "".join(sorted("".join(_read_list(g) for g in GRADES)))
+    raise ValueError(f"unknown character set {name!r}; choose one of: {', '.join(CHARSETS)}")
+
+
+def resolve_chars(chars: str) -> str:
+    """A charset name or a string of characters → the characters (each once, order kept)."""
+    text = charset(chars) if chars in CHARSETS else chars
+    seen = dict.fromkeys(text)
+    if not seen or any(c.isspace() for c in seen):
+        raise ValueError(
+            f"{chars!r}: give a character set name ({', '.join(CHARSETS)}) or a string of "
+            f"characters without spaces"
+        )
+    return "".join(seen)
+
+
+def components(chars: str) -> dict[str, tuple[str, ...]]:
+    """Each character → its KanjiVG components (e.g. 明 → (日, 月); kana → ())."""
+    return {c: load_glyph(c).components for c in resolve_chars(chars)}
+
+
+# ----------------------------------------------------------------------------- cache
+def cache_dir() -> Path:
+    """mojinet's cache (``$MOJINET_CACHE`` or the OS cache folder), shared with downloads."""
+    return fetch.cache_dir()
+
+
+def get_styles(style) -> list[Style]:
+    """One style (a name, a ``Style`` or None = default) or a list of them (a mixture)."""
+    if isinstance(style, (list, tuple)):
+        if not style:
+            raise ValueError("give at least one style")
+        return [get_style(s) for s in style]
+    return [get_style(style)]
+
+
+def _cache_path(chars: str, n_per_class: int, size: int, seed: int, styles: list[Style]) -> Path:
+    described = styles[0].to_dict() if len(styles) == 1 else [st.to_dict() for st in styles]
+    key = json.dumps([GENERATOR_VERSION, chars, n_per_class, size, seed, described],
+                     ensure_ascii=False, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir() / "kanjivg" / f"{len(chars)}c-{n_per_class}x-{size}px-s{seed}-{digest}.npz"
+
+
+def _read_cache(path: Path, chars: str, n: int, size: int):
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            images, labels, classes = f["images"], f["labels"], f["classes"]
+    except (OSError, ValueError, KeyError):
+        return None  # damaged or foreign: draw again (the atomic write replaces it)
+    if (images.shape != (n * len(chars), size, size) or images.dtype != np.uint8
+            or labels.shape != (len(images),) or "".join(classes.tolist()) != chars):
+        return None
+    return images, labels
+
+
+# ----------------------------------------------------------------------------- datasets
+def render_images(chars: str, n_per_class: int, size: int, seed: int,
+                  style=None, progress: bool = False):
+    """(images uint8 (n·k, size, size), labels (n·k,)): n_per_class samples of each of the k
+    characters, sample-major (all characters once, then again …) so that any prefix is balanced.
+    With a list of styles, round i of the samples is drawn in style i mod len(styles)."""
+    styles = get_styles(style)
+    glyphs = [load_glyph(c) for c in chars]
+    k = len(chars)
+    images = np.empty((n_per_class * k, size, size), dtype=np.uint8)  # (n·k, size, size)
+    labels = np.tile(np.arange(k, dtype=np.int64), n_per_class)  # (n·k,)
+    rows = range(n_per_class)
+    if progress:
+        from tqdm import tqdm
+
+        rows = tqdm(rows, desc=f"drawing {k} characters", unit="round")
+    for i in rows:
+        for j, g in enumerate(glyphs):
+            # One generator per (seed, character, sample): independent of the rest of the request.
+            rng = np.random.default_rng([seed, ord(g.char), i])
+            a = render(g, size, rng, styles[i % len(styles)])  # (size, size) in [0, 1]
+            images[i * k + j] = np.rint(a * 255)
+    return images, labels
+
+
+def synthetic_dataset(chars: str = "hiragana", n_per_class: int = 100, size: int = 32,
+                      seed: int = 0, style=None, cache: bool = True,
+                      progress: bool | None = None, name: str | None = None) -> Dataset:
+    """A ``Dataset`` of synthetic handwriting: ``n_per_class`` images of each character of
+    ``chars`` (a charset name or a string), ``size`` × ``size`` pixels, ink = 1. ``style``: a
+    name from ``handwriting.STYLES``, a ``Style``, or a list of them to mix (round-robin)."""
+    chars = resolve_chars(chars)
+    if not 8 <= size <= 256:
+        raise ValueError(f"size must be between 8 and 256 pixels, got {size}")
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    styles = get_styles(style)
+    path = _cache_path(chars, n_per_class, size, seed, styles)
+    found = _read_cache(path, chars, n_per_class, size) if cache and path.exists() else None
+    if found is None:
+        if progress is None:  # a bar only for long draws on a terminal
+            progress = n_per_class * len(chars) >= 20_000 and sys.stderr.isatty()
+        images, labels = render_images(chars, n_per_class, size, seed, styles, progress)
+        if cache:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(path) as f:
+                np.savez(f, images=images, labels=labels, classes=np.array(list(chars)))
+    else:
+        images, labels = found
+    return Dataset.from_images(images, labels, tuple(chars), name=name or f"kanjivg-{len(chars)}")
+
+
+# ----------------------------------------------------------------------------- registry entries
+# Draws per class for the named datasets: enough for the done-when targets, within minutes of
+# drawing on one core. Test images use another seed than training ones (held-out writers).
+TRAIN_SEED, TEST_SEED = 0, 1
+DEFAULT_SIZE = 32
+
+
+def default_counts(n_classes: int) -> tuple[int, int]:
+    """(train, test) samples per class for a named dataset of n_classes characters."""
+    train = int(np.clip(60_000 // n_classes, 120, 500))
+    test = int(np.clip(10_000 // n_classes, 20, 100))
+    return train, test
+
+
+def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE) -> Dataset:
+    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"kanjivg-{name} has no split {split!r}; choose train or test")
+    chars = charset(name)
+    n_train, n_test = default_counts(len(chars))
+    n, seed = (n_train, TRAIN_SEED) if split == "train" else (n_test, TEST_SEED)
+    return synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+
+
+def _register() -> None:
+    from .registry import register_dataset
+
+    for name in CHARSETS:
+        k = len(charset(name))
+        n_train, n_test = default_counts(k)
+
+        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, _name=name):
+            # data_dir is not used: the images are drawn (and cached), never read from a folder.
+            return load_kanjivg_dataset(_name, split, size)
+
+        def is_cached(_name=name, _n=(n_train, n_test)):
+            chars = charset(_name)
+            return all(_cache_path(chars, n, DEFAULT_SIZE, seed, get_styles(None)).exists()
+                       for n, seed in zip(_n, (TRAIN_SEED, TEST_SEED)))
+
+        register_dataset(
+            f"kanjivg-{name}", loader, credit=f"{CREDIT} {CHARSET_CREDIT}",
+            description=(f"synthetic handwriting of the {k} {name} characters, drawn from "
+                         f"KanjiVG strokes ({DEFAULT_SIZE}×{DEFAULT_SIZE}; --image-size for "
+                         f"others); test split = other writers"),
+            image_shape=(DEFAULT_SIZE, DEFAULT_SIZE), n_classes=k,
+            sizes={"train": n_train * k, "test": n_test * k}, license="CC BY-SA 3.0 (KanjiVG)",
+            homepage="https://kanjivg.tagaini.net", options=("size",), is_cached=is_cached,
+            replace=True,
+        )
+
+
+_register()
+
+
+__all__ = [
+    "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
+    "load_kanjivg_dataset", "render_images", "cache_dir", "default_counts",
+]
