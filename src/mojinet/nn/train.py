@@ -183,8 +183,10 @@ def train(
                             distorted = augment(X[order[i : i + chunk]], rng)  # (chunk, n_in)
                             augment_seconds += time.perf_counter() - t0
                         Xb = distorted[i % chunk : i % chunk + batch_size]  # (batch, n_in)
-                    masks = dropout.masks(net, len(idx), rng) if dropout else None
-                    grads = net.backprop(Xb, Y[idx], masks)
+                    if dropout:  # masks drawn here; backprop itself stays pure
+                        grads = net.backprop(Xb, Y[idx], dropout.masks(net, len(idx), rng))
+                    else:  # (networks without dropout support, e.g. nn/twohead.py's, work too)
+                        grads = net.backprop(Xb, Y[idx])
                     if not np.isfinite(grads.cost):
                         _diverged(net, snapshot, optimizer, epoch, f"cost {grads.cost}")
                     cost_sum += grads.cost * len(idx)
