@@ -32,7 +32,8 @@ def test_every_preset_supplies_every_option(name):
 def test_the_issue_shapes():
     assert PRESETS["chapter-tuned"].options["hidden"] == [16, 16]  # the chapter's shape
     assert PRESETS["nielsen"].options["hidden"] == [30]
-    assert PRESETS["nielsen"].options["eta"] == 3.0 and PRESETS["nielsen"].options["batch_size"] == 10
+    assert PRESETS["nielsen"].options["eta"] == 3.0
+    assert PRESETS["nielsen"].options["batch_size"] == 10
     assert PRESETS["nielsen2"].options["hidden"] == [100]
     assert PRESETS["nielsen2"].options["cost"] == "cross-entropy"
     assert PRESETS["record"].options["elastic_alpha"] > 0

@@ -127,7 +127,9 @@ class Augment:
         h, w = self.image_shape
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != h * w:
-            raise ValueError(f"augmentation expects rows of {h}×{w} = {h * w} pixels, got {X.shape}")
+            raise ValueError(
+                f"augmentation expects rows of {h}×{w} = {h * w} pixels, got {X.shape}"
+            )
         batch = len(X)
         dtype = X.dtype if X.dtype.kind == "f" else np.dtype(np.float32)
         # Output pixel p = (y, x) relative to the image centre: (h, w) grids.

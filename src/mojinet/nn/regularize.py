@@ -40,7 +40,7 @@ class Dropout:
         return bool(self.input or self.hidden)
 
     def rates(self, net: Network) -> list[float]:
-        """p for the outputs of layer l = 0 … L−1 (0 = the input layer; the output is never dropped)."""
+        """p for the outputs of layers l = 0 … L−1 (0: the input; the output is never dropped)."""
         return [self.input] + [self.hidden] * (net.n_layers - 1)
 
     def masks(self, net: Network, batch: int, rng: np.random.Generator) -> list[np.ndarray | None]:

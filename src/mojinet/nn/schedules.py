@@ -5,8 +5,9 @@
   minimum quickly, small steps late so that mini-batch noise stops jolting the network out of it.
 - ``step``: η₀·γ^⌊e/k⌋, multiply η by γ (default ½) every k epochs.
 - warm-up (with any of them): ``warmup`` = W epochs rising linearly, η₀·(e+1)/(W+1) for e < W
-  (so W = 1 is one epoch at η₀/2), then the chosen schedule over the remaining E − W epochs. Large steps on a freshly initialised network
-  can throw it far off; warm-up lets momentum and Adam's running means settle first.
+  (so W = 1 is one epoch at η₀/2), then the chosen schedule over the remaining E − W epochs.
+  Large steps on a freshly initialised network can throw it far off; warm-up lets momentum and
+  Adam's running means settle first.
 
 η changes once per epoch (the training loop sets ``optimizer.eta`` before each epoch).
 Non-goals: per-batch schedules, cyclic or adaptive ("reduce on plateau") schedules.
