@@ -48,7 +48,7 @@ def main() -> None:
     parts = {name: preset_parts(name) for name in args.presets}
     times: dict[str, dict[str, list[float]]] = {n: {"augment": [], "train": []} for n in parts}
     for _ in range(args.repeats):
-        for name, (net, opt, aug, batch) in parts.items():  # interleaved: same load for both
+        for name, (net, opt, aug, batch) in parts.items():  # noqa: B007  # interleaved: same load for both
             t0 = time.process_time()
             for i in range(0, len(X), AUGMENT_CHUNK):
                 aug(X[i : i + AUGMENT_CHUNK], rng)
@@ -61,7 +61,7 @@ def main() -> None:
     print(f"{args.images} images, chunks of {AUGMENT_CHUNK}, median of {args.repeats} runs")
     print(f"{'preset':<14} {'augmentation':<48} {'aug img/cpu-s':>14} {'train img/cpu-s':>16} "
           f"{'aug share':>10}")
-    for name, (net, opt, aug, batch) in parts.items():
+    for name, (net, opt, aug, batch) in parts.items():  # noqa: B007
         ta, tt = (float(np.median(times[name][k])) for k in ("augment", "train"))
         print(f"{name:<14} {describe(aug):<48} {args.images / ta:>14,.0f} "
               f"{args.images / tt:>16,.0f} {ta / (ta + tt):>10.1%}")

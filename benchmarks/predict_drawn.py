@@ -17,7 +17,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from drawn import drawn_digit  # noqa: E402
-
 from mojinet import load_dataset, load_model  # noqa: E402
 from mojinet.data.images import to_input  # noqa: E402
 

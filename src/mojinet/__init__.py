@@ -10,14 +10,14 @@ first principles in NumPy, and the tools to see why it works.
 
 __version__ = "0.1.0"
 
+from .data.augment import Augment
 from .data.dataset import Dataset
 from .data.idx import IDXError, read_idx, write_idx
 from .data.images import ImageError, to_input
 from .data.registry import load_dataset
 from .io import Model, ModelFileError, load_model, save_model
-from .nn.network import Gradients, Network
-from .data.augment import Augment
 from .nn.callbacks import BestCheckpoint, EarlyStopping
+from .nn.network import Gradients, Network
 from .nn.optim import SGD, Adam
 from .nn.regularize import Dropout, MaxNorm
 from .nn.train import History, TrainingDiverged, evaluate, one_hot, train

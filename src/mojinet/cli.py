@@ -11,19 +11,18 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, datasets_cli, kanji_cli
-from .data.dataset import Dataset
-from .data.images import ImageError, load_images
-from .data.registry import (DATA_DIR_ENV, available_datasets, dataset_name, get_spec,
-                            load_dataset)
-from .io import Model, ModelFileError, load_model, save_model
-from .nn.activations import ACTIVATIONS
-from .nn.costs import COSTS
-from .nn.init import INITIALISERS
-from .nn.network import Network
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
+from .data.dataset import Dataset
+from .data.images import ImageError, load_images
+from .data.registry import DATA_DIR_ENV, available_datasets, dataset_name, get_spec, load_dataset
+from .io import Model, ModelFileError, load_model, save_model
+from .nn.activations import ACTIVATIONS
 from .nn.callbacks import BestCheckpoint, EarlyStopping, chain
+from .nn.costs import COSTS
 from .nn.distill import soft_targets
+from .nn.init import INITIALISERS
+from .nn.network import Network
 from .nn.optim import OPTIMIZERS, make_optimizer
 from .nn.regularize import MaxNorm, parse_dropout
 from .nn.schedules import SCHEDULES, make_schedule

@@ -1,4 +1,4 @@
-"""Named training recipes for ``mojinet train --preset NAME``: where each comes from, what it reaches.
+"""Named training recipes for ``mojinet train --preset NAME``: their sources, what they reach.
 
 A preset is a set of defaults for the ``train`` options; any option given on the command line
 still wins (``--preset record --epochs 5`` is the record recipe, shortened). The accuracies in

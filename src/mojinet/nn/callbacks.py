@@ -16,8 +16,8 @@ Non-goals: stopping on the training cost, saving files (the CLI saves the model 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

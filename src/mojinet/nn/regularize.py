@@ -15,8 +15,8 @@ Non-goals: dropout at test time (MC dropout), DropConnect, batch normalisation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

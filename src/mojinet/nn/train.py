@@ -29,7 +29,6 @@ from . import fast
 from .network import Network
 from .regularize import Dropout
 
-
 # Images distorted per call of ``augment`` (rounded up to whole mini-batches): one call per
 # mini-batch of 10 would spend most of its time on per-call overhead.
 AUGMENT_CHUNK = 1000
