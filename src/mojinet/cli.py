@@ -26,7 +26,7 @@ from .nn.network import Network
 from .nn.optim import OPTIMIZERS, make_optimizer
 from .nn.regularize import MaxNorm, parse_dropout
 from .nn.schedules import SCHEDULES, make_schedule
-from .nn.train import EpochRecord, TrainingDiverged, evaluate, train
+from .nn.train import EpochRecord, History, TrainingDiverged, evaluate, train
 from .presets import DEFAULT as DEFAULT_PRESET
 from .presets import PRESETS
 from .web import serve as web_serve
@@ -153,7 +153,7 @@ def cmd_train(args) -> int:
                     "mojinet_version": __version__}
         return Model(net, train_set.classes, _preprocessing(train_set), training)
 
-    history = None
+    history = History()  # filled in by train(); saved with the model after every epoch
 
     def report(net_, record: EpochRecord):
         aug = (f", {record.augment_seconds:.1f} s distorting"
@@ -162,28 +162,25 @@ def cmd_train(args) -> int:
                f"{eval_name} cost {record.eval_cost:.4f}  {eval_name} accuracy "
                f"{record.eval_accuracy:.2%}  ({record.seconds:.1f} s{aug})")
         # Save after every epoch (atomically): a killed run keeps what it had learned.
-        save_model(model_now("running", history_ref[0]), out)
+        save_model(model_now("running", history), out)
 
     on_epoch_end = chain(best, report, stopper)
 
-    from .nn.train import History
-
-    history_ref = [History()]
     try:
-        history = train(
+        train(
             net, train_set.X, train_set.y, optimizer=optimizer, epochs=args.epochs,
             batch_size=args.batch_size, rng=np.random.default_rng(args.seed),
             eval_data=(eval_set.X, eval_set.y), schedule=schedule, progress=args.progress,
-            on_epoch_end=on_epoch_end, history=history_ref[0],
+            on_epoch_end=on_epoch_end, history=history,
             augment=augment if augment else None, dropout=dropout, constraint=constraint,
             targets=targets,
         )
     except KeyboardInterrupt:
-        path = save_model(model_now("interrupted", history_ref[0]), out)
-        _print(f"\nInterrupted; the network after {len(history_ref[0].epochs)} epochs is in {path}")
+        path = save_model(model_now("interrupted", history), out)
+        _print(f"\nInterrupted; the network after {len(history.epochs)} epochs is in {path}")
         return 130
     except TrainingDiverged as e:
-        path = save_model(model_now("diverged", history_ref[0]), out)
+        path = save_model(model_now("diverged", history), out)
         raise CLIError(f"{e}\nThe last good network is in {path}") from e
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
