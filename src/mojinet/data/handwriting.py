@@ -44,6 +44,14 @@ class Style:
     elastic_waves: int = 3  # sine waves per axis in that field
     elastic_wavelength: tuple[float, float] = (50.0, 110.0)  # units
     pen_width: tuple[float, float] = (1.2, 2.4)  # pixels at 28 × 28 (scaled with the size)
+    # Per component (KanjiVG's <g> groups: 田 and 丁 in 町, then 一 and 亅 in 丁, …): an own
+    # affine map about the group's centre, so the proportions between the parts vary. At nesting
+    # depth d the standard deviations are multiplied by component_decay ** d.
+    component_scale_sd: float = 0.0  # log of the x and y scale factors (independent)
+    component_shift_sd: float = 0.0  # units
+    component_shear_sd: float = 0.0  # x += shear · y within the group
+    component_angle_sd: float = 0.0  # degrees
+    component_decay: float = 0.5
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -110,6 +118,8 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
         amp = rng.normal(0.0, style.elastic / np.sqrt(m), (2, m))  # (2, m)
 
     P = glyph.points  # (N, 2)
+    if _component_sds(style).any():  # drawn last, so that without it the images stay as before
+        P = vary_components(P, s, glyph.groups, style, rng)  # (N, 2)
     count = np.bincount(s, minlength=k)[:, None]  # (k, 1) points per stroke
     mid = np.stack([np.bincount(s, P[:, 0], k), np.bincount(s, P[:, 1], k)], -1) / count  # (k, 2)
     Q = np.einsum("nd,nde->ne", P - mid[s], R[s]) * scale[s, None] + mid[s] + shift[s]  # (N, 2)
@@ -122,6 +132,45 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
         phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, N, m)
         Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (N, 2)
     return np.split(Q, glyph.last[:-1] + 1)
+
+
+def _component_sds(style: Style) -> np.ndarray:
+    return np.array([style.component_scale_sd, style.component_shift_sd,
+                     style.component_shear_sd, style.component_angle_sd])
+
+
+def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...], style: Style,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Move each component group of a glyph by its own random affine map, outermost first.
+
+    P: (N, 2) points, s: (N,) stroke of each point, groups: ``Glyph.groups``. A group at depth d
+    is scaled by exp(N(0, σ_s·decay^d)) along x and y independently, sheared, rotated and
+    shifted, about the centre of its points' bounding box; points outside every group stay."""
+    sd_scale, sd_shift, sd_shear, sd_angle = _component_sds(style)
+    for d, member in enumerate(groups):
+        n = int(member.max()) + 1
+        if n <= 0:
+            continue
+        f = style.component_decay**d
+        scale = np.exp(rng.normal(0.0, sd_scale * f, (n, 2)))  # (n, 2)
+        shear = rng.normal(0.0, sd_shear * f, n)  # (n,)
+        R = _rotation(rng.normal(0.0, sd_angle * f, n))  # (n, 2, 2)
+        shift = rng.normal(0.0, sd_shift * f, (n, 2))  # (n, 2)
+        S = np.zeros((n, 2, 2))
+        S[:, 0, 0], S[:, 1, 0], S[:, 1, 1] = 1.0, shear, 1.0  # (n, 2, 2) row vectors: x += h·y
+        M = S @ R * scale[:, None, :]  # (n, 2, 2): shear, rotate, then scale x and y
+        g = member[s]  # (N,) group of each point at this depth
+        inside = g >= 0  # (N,)
+        gi, Pi = g[inside], P[inside]  # (m,), (m, 2)
+        lo = np.full((n, 2), np.inf)
+        hi = np.full((n, 2), -np.inf)
+        np.minimum.at(lo, gi, Pi)
+        np.maximum.at(hi, gi, Pi)
+        centre = (lo + hi) / 2  # (n, 2)
+        P = P.copy()
+        P[inside] = (np.einsum("md,mde->me", Pi - centre[gi], M[gi]) + centre[gi]
+                     + shift[gi])  # (m, 2)
+    return P
 
 
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
