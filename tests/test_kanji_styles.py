@@ -162,3 +162,43 @@ def test_fonts_benchmark_finds_known_fonts_by_pattern(tmp_path):
              ("pen", "Nothing", None, "**/missing.ttf"))
     faces = kf.find_fonts(str(tmp_path), known)
     assert [(f.group, f.name) for f in faces] == [("gothic", "DejaVu Sans Book")]
+
+
+# ----------------------------------------------------------------------------- pen shape
+def test_broad_nib_thins_horizontal_strokes_only():
+    # 一 is one horizontal stroke, 丨 one vertical: a nib of 0.3 makes the first lighter
+    style = STYLES["clean"].with_(pen_width=(2.4, 2.4))
+    ink = {}
+    for c in "一丨":
+        g = load_glyph(c)
+        for nib in (1.0, 0.3):
+            ink[c, nib] = render(g, 32, np.random.default_rng(0),
+                                 style.with_(nib=(nib, nib))).sum()
+    assert ink["一", 0.3] < 0.6 * ink["一", 1.0]
+    assert ink["丨", 0.3] > 0.85 * ink["丨", 1.0]
+
+
+def test_pen_shape_is_deterministic_changes_images_and_stays_inside():
+    shaped = STYLES["default"].with_(nib=(0.3, 1.0), taper=(0.2, 0.7), pen_width=(0.7, 3.6))
+    for c in "永国あ":
+        g = load_glyph(c)
+        for i in range(4):
+            a = render(g, 28, np.random.default_rng([2, ord(c), i]), shaped)
+            b = render(g, 28, np.random.default_rng([2, ord(c), i]), shaped)
+            np.testing.assert_array_equal(a, b)
+            assert a.max() > 0.5 and np.r_[a[0], a[-1], a[:, 0], a[:, -1]].max() == 0
+    round_pen = render(load_glyph("永"), 28, np.random.default_rng(1), STYLES["default"])
+    nibbed = render(load_glyph("永"), 28, np.random.default_rng(1),
+                    STYLES["default"].with_(nib=(0.3, 0.3)))
+    assert np.abs(round_pen - nibbed).sum() > 3
+
+
+def test_round_pen_without_taper_draws_as_before():
+    # nib 1 and taper 0 take the round-pen path: identical to draw()'s plain lines and dots
+    g = load_glyph("右")
+    strokes = jitter_strokes(g, STYLES["default"], np.random.default_rng(3))
+    from mojinet.data.handwriting import draw
+
+    np.testing.assert_array_equal(draw(strokes, 32, 2.0), draw(strokes, 32, 2.0, nib=1.0))
+    tapered = draw(strokes, 32, 2.0, taper=0.8)
+    assert tapered.sum() < draw(strokes, 32, 2.0).sum()

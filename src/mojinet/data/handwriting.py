@@ -52,6 +52,11 @@ class Style:
     component_shear_sd: float = 0.0  # x += shear · y within the group
     component_angle_sd: float = 0.0  # degrees
     component_decay: float = 0.5
+    # The pen's shape: a broad nib draws horizontal strokes ``nib`` times as wide as vertical
+    # ones (1 = a round pen; print's Mincho is about 0.3), and every stroke narrows towards its
+    # end by up to ``taper`` of its width (0 = no taper).
+    nib: tuple[float, float] = (1.0, 1.0)
+    taper: tuple[float, float] = (0.0, 0.0)
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -174,11 +179,13 @@ def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...]
 
 
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
-         supersample: int = 4) -> np.ndarray:
+         supersample: int = 4, nib: float = 1.0, taper: float = 0.0) -> np.ndarray:
     """Step 4: polylines (KanjiVG units) → (size, size) float32 image in [0, 1], ink = 1.
 
-    ``pen`` is the pen width in output pixels. Fits the inked bounding box into ``box`` pixels
-    (default round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
+    ``pen`` is the pen width in output pixels (of vertical strokes, with a broad ``nib`` < 1:
+    horizontal ones are ``nib · pen`` wide; ``taper`` narrows each stroke's last 40 % down to
+    (1 − taper) · pen). Fits the inked bounding box into ``box`` pixels (default
+    round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
     """
     if box is None:
         box = max(1, round(size * 20 / 28))
@@ -205,11 +212,14 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     d = ImageDraw.Draw(img)
     width = max(1, int(round(pen * S)))
     r = width / 2
-    for a, b in zip(first, last):
-        if b > a:
-            d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
-    for x, y in Q[dot].tolist():
-        d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    if nib == 1.0 and taper == 0.0:  # a round pen of one width: wide lines and dots
+        for a, b in zip(first, last):
+            if b > a:
+                d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
+        for x, y in Q[dot].tolist():
+            d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    else:
+        _draw_shaped(d, Q, v / norm[:, None], first, last, dot, pen * S / 2, nib, taper)
     a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
     a *= np.float32(1 / 255)
     # Centre of mass → the middle of the field, by whole pixels, keeping the ink inside.
@@ -227,6 +237,48 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     return np.roll(a, (dy, dx), axis=(0, 1))
 
 
+def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
+                 last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float) -> None:
+    """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper.
+
+    Q: (N, 2) canvas points, u: (N−1, 2) unit segment directions. Each stroke is cut at its
+    ``dot`` points (ends and sharp turns) into pieces; a piece is one polygon (its centre line
+    offset by ± r along the normals) and every dot a disc of the local radius, so the Python
+    calls stay one per piece and dot, as for the round pen."""
+    n = len(Q)
+    stroke = np.zeros(n, dtype=np.int64)  # (N,) stroke index of each point
+    stroke[first[1:]] = 1
+    stroke = np.cumsum(stroke)
+    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (N,) length up to point i
+    seg[first] = 0.0
+    arc = np.cumsum(seg)  # (N,)
+    arc -= arc[first][stroke]
+    length = np.maximum(arc[last][stroke], 1e-9)  # (N,)
+    t = arc / length  # (N,) 0 … 1 along each stroke
+    u_in = np.r_[u[:1], u]  # (N, 2) direction of the segment ending at each point
+    u_out = np.r_[u, u[-1:]]  # (N, 2) … and of the one starting there
+    u_in[first] = u_out[first]
+    u_out[last] = u_in[last]
+    tangent = u_in + u_out  # (N, 2)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
+    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (N,) 0 until 60 % of the stroke, then → 1
+    r = r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)  # (N,)
+    normal_in = np.stack([-u_in[:, 1], u_in[:, 0]], -1)  # (N, 2)
+    normal_out = np.stack([-u_out[:, 1], u_out[:, 0]], -1)  # (N, 2)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1)  # (N, 2)
+    cuts = np.flatnonzero(dot)  # includes every stroke's first and last point
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if b == a or stroke[a] != stroke[b]:
+            continue
+        nrm = normal[a : b + 1].copy()  # (m, 2)
+        nrm[0], nrm[-1] = normal_out[a], normal_in[b]  # a piece's ends follow its own segment
+        off = nrm * r[a : b + 1, None]  # (m, 2)
+        outline = np.concatenate([Q[a : b + 1] + off, (Q[a : b + 1] - off)[::-1]])  # (2m, 2)
+        d.polygon(outline.ravel().tolist(), fill=255)
+    for (x, y), rr in zip(Q[dot].tolist(), r[dot].tolist()):
+        d.ellipse((x - rr, y - rr, x + rr, y + rr), fill=255)
+
+
 def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
            style: str | Style | None = None, supersample: int = 4) -> np.ndarray:
     """One synthetic handwritten ``glyph``: (size, size) float32 in [0, 1], ink = 1."""
@@ -234,4 +286,7 @@ def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
     rng = rng if rng is not None else np.random.default_rng()
     strokes = jitter_strokes(glyph, style, rng)
     pen = rng.uniform(*style.pen_width) * size / 28
-    return draw(strokes, size, pen, supersample=supersample)
+    # Drawn only when the style asks for them, so that round-pen styles keep their images.
+    nib = rng.uniform(*style.nib) if style.nib != (1.0, 1.0) else 1.0
+    taper = rng.uniform(*style.taper) if style.taper != (0.0, 0.0) else 0.0
+    return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)
