@@ -51,7 +51,7 @@ def test_groups_of_real_glyphs():
     assert load_glyph("一").groups == ()  # one stroke, no parts
 
 
-COMPONENTS = Style(component_scale_sd=0.15, component_shift_sd=4.0, component_shear_sd=0.08,
+COMPONENTS = Style(component_scale_sd=0.15, component_shift_sd=0.08, component_shear_sd=0.08,
                    component_angle_sd=4.0)
 
 
@@ -77,7 +77,7 @@ def test_vary_components_leaves_ungrouped_strokes():
 
 
 def test_component_variation_keeps_strokes_and_is_deterministic():
-    style = STYLES["default"].with_(component_scale_sd=0.2, component_shift_sd=5.0)
+    style = STYLES["default"].with_(component_scale_sd=0.2, component_shift_sd=0.1)
     for c in "町国見あ":
         g = load_glyph(c)
         a = jitter_strokes(g, style, np.random.default_rng([7, ord(c), 0]))
@@ -92,7 +92,7 @@ def test_component_variation_changes_images_and_off_means_unchanged():
     g = load_glyph("町")
     off = STYLES["default"].with_(component_scale_sd=0.0, component_shift_sd=0.0,
                                   component_shear_sd=0.0, component_angle_sd=0.0)
-    on = off.with_(component_scale_sd=0.15, component_shift_sd=4.0)
+    on = off.with_(component_scale_sd=0.15, component_shift_sd=0.08)
     img = {name: render(g, 32, np.random.default_rng([0, ord("町"), 3]), st)
            for name, st in (("off", off), ("on", on))}
     assert np.abs(img["on"] - img["off"]).sum() > 5
@@ -108,7 +108,7 @@ def test_component_variation_changes_images_and_off_means_unchanged():
 
 @pytest.mark.parametrize("style", ["default", "wild"])
 def test_strong_component_variation_keeps_the_glyph_inside_the_canvas(style):
-    st = STYLES[style].with_(component_scale_sd=0.3, component_shift_sd=8.0,
+    st = STYLES[style].with_(component_scale_sd=0.3, component_shift_sd=0.2,
                              component_shear_sd=0.2, component_angle_sd=8.0)
     for c in "国町森あ":
         g = load_glyph(c)
@@ -202,3 +202,37 @@ def test_round_pen_without_taper_draws_as_before():
     np.testing.assert_array_equal(draw(strokes, 32, 2.0), draw(strokes, 32, 2.0, nib=1.0))
     tapered = draw(strokes, 32, 2.0, taper=0.8)
     assert tapered.sum() < draw(strokes, 32, 2.0).sum()
+
+
+# ----------------------------------------------------------------------------- print-like layout
+def _extent(strokes):
+    P = np.concatenate(strokes)  # (N, 2)
+    return P.max(axis=0) - P.min(axis=0)  # (2,) width, height
+
+
+def test_square_stretches_a_tall_character_towards_a_square():
+    g = load_glyph("目")  # much taller than wide in KanjiVG
+    still = STYLES["clean"]
+    w0, h0 = _extent(jitter_strokes(g, still, np.random.default_rng(0)))
+    assert w0 / h0 < 0.9
+    w1, h1 = _extent(jitter_strokes(g, still.with_(square=(1.0, 1.0)),
+                                    np.random.default_rng(0)))
+    np.testing.assert_allclose(w1 / h1, 1.0, atol=1e-9)
+    np.testing.assert_allclose(w1 * h1, w0 * h0, rtol=1e-9)  # area kept
+    w5, h5 = _extent(jitter_strokes(g, still.with_(square=(0.5, 0.5)),
+                                    np.random.default_rng(0)))
+    np.testing.assert_allclose(w5 / h5, np.sqrt(w0 / h0), rtol=1e-9)
+
+
+def test_crowding_caps_the_pen_of_busy_characters_only():
+    thick = STYLES["clean"].with_(pen_width=(1.0, 3.0), crowding=40.0)
+    plain = thick.with_(crowding=0.0)
+    # 議 has 20 strokes: its pen is drawn from 1 … max(1, 40 / 22) px instead of 1 … 3 px
+    busy = load_glyph("議")
+    ink = [sum(render(busy, 28, np.random.default_rng(i), st).sum() for i in range(4))
+           for st in (thick, plain)]
+    assert ink[0] < 0.85 * ink[1]
+    one = load_glyph("一")  # one stroke: the cap (40 / 3 px) is above the pen range
+    for i in range(3):
+        np.testing.assert_array_equal(render(one, 28, np.random.default_rng(i), thick),
+                                      render(one, 28, np.random.default_rng(i), plain))

@@ -48,7 +48,7 @@ class Style:
     # affine map about the group's centre, so the proportions between the parts vary. At nesting
     # depth d the standard deviations are multiplied by component_decay ** d.
     component_scale_sd: float = 0.0  # log of the x and y scale factors (independent)
-    component_shift_sd: float = 0.0  # units
+    component_shift_sd: float = 0.0  # fraction of the group's size (its bounding box's longer side)
     component_shear_sd: float = 0.0  # x += shear · y within the group
     component_angle_sd: float = 0.0  # degrees
     component_decay: float = 0.5
@@ -57,6 +57,13 @@ class Style:
     # end by up to ``taper`` of its width (0 = no taper).
     nib: tuple[float, float] = (1.0, 1.0)
     taper: tuple[float, float] = (0.0, 0.0)
+    # Print fills the square: a character whose strokes span w × h is stretched so that its
+    # width/height ratio becomes (w/h)^(1 − λ), λ uniform in ``square`` (0 = as written,
+    # 1 = a square box), keeping its area.
+    square: tuple[float, float] = (0.0, 0.0)
+    # Busy characters get finer strokes (as in print, where a bold 議 is not a blot): with
+    # k strokes the pen is at most max(lo, crowding / (k + 2)) pixels at 28 × 28 (0 = no cap).
+    crowding: float = 0.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -131,6 +138,12 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     chord = Q[glyph.last] - Q[glyph.first]  # (k, 2)
     normal = np.stack([-chord[:, 1], chord[:, 0]], -1)  # (k, 2), length = chord length
     Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
+    if style.square != (0.0, 0.0):
+        lam = rng.uniform(*style.square)
+        lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
+        wide, tall = np.maximum(hi - lo, 1.0)
+        stretch = (wide / tall) ** (-lam / 2)  # x · stretch, y / stretch: ratio → ratio^(1 − λ)
+        Q = (Q - (lo + hi) / 2) * np.array([stretch, 1.0 / stretch]) + (lo + hi) / 2  # (N, 2)
     centre = BOX / 2
     Q = (Q - centre) @ A + centre  # (N, 2)
     if elastic:
@@ -150,7 +163,8 @@ def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...]
 
     P: (N, 2) points, s: (N,) stroke of each point, groups: ``Glyph.groups``. A group at depth d
     is scaled by exp(N(0, σ_s·decay^d)) along x and y independently, sheared, rotated and
-    shifted, about the centre of its points' bounding box; points outside every group stay."""
+    shifted (by N(0, σ_t·decay^d) times the group's size), about the centre of its points'
+    bounding box; points outside every group stay."""
     sd_scale, sd_shift, sd_shear, sd_angle = _component_sds(style)
     for d, member in enumerate(groups):
         n = int(member.max()) + 1
@@ -172,6 +186,7 @@ def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...]
         np.minimum.at(lo, gi, Pi)
         np.maximum.at(hi, gi, Pi)
         centre = (lo + hi) / 2  # (n, 2)
+        shift *= (hi - lo).max(axis=1, keepdims=True)  # (n, 2) relative → units
         P = P.copy()
         P[inside] = (np.einsum("md,mde->me", Pi - centre[gi], M[gi]) + centre[gi]
                      + shift[gi])  # (m, 2)
@@ -285,7 +300,10 @@ def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
     style = get_style(style)
     rng = rng if rng is not None else np.random.default_rng()
     strokes = jitter_strokes(glyph, style, rng)
-    pen = rng.uniform(*style.pen_width) * size / 28
+    lo, hi = style.pen_width
+    if style.crowding > 0:
+        hi = min(hi, max(lo, style.crowding / (len(glyph.strokes) + 2)))
+    pen = rng.uniform(lo, hi) * size / 28
     # Drawn only when the style asks for them, so that round-pen styles keep their images.
     nib = rng.uniform(*style.nib) if style.nib != (1.0, 1.0) else 1.0
     taper = rng.uniform(*style.taper) if style.taper != (0.0, 0.0) else 0.0
