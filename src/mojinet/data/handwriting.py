@@ -4,17 +4,24 @@ A writer never draws a character the same way twice. We imitate that on the stro
 (in KanjiVG's 109-unit box) before any pixel exists, so the cost is a few small array operations
 per image:
 
+0. per component (KanjiVG's ``<g kvg:element>`` groups, outermost first): an own random scale
+   along x and y, shear, rotation and shift, so that the proportions between the parts of a
+   character (田 and 丁 in 町, 目 and 儿 in 見) vary as they do between writers and fonts;
 1. per stroke: shift, rotation and scaling about the stroke's centre, and a bow (curvature) —
    each point moves along the chord's normal by ``c · sin(π t)``, t = 0 … 1 along the stroke;
+   then, optionally, a stretch towards a square box (print fills the em square);
 2. the whole character: a random affine map (rotation, shear, aspect ratio) and a smooth
    "elastic" displacement field (a sum of a few random low-frequency sine waves);
-3. a random pen width;
+3. a random pen: width (capped for characters with many strokes), a broad nib that draws
+   horizontal strokes thinner than vertical ones, and a taper towards each stroke's end;
 4. drawing as in MNIST: the ink's bounding box (pen included) is fitted into a ``box``-pixel square
    (20 px for 28 × 28, kept in ratio for other sizes), drawn with round joins and caps on a canvas
    ``supersample`` times larger, averaged down (anti-aliasing gives grey levels), and centred by its
    centre of mass — the same normalisation ``images.to_input`` applies to a user's picture.
 
 Everything random comes from the ``np.random.Generator`` passed in, so a seed fixes the images.
+The draws of steps 0, 1's square stretch and 3's nib and taper come after all the others and are
+skipped when a style turns them off, so the style "plain" draws generator version 1's images.
 Non-goals: imitating stroke order effects (connected strokes, hooks) or paper and scanner noise.
 """
 
@@ -43,27 +50,27 @@ class Style:
     elastic: float = 2.5  # units: amplitude of the smooth displacement field
     elastic_waves: int = 3  # sine waves per axis in that field
     elastic_wavelength: tuple[float, float] = (50.0, 110.0)  # units
-    pen_width: tuple[float, float] = (1.2, 2.4)  # pixels at 28 × 28 (scaled with the size)
+    pen_width: tuple[float, float] = (0.7, 3.2)  # pixels at 28 × 28 (scaled with the size)
     # Per component (KanjiVG's <g> groups: 田 and 丁 in 町, then 一 and 亅 in 丁, …): an own
     # affine map about the group's centre, so the proportions between the parts vary. At nesting
     # depth d the standard deviations are multiplied by component_decay ** d.
-    component_scale_sd: float = 0.0  # log of the x and y scale factors (independent)
-    component_shift_sd: float = 0.0  # fraction of the group's size (its bounding box's longer side)
-    component_shear_sd: float = 0.0  # x += shear · y within the group
-    component_angle_sd: float = 0.0  # degrees
+    component_scale_sd: float = 0.18  # log of the x and y scale factors (independent)
+    component_shift_sd: float = 0.09  # fraction of the group's size (bounding box, longer side)
+    component_shear_sd: float = 0.1  # x += shear · y within the group
+    component_angle_sd: float = 5.0  # degrees
     component_decay: float = 0.5
     # The pen's shape: a broad nib draws horizontal strokes ``nib`` times as wide as vertical
     # ones (1 = a round pen; print's Mincho is about 0.3), and every stroke narrows towards its
     # end by up to ``taper`` of its width (0 = no taper).
-    nib: tuple[float, float] = (1.0, 1.0)
-    taper: tuple[float, float] = (0.0, 0.0)
+    nib: tuple[float, float] = (0.3, 1.0)
+    taper: tuple[float, float] = (0.0, 0.6)
     # Print fills the square: a character whose strokes span w × h is stretched so that its
     # width/height ratio becomes (w/h)^(1 − λ), λ uniform in ``square`` (0 = as written,
     # 1 = a square box), keeping its area.
-    square: tuple[float, float] = (0.0, 0.0)
+    square: tuple[float, float] = (0.0, 1.0)
     # Busy characters get finer strokes (as in print, where a bold 議 is not a blot): with
     # k strokes the pen is at most max(lo, crowding / (k + 2)) pixels at 28 × 28 (0 = no cap).
-    crowding: float = 0.0
+    crowding: float = 40.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -72,10 +79,17 @@ class Style:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
+# The writer of generator version 1: a round pen of 1.2–2.4 px, KanjiVG's proportions between
+# components, no print-like layout. Kept as the style "plain" so older results can be redrawn.
+_ROUND_PEN = dict(component_scale_sd=0.0, component_shift_sd=0.0, component_shear_sd=0.0,
+                  component_angle_sd=0.0, nib=(1.0, 1.0), taper=(0.0, 0.0), square=(0.0, 0.0),
+                  crowding=0.0)
+
 # Named styles; "clean" draws the KanjiVG glyph as it is (useful for figures and tests).
 STYLES: dict[str, Style] = {
     "default": Style(),
-    "clean": Style(0, 0, 0, 0, (0, 0), (0, 0), (1, 1), 0, 0, (50, 110), (1.8, 1.8)),
+    "plain": Style(pen_width=(1.2, 2.4), **_ROUND_PEN),
+    "clean": Style(0, 0, 0, 0, (0, 0), (0, 0), (1, 1), 0, 0, (50, 110), (1.8, 1.8), **_ROUND_PEN),
     "thin": Style(pen_width=(0.6, 0.9)),
     "thick": Style(pen_width=(2.8, 3.6)),
     "wild": Style(stroke_shift_sd=3.5, stroke_angle_sd=7, curvature_sd=0.09,
