@@ -50,27 +50,27 @@ class Style:
     elastic: float = 2.5  # units: amplitude of the smooth displacement field
     elastic_waves: int = 3  # sine waves per axis in that field
     elastic_wavelength: tuple[float, float] = (50.0, 110.0)  # units
-    pen_width: tuple[float, float] = (0.7, 3.2)  # pixels at 28 × 28 (scaled with the size)
+    pen_width: tuple[float, float] = (0.8, 2.8)  # pixels at 28 × 28 (scaled with the size)
     # Per component (KanjiVG's <g> groups: 田 and 丁 in 町, then 一 and 亅 in 丁, …): an own
     # affine map about the group's centre, so the proportions between the parts vary. At nesting
     # depth d the standard deviations are multiplied by component_decay ** d.
-    component_scale_sd: float = 0.18  # log of the x and y scale factors (independent)
-    component_shift_sd: float = 0.09  # fraction of the group's size (bounding box, longer side)
-    component_shear_sd: float = 0.1  # x += shear · y within the group
-    component_angle_sd: float = 5.0  # degrees
+    component_scale_sd: float = 0.12  # log of the x and y scale factors (independent)
+    component_shift_sd: float = 0.06  # fraction of the group's size (bounding box, longer side)
+    component_shear_sd: float = 0.06  # x += shear · y within the group
+    component_angle_sd: float = 3.0  # degrees
     component_decay: float = 0.5
     # The pen's shape: a broad nib draws horizontal strokes ``nib`` times as wide as vertical
     # ones (1 = a round pen; print's Mincho is about 0.3), and every stroke narrows towards its
     # end by up to ``taper`` of its width (0 = no taper).
-    nib: tuple[float, float] = (0.3, 1.0)
-    taper: tuple[float, float] = (0.0, 0.6)
+    nib: tuple[float, float] = (0.35, 1.0)
+    taper: tuple[float, float] = (0.0, 0.5)
     # Print fills the square: a character whose strokes span w × h is stretched so that its
     # width/height ratio becomes (w/h)^(1 − λ), λ uniform in ``square`` (0 = as written,
     # 1 = a square box), keeping its area.
     square: tuple[float, float] = (0.0, 1.0)
     # Busy characters get finer strokes (as in print, where a bold 議 is not a blot): with
     # k strokes the pen is at most max(lo, crowding / (k + 2)) pixels at 28 × 28 (0 = no cap).
-    crowding: float = 40.0
+    crowding: float = 32.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -94,6 +94,11 @@ STYLES: dict[str, Style] = {
     "thick": Style(pen_width=(2.8, 3.6)),
     "wild": Style(stroke_shift_sd=3.5, stroke_angle_sd=7, curvature_sd=0.09,
                   rotation=(-14, 14), shear=(-0.3, 0.3), aspect=(0.75, 1.33), elastic=4.5),
+    # Stronger component and pen variation: the best transfer to fonts for grade 1, but too
+    # varied for 1,026 kanji at 32 × 32 (see docs/kanji.md).
+    "varied": Style(component_scale_sd=0.18, component_shift_sd=0.09, component_shear_sd=0.1,
+                    component_angle_sd=5.0, pen_width=(0.7, 3.2), nib=(0.3, 1.0),
+                    taper=(0.0, 0.6), crowding=40.0),
 }
 
 
