@@ -187,9 +187,9 @@ def test_pen_shape_is_deterministic_changes_images_and_stays_inside():
             b = render(g, 28, np.random.default_rng([2, ord(c), i]), shaped)
             np.testing.assert_array_equal(a, b)
             assert a.max() > 0.5 and np.r_[a[0], a[-1], a[:, 0], a[:, -1]].max() == 0
-    round_pen = render(load_glyph("永"), 28, np.random.default_rng(1), STYLES["default"])
+    round_pen = render(load_glyph("永"), 28, np.random.default_rng(1), STYLES["plain"])
     nibbed = render(load_glyph("永"), 28, np.random.default_rng(1),
-                    STYLES["default"].with_(nib=(0.3, 0.3)))
+                    STYLES["plain"].with_(nib=(0.3, 0.3)))
     assert np.abs(round_pen - nibbed).sum() > 3
 
 
