@@ -60,8 +60,8 @@ class Style:
     component_angle_sd: float = 3.0  # degrees
     component_decay: float = 0.5
     # The pen's shape: a broad nib draws horizontal strokes ``nib`` times as wide as vertical
-    # ones (1 = a round pen; print's Mincho is about 0.3; never below 0.6 px at 28 × 28), and
-    # every stroke narrows towards its end by up to ``taper`` of its width (0 = no taper).
+    # ones (1 = a round pen; print's Mincho is about 0.3), and every stroke narrows towards its
+    # end by up to ``taper`` of its width (0 = no taper).
     nib: tuple[float, float] = (0.35, 1.0)
     taper: tuple[float, float] = (0.0, 0.5)
     # Print fills the square: a character whose strokes span w × h is stretched so that its
@@ -325,6 +325,5 @@ def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
     pen = rng.uniform(lo, hi) * size / 28
     # Drawn only when the style asks for them, so that round-pen styles keep their images.
     nib = rng.uniform(*style.nib) if style.nib != (1.0, 1.0) else 1.0
-    nib = max(nib, min(1.0, 0.6 * size / 28 / pen))  # horizontals stay ≥ 0.6 px at 28 × 28
     taper = rng.uniform(*style.taper) if style.taper != (0.0, 0.0) else 0.0
     return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)
