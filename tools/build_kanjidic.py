@@ -6,8 +6,7 @@ the Debian package's copyright file quotes the older V3.0 statement, which allow
 under later versions). The table this script writes is an adaptation of KANJIDIC2 and is
 distributed under CC BY-SA 4.0 with that credit.
 
-What it keeps, per kanji: on'yomi (katakana), kun'yomi (hiragana; "." marks where okurigana start,
-"-" a prefix or suffix), English meanings, school grade, stroke count, (old, four-level) JLPT
+What it keeps, per kanji: on'yomi (katakana), XX, English meanings, school grade, stroke count, (old, four-level) JLPT
 level. It leaves out everything else, in particular Jack Halpern's frequency and SKIP codes,
 which carry extra conditions.
 
@@ -167,7 +166,7 @@ def build(source: Path, joyo_only: bool = False) -> dict:
         "licence_url": LICENCE_URL,
         "edrdg_licence_url": EDRDG_LICENCE_URL,
         "notes": ("on: on'yomi (katakana); kun: kun'yomi (hiragana, '.' marks where okurigana "
-                  "start, '-' a prefix or suffix); meanings: English; grade: 1-6 kyōiku, 8 other "
+                  "start, '-' a prefix or suffix; a few loanwords in katakana); meanings: English; grade: 1-6 kyōiku, 8 other "
                   "jōyō, 9-10 jinmeiyō; strokes: stroke count; jlpt: the old four-level JLPT "
                   "(4 easiest, 1 hardest). Built by tools/build_kanjidic.py."),
         "fields": FIELDS,

@@ -2,8 +2,9 @@
 
 ``lookup(char) -> Entry | None``:
 
-* a kanji → its on'yomi (katakana), kun'yomi (hiragana), English meanings, school grade, stroke
-  count and (old, four-level) JLPT level, from the bundled table ``charsets/kanjidic.json.gz``:
+* a kanji → its on'yomi (katakana), kun'yomi (hiragana; "." marks where okurigana start, "-" a
+  prefix or suffix; a few loanword readings such as 粁 キロメートル are katakana), English
+  meanings, school grade, stroke count and (old, four-level) JLPT level, from the bundled table ``charsets/kanjidic.json.gz``:
   all 13,108 kanji of KANJIDIC2 (jōyō, jinmeiyō and the JIS X 0208/0212/0213 rest);
 * a kana (hiragana, katakana, half-width katakana, small kana) → its romaji (Hepburn, from the
   character's Unicode name: "HIRAGANA LETTER SI" → "shi"; を → "wo", ぢ → "ji", づ → "zu"), with
@@ -89,6 +90,14 @@ class Entry:
     @property
     def grade_name(self) -> str | None:
         return GRADE_NAMES.get(self.grade) if self.grade is not None else None
+
+    def summary(self) -> str:
+        """One line for a terminal: "on サン、セン; kun やま; mountain" or "ka (hiragana)"."""
+        if self.kind != "kanji":
+            return f"{self.romaji} ({'small ' if self.small else ''}{self.kind})"
+        parts = [f"on {'、'.join(self.on)}" if self.on else "",
+                 f"kun {'、'.join(self.kun)}" if self.kun else "", "; ".join(self.meanings)]
+        return "; ".join(p for p in parts if p) or "no readings or meanings in KANJIDIC2"
 
     def to_dict(self) -> dict:
         """JSON-ready; kanji entries carry the credit that must be shown with them."""

@@ -82,7 +82,8 @@ class DictionaryEntry(BaseModel):
                         "character's Unicode name)")
     on: list[str] | None = Field(None, description="Kanji: on'yomi, in katakana.")
     kun: list[str] | None = Field(None, description="Kanji: kun'yomi, in hiragana ('.' marks "
-                                  "where okurigana start, '-' a prefix or suffix).")
+                                  "where okurigana start, '-' a prefix or suffix; a few loanword "
+                                  "readings are katakana).")
     meanings: list[str] | None = Field(None, description="Kanji: English meanings.")
     grade: int | None = Field(None, description="Kanji: 1-6 kyōiku (school year), 8 other jōyō, "
                               "9-10 jinmeiyō.")
