@@ -30,7 +30,8 @@ XML = Path("/usr/share/edict/kanjidic2.xml.gz")
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_kanjidic", ROOT / "tools/build_kanjidic.py")
+    path = ROOT / "tools/build_kanjidic.py"
+    spec = importlib.util.spec_from_file_location("build_kanjidic", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

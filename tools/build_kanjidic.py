@@ -1,14 +1,15 @@
 """Build src/mojinet/data/charsets/kanjidic.json.gz from KANJIDIC2 (run by hand; not packaged).
 
 KANJIDIC2 is © the Electronic Dictionary Research and Development Group (EDRDG), used under the
-Creative Commons Attribution-ShareAlike licence, version 4.0 (https://www.edrdg.org/edrdg/licence.html;
-the Debian package's copyright file quotes the older V3.0 statement, which allows adaptations
-under later versions). The table this script writes is an adaptation of KANJIDIC2 and is
-distributed under CC BY-SA 4.0 with that credit.
+Creative Commons Attribution-ShareAlike licence, version 4.0
+(https://www.edrdg.org/edrdg/licence.html; the Debian package's copyright file quotes the older
+V3.0 statement, which allows adaptations under later versions). The table this script writes is
+an adaptation of KANJIDIC2 and is distributed under CC BY-SA 4.0 with that credit.
 
-What it keeps, per kanji: on'yomi (katakana), XX, English meanings, school grade, stroke count, (old, four-level) JLPT
-level. It leaves out everything else, in particular Jack Halpern's frequency and SKIP codes,
-which carry extra conditions.
+What it keeps, per kanji: on'yomi (katakana), kun'yomi (hiragana; "." marks where okurigana start,
+"-" a prefix or suffix; a few loanword readings like 粁 キロメートル are katakana), English
+meanings, school grade, stroke count, (old, four-level) JLPT level. It leaves out everything
+else, in particular Jack Halpern's frequency and SKIP codes, which carry extra conditions.
 
 Usage (Debian/Ubuntu):
     apt-get install kanjidic-xml
@@ -108,7 +109,8 @@ def parse(stream, chunk_size: int = 1 << 16):
         elif tag == "character":
             literal = entry.pop("literal")
             if not literal or len(literal) != 1:
-                raise KanjidicError(f"a <character> has literal {literal!r}; expected one character")
+                raise KanjidicError(f"a <character> has literal {literal!r}; expected one "
+                                    f"character")
             if literal in table:
                 raise KanjidicError(f"{literal} appears twice")
             table[literal] = [entry[f] for f in FIELDS]
@@ -166,8 +168,9 @@ def build(source: Path, joyo_only: bool = False) -> dict:
         "licence_url": LICENCE_URL,
         "edrdg_licence_url": EDRDG_LICENCE_URL,
         "notes": ("on: on'yomi (katakana); kun: kun'yomi (hiragana, '.' marks where okurigana "
-                  "start, '-' a prefix or suffix; a few loanwords in katakana); meanings: English; grade: 1-6 kyōiku, 8 other "
-                  "jōyō, 9-10 jinmeiyō; strokes: stroke count; jlpt: the old four-level JLPT "
+                  "start, '-' a prefix or suffix; a few loanwords in katakana); meanings: "
+                  "English; grade: 1-6 kyōiku, 8 other jōyō, 9-10 jinmeiyō; strokes: stroke "
+                  "count; jlpt: the old four-level JLPT "
                   "(4 easiest, 1 hardest). Built by tools/build_kanjidic.py."),
         "fields": FIELDS,
         "count": len(kanji),
@@ -193,8 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--joyo-only", action="store_true", help="keep only the 2,136 jōyō kanji")
     args = ap.parse_args(argv)
     if not args.source.exists():
-        print(f"{args.source} not found: apt-get install kanjidic-xml, or download kanjidic2.xml.gz "
-              f"from {SOURCE_URL} and pass --source", file=sys.stderr)
+        print(f"{args.source} not found: apt-get install kanjidic-xml, or download "
+              f"kanjidic2.xml.gz from {SOURCE_URL} and pass --source", file=sys.stderr)
         return 1
     table = build(args.source, joyo_only=args.joyo_only)
     size = write(table, args.out)

@@ -4,8 +4,9 @@
 
 * a kanji → its on'yomi (katakana), kun'yomi (hiragana; "." marks where okurigana start, "-" a
   prefix or suffix; a few loanword readings such as 粁 キロメートル are katakana), English
-  meanings, school grade, stroke count and (old, four-level) JLPT level, from the bundled table ``charsets/kanjidic.json.gz``:
-  all 13,108 kanji of KANJIDIC2 (jōyō, jinmeiyō and the JIS X 0208/0212/0213 rest);
+  meanings, school grade, stroke count and (old, four-level) JLPT level, from the bundled
+  table ``charsets/kanjidic.json.gz``: all 13,108 kanji of KANJIDIC2 (jōyō, jinmeiyō and the
+  rest of JIS X 0208/0212/0213);
 * a kana (hiragana, katakana, half-width katakana, small kana) → its romaji (Hepburn, from the
   character's Unicode name: "HIRAGANA LETTER SI" → "shi"; を → "wo", ぢ → "ji", づ → "zu"), with
   ``small`` set for ゃ, ッ …; no meanings;
@@ -115,11 +116,10 @@ class Entry:
 def kana_entry(char: str) -> Entry | None:
     """A single kana → its Entry (romaji from the Unicode name), anything else → None."""
     name = unicodedata.name(char, "")
-    for prefix, kind in _KANA_PREFIXES:
-        if name.startswith(prefix):
-            break
-    else:
+    matched = [(prefix, kind) for prefix, kind in _KANA_PREFIXES if name.startswith(prefix)]
+    if not matched:
         return None
+    prefix, kind = matched[0]
     syllable = name.removeprefix(prefix)
     small = syllable.startswith("SMALL ")
     syllable = syllable.removeprefix("SMALL ").removeprefix("ARCHAIC ")
