@@ -90,7 +90,7 @@ def test_readings_are_kana_and_fields_are_sane():
     table = dictionary.kanji_table()
     assert len(table) == table.header["count"] == 13108
     loanwords = []  # kun readings in katakana: units and elements (粁 キロメートル), 志 シリング
-    for char in table._rows:
+    for char in table:
         e = table.get(char)
         assert all(katakana.match(r) for r in e.on), (char, e.on)
         assert all(hiragana.match(r) or katakana.match(r) for r in e.kun), (char, e.kun)

@@ -143,6 +143,10 @@ class KanjiTable:
     def __contains__(self, char: str) -> bool:
         return char in self._rows
 
+    def __iter__(self):
+        """The kanji, in code point order."""
+        return iter(self._rows)
+
     def get(self, char: str) -> Entry | None:
         row = self._rows.get(char)
         if row is None:
