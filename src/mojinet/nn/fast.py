@@ -162,14 +162,12 @@ class FastTrainer:
             self.nabla_w = [np.empty_like(W) for W in net.weights]  # (fan_in, fan_out)
             self.nabla_b = [np.empty_like(b) for b in net.biases]  # (fan_out,)
         if engine == "compiled":
-            # ∂C/∂Wˡ accumulators (zero between batches) and which of their rows a batch touched
-            self.grads = [np.zeros_like(W) for W in net.weights]  # (fan_in, fan_out)
-            self.touched = [np.zeros(W.shape[0], dtype=np.bool_) for W in net.weights]
-            # compressed hidden activations (layer 0's slot is filled by the training inputs)
-            self.ptrs = [np.zeros(m + 1, dtype=np.int64) for _ in net.weights]
-            self.idxs = [np.zeros(m * s, dtype=np.int32) for s in net.sizes[:-1]]
-            self.vals = [np.zeros(m * s, dtype=dt) for s in net.sizes[:-1]]
-            self.local_rows = np.arange(m, dtype=np.int64)
+            # with momentum: layer 0's ∂C/∂W accumulator (zero between batches) and which of its
+            # rows a batch touched; layers ≥ 1 get gradient buffers transposed, (fan_out, fan_in)
+            self.grad0 = np.zeros_like(net.weights[0])  # (784, fan_out)
+            self.touched0 = np.zeros(net.sizes[0], dtype=np.bool_)  # (784,)
+            self.grads_t = [np.zeros((1, 1), dtype=dt)] + [
+                np.zeros_like(W.T, order="C") for W in net.weights[1:]]  # (fan_out, fan_in)
             self._compressed = None  # (X, its compressed rows), made once per training set
         self.act_codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
         self.cost_code = COST_CODES[net.cost]
@@ -206,16 +204,24 @@ class FastTrainer:
         if self.engine == "compiled":
             Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
             X_ptr, X_idx, X_val = self._compress(X)
-            ptrs = [X_ptr] + self.ptrs[1:]  # layer 0's input: the compressed training set
-            idxs, vals = [X_idx] + self.idxs[1:], [X_val] + self.vals[1:]
-            done = _train_batches(
-                X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
-                tuple(net.weights), tuple(net.biases), tuple(Vw), tuple(Vb),
-                tuple(self.grads), tuple(self.touched),
-                tuple(self.zs), tuple(self.activations), tuple(self.deltas),
-                tuple(ptrs), tuple(idxs), tuple(vals), self.local_rows,
-                self.act_codes, self.cost_code, eta, mu, lam, costs,
-            )
+            # layers ≥ 1 train on transposed copies (see _affine_t), written back afterwards
+            placeholder = self.grads_t[:1]
+            WTs = placeholder + [np.ascontiguousarray(W.T) for W in net.weights[1:]]
+            VTs = placeholder + [np.ascontiguousarray(V.T) for V in Vw[1:]]
+            try:
+                done = _train_batches(
+                    X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
+                    net.weights[0], Vw[0], self.grad0, self.touched0,
+                    tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
+                    tuple(self.zs), tuple(self.activations), tuple(self.deltas),
+                    self.act_codes, self.cost_code, eta, mu, lam, costs,
+                )
+            finally:
+                for W, WT in zip(net.weights[1:], WTs[1:]):
+                    W[...] = WT.T
+                if vel is not None:
+                    for V, VT in zip(Vw[1:], VTs[1:]):
+                        V[...] = VT.T
         else:
             done = self._run_blas(X, Y, order, start, stop, eta, mu, lam, vel, costs)
         return costs[:done]
@@ -543,22 +549,6 @@ def compress_rows(X):
     return indptr, indices, values
 
 
-@_njit
-def _compress_batch(A, m, ptr, idx, val):
-    """The first m rows of A, compressed the same way into preallocated ptr, idx, val."""
-    fan_in = A.shape[1]
-    p = 0
-    ptr[0] = 0
-    for r in range(m):
-        for k in range(fan_in):
-            a = A[r, k]
-            if a != 0:
-                idx[p] = k
-                val[p] = a
-                p += 1
-        ptr[r + 1] = p
-
-
 # Loops below work on 1-d row views (W[k], Z[r]) with the innermost loop over a whole row:
 # that is the form Numba turns into SIMD instructions (2-d indexing Z[r, j] defeats it).
 
@@ -588,6 +578,27 @@ def _gradient_compressed(ptr, idx, val, rows, m, D, G, touched):
             touched[k] = True
             for j in range(g.shape[0]):
                 g[j] += x * d[j]
+
+
+@_njit
+def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
+    """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW) without momentum, fused: the decay (1 − ηλ)W first, then each
+    sample's −η·aₖ·δ added to row k of W straight away. The sum is the same as building ∂C/∂W and
+    stepping (only the order of the float additions differs), but W is read and written once
+    instead of W and then a gradient of the same size."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for k in range(W.shape[0]):
+            w = W[k]  # (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] *= shrink
+    for r in range(m):
+        d = D[r]  # δ of sample r: (fan_out,)
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            c, w = -eta * val[p], W[idx[p]]  # −η·aₖ and row k of W: (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] += c * d[j]
 
 
 @_njit
@@ -630,17 +641,81 @@ def _dense_step(W, G, V, eta, mu, lam):
                 w[j] -= eta * (g[j] + lam * w[j])
 
 
+# Hidden layers' inputs are dense (sigmoid and tanh are never 0) and narrow (≤ 256): compressing
+# them costs more than it saves, and loops over fan_out = 10 or 16 are too short for SIMD. So for
+# l ≥ 1 the kernel keeps Wˡ transposed, WTˡ = (Wˡ)ᵀ: (fan_out, fan_in), and every inner loop runs
+# along a whole row of WTˡ or Aˡ⁻¹ (fan_in long).
+
+
 @_njit
-def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, bs, Vws, Vbs,
-                   Gs, touched, Zs, As, Ds, ptrs, idxs, vals, local_rows, acts, cost_code,
-                   eta, mu, lam, costs):
+def _affine_t(A, m, WT, b, Z):
+    """Z[r, j] = A[r] · WT[j] + b[j] for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ with Wˡ given transposed."""
+    for r in range(m):
+        a, z = A[r], Z[r]  # (fan_in,), (fan_out,)
+        for j in range(z.shape[0]):
+            w = WT[j]  # (fan_in,): the weights into neuron j
+            s = b[j]
+            for k in range(a.shape[0]):
+                s += a[k] * w[k]
+            z[j] = s
+
+
+@_njit
+def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
+    """(BP2) δˡ⁻¹ = (δˡ (Wˡ)ᵀ) ⊙ σ'(Zˡ⁻¹) for rows r < m, with Wˡ given transposed."""
+    for r in range(m):
+        d, g = D[r], Dp[r]  # δˡ: (fan_out,), δˡ⁻¹: (fan_in,)
+        g[:] = 0
+        for j in range(d.shape[0]):
+            c, w = d[j], WT[j]  # (fan_in,)
+            for k in range(g.shape[0]):
+                g[k] += c * w[k]
+        z, a = Zp[r], Ap[r]  # (fan_in,)
+        for k in range(g.shape[0]):
+            g[k] *= _derivative(z[k], a[k], code)
+
+
+@_njit
+def _gradient_t(A, m, D, GT):
+    """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT)."""
+    GT[:] = 0
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, g = d[j], GT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                g[k] += c * a[k]
+
+
+@_njit
+def _step_t(A, m, D, WT, eta, lam):
+    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed``."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for j in range(WT.shape[0]):
+            w = WT[j]  # (fan_in,)
+            for k in range(w.shape[0]):
+                w[k] *= shrink
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, w = -eta * d[j], WT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                w[k] += c * a[k]
+
+
+@_njit
+def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V0, G0,
+                   touched0, WTs, VTs, GTs, bs, Vbs, Zs, As, Ds, acts, cost_code, eta, mu, lam,
+                   costs):
     """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
-    docstring for the equations. Layer l's input rows are compressed: the training inputs once
-    for all (X_ptr, X_idx, X_val), hidden activations per batch into ptrs[l], idxs[l], vals[l].
-    Gs hold zeros between calls. Returns how many batches were done (the last one without its
-    step if its cost was not finite)."""
+    docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
+    X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
+    WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs. With
+    momentum, G0 holds zeros between calls. Returns how many batches were done (the last one
+    without its step if its cost was not finite)."""
     n = order.shape[0]
-    L = len(Ws)
+    L = len(bs)
     done = 0
     for first in range(start, stop, batch_size):
         m = min(batch_size, n - first)
@@ -649,10 +724,9 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
         for l in range(L):
             Z, A = Zs[l], As[l]
             if l == 0:
-                _affine_compressed(X_ptr, X_idx, X_val, rows, m, Ws[0], bs[0], Z)
+                _affine_compressed(X_ptr, X_idx, X_val, rows, m, W0, bs[0], Z)
             else:
-                _compress_batch(As[l - 1], m, ptrs[l], idxs[l], vals[l])
-                _affine_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, Ws[l], bs[l], Z)
+                _affine_t(As[l - 1], m, WTs[l], bs[l], Z)
             for r in range(m):
                 _activate(Z, A, r, Z.shape[1], acts[l])
         # (BP1) and the cost
@@ -666,22 +740,11 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
         if not np.isfinite(cost):
             return done
         for l in range(L - 1, -1, -1):
-            W, b, D = Ws[l], bs[l], Ds[l]
-            fan_in, fan_out = W.shape
-            if l > 0:  # (BP2) δˡ⁻¹ = (δˡ Wˡᵀ) ⊙ σ'(Zˡ⁻¹), with Wˡ before its step
-                Zp, Ap, Dp = Zs[l - 1], As[l - 1], Ds[l - 1]
-                for r in range(m):
-                    d = D[r]  # (fan_out,)
-                    for k in range(fan_in):
-                        s = _derivative(Zp[r, k], Ap[r, k], acts[l - 1])
-                        g = 0.0
-                        if s != 0:  # (ReLU: no need for the sum where σ' = 0)
-                            w = W[k]  # (fan_out,)
-                            for j in range(fan_out):
-                                g += d[j] * w[j]
-                        Dp[r, k] = g * s
+            b, D = bs[l], Ds[l]
+            if l > 0:  # (BP2) δˡ⁻¹, with Wˡ before its step
+                _backprop_t(D, m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
             # (BP3) ∂C/∂bˡ = Σ_rows δˡ, and the step for bˡ
-            for j in range(fan_out):
+            for j in range(b.shape[0]):
                 g = 0.0
                 for r in range(m):
                     g += D[r, j]
@@ -690,13 +753,18 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
                     b[j] -= eta * Vbs[l][j]
                 else:
                     b[j] -= eta * g
-            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ into Gˡ, then the step for Wˡ
-            if l == 0:
-                _gradient_compressed(X_ptr, X_idx, X_val, rows, m, D, Gs[0], touched[0])
+            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum, else
+            # through a gradient buffer for the velocity
+            if l == 0 and mu == 0:
+                _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+            elif l == 0:
+                _gradient_compressed(X_ptr, X_idx, X_val, rows, m, D, G0, touched0)
+                _sgd_step(W0, G0, V0, touched0, eta, mu, lam)
+            elif mu == 0:
+                _step_t(As[l - 1], m, D, WTs[l], eta, lam)
             else:
-                _gradient_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, D, Gs[l],
-                                     touched[l])
-            _sgd_step(W, Gs[l], Vws[l], touched[l], eta, mu, lam)
+                _gradient_t(As[l - 1], m, D, GTs[l])
+                _dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
     return done
 
 
