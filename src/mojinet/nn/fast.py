@@ -323,14 +323,11 @@ class FastTrainer:
 # --------------------------------------------------------------------------- NumPy helpers
 def _np_activate(Z: Array, A: Array, code: int) -> None:
     """A = σ(Z), into A (which may be Z itself); numerically stable sigmoid and softmax."""
-    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)); for z < 0 as e^z/(1 + e^z) = 1 − σ(|z|)
-        neg = Z < 0  # (before A, which may be Z, is overwritten)
-        np.abs(Z, out=A)
-        np.negative(A, out=A)
-        np.exp(A, out=A)  # e^(−|z|)
-        np.add(A, 1, out=A)
-        np.reciprocal(A, out=A)  # 1/(1 + e^(−|z|)) = σ(|z|)
-        np.subtract(1, A, out=A, where=neg)  # σ(z) = 1 − σ(|z|) for z < 0
+    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)) = ½ + ½ tanh(z/2): no overflow, no masks
+        np.multiply(Z, 0.5, out=A)
+        np.tanh(A, out=A)
+        A *= 0.5
+        A += 0.5
     elif code == _RELU:
         np.maximum(Z, 0, out=A)
     elif code == _TANH:
@@ -432,14 +429,12 @@ def _compile_kernels() -> None:
 @_njit
 def _activate(Z, A, r, n, code):
     """The first n entries of row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
-    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0
+    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0 (a select, no branch)
+        z, a = Z[r], A[r]  # (fan_out,)
         for j in range(n):
-            z = Z[r, j]
-            if z >= 0:
-                A[r, j] = 1.0 / (1.0 + np.exp(-z))
-            else:
-                e = np.exp(z)
-                A[r, j] = e / (1.0 + e)
+            e = np.exp(-abs(z[j]))
+            s = 1 / (1 + e)
+            a[j] = s if z[j] >= 0 else e * s
     elif code == 1:  # relu
         for j in range(n):
             A[r, j] = max(Z[r, j], 0.0)
