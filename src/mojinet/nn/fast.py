@@ -64,7 +64,8 @@ ENGINES = ("compiled", "blas")
 
 
 def _setting() -> str:
-    return os.environ.get("MOJINET_FAST", "").strip().lower()
+    value = os.environ.get("MOJINET_FAST")  # (read on every call: tests and users change it)
+    return value.strip().lower() if value else ""
 
 
 def enabled() -> bool:
@@ -766,22 +767,33 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
 # --------------------------------------------------------------------------- inference
 @_njit
 def _feedforward_rows(X, Ws, bs, acts):
-    """Output activations for every row of X, one row at a time through all layers."""
+    """Output activations for every row of X, one row at a time through all layers (for a few
+    rows, where a BLAS call per layer costs more than the arithmetic)."""
     L = len(Ws)
-    width = 0
+    width = X.shape[1]
     for l in range(L):
         width = max(width, Ws[l].shape[1])
-    Z = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's z
-    A = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's activations
+    Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
+    idx = np.empty(width, dtype=np.int64)  # where the layer's input is not 0
     out = np.empty((X.shape[0], Ws[L - 1].shape[1]), dtype=X.dtype)  # (batch, n_out)
     for r in range(X.shape[0]):
         for l in range(L):
-            if l == 0:
-                _affine(X, r, Ws[0], bs[0], Z, 1)
-            else:
-                _affine(A, l, Ws[l], bs[l], Z, l + 1)
-            _activate(Z, A, l + 1, Ws[l].shape[1], acts[l])
-        out[r] = A[L, : out.shape[1]]
+            W, b = Ws[l], bs[l]
+            fan_in, fan_out = W.shape
+            a = X[r] if l == 0 else Z[l - 1]  # (≥ fan_in,)
+            z = Z[l]  # (≥ fan_out,)
+            n = 0
+            for k in range(fan_in):  # the non-zero inputs, without a branch per input
+                idx[n] = k
+                n += a[k] != 0
+            for j in range(fan_out):
+                z[j] = b[j]
+            for q in range(n):
+                c, w = a[idx[q]], W[idx[q]]  # input k and its row of weights: (fan_out,)
+                for j in range(fan_out):
+                    z[j] += c * w[j]
+            _activate(Z, Z, l, fan_out, acts[l])
+        out[r] = Z[L - 1, : out.shape[1]]
     return out
 
 
@@ -799,7 +811,8 @@ def feedforward(net: Network, X: Array) -> Array:
     if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
             or not enabled()):
         return net.feedforward(X)
-    if HAVE_NUMBA and X.flags.c_contiguous and len(X) * net.n_weights <= _ROWWISE_LIMIT:
+    if HAVE_NUMBA and X.flags.c_contiguous and (
+            len(X) == 1 or len(X) * net.n_weights <= _ROWWISE_LIMIT):
         return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
     A = X  # (batch, n_in)
     for W, b, code in zip(net.weights, net.biases, codes):
