@@ -780,6 +780,13 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
 
 # --------------------------------------------------------------------------- inference
 @_njit
+def _softmax_rows(Z):
+    """Z ← softmax(Z) row by row, in place: (batch, n)."""
+    for r in range(Z.shape[0]):
+        _activate(Z, Z, r, Z.shape[1], 3)
+
+
+@_njit
 def _feedforward_rows(X, Ws, bs, acts):
     """Output activations for every row of X, one row at a time through all layers (for a few
     rows, where a BLAS call per layer costs more than the arithmetic)."""
@@ -833,7 +840,10 @@ def feedforward(net: Network, X: Array) -> Array:
     for W, b, code in zip(net.weights, net.biases, codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
         A += b
-        _np_activate(A, A, code)  # … turned into the activations in place
+        if code == _SOFTMAX and HAVE_NUMBA:  # NumPy's reductions over short rows are slow
+            _softmax_rows(A)
+        else:
+            _np_activate(A, A, code)  # … turned into the activations in place
     return A
 
 
