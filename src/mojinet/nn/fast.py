@@ -11,15 +11,16 @@ Two engines; ``default_engine(net)`` picks one (``MOJINET_FAST`` in the environm
 - ``compiled`` (needs Numba; for networks no wider than ``COMPILED_MAX_WIDTH``): one compiled call
   trains a whole run of mini-batches, forward pass, backpropagation and SGD step fused:
 
-  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample over the non-zero inputs only (the
-             training set is compressed by rows once: ~80% of MNIST's pixels are 0, so most of
-             the first layer's products are 0·w and need not be done);
+  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample; the first layer over the non-zero
+             inputs only (the training set is compressed by rows once: ~80% of MNIST's pixels
+             are 0, so most of its products are 0·w and need not be done);
   (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
   (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
-  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ accumulated over the non-zero inputs, then the
-             step w ← w − η(∂C/∂w + λw), or with momentum v ← μv + (…), w ← w − ηv. Rows of Wˡ
-             whose input was 0 in the whole batch have a zero gradient and, without momentum or
-             decay, are not touched at all.
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ with the step w ← w − η(∂C/∂w + λw): without
+             momentum each sample's −η·aₖ·δ goes straight into W (no gradient array); with
+             momentum ∂C/∂W is accumulated first for v ← μv + (…), w ← w − ηv.
+             Layers after the first keep their weights transposed inside the kernel, so that
+             every inner loop runs along the (long) fan-in rather than a fan-out of 10 or 16.
 
 - ``blas`` (pure NumPy; for wide layers, and the fallback without Numba): the reference's matrix
   products, but into preallocated buffers (``out=``), elementwise work in place, no per-batch
