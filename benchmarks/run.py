@@ -138,7 +138,8 @@ class _Stop(Exception):
 class MojinetPeer(Peer):
     def __init__(self, cfg, init_params, X, y, threads, engine, total, seed=SEED):
         super().__init__(cfg, init_params, X, y, threads, seed)
-        os.environ["MOJINET_FAST"] = engine  # read by mojinet.nn.fast at train time
+        if engine != "default":  # read by mojinet.nn.fast at train time
+            os.environ["MOJINET_FAST"] = engine
         from mojinet import SGD, Network
         from mojinet.nn import fast
 
@@ -297,7 +298,7 @@ def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
         return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
         return SklearnPeer(cfg, init_params, X, y, threads, seed)
-    engine = {"mojinet": "1", "mojinet-blas": "blas", "mojinet-reference": "0"}[name]
+    engine = {"mojinet": "default", "mojinet-blas": "blas", "mojinet-reference": "0"}[name]
     return MojinetPeer(cfg, init_params, X, y, threads, engine, total, seed)
 
 

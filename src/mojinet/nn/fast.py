@@ -71,9 +71,13 @@ def _setting() -> str:
     twice), a tenth of a one-image prediction; CPython's mapping behind ``os.environ`` answers
     the usual "not set" in a plain dict lookup."""
     data = getattr(os.environ, "_data", None)
-    if data is not None and _ENV_KEY not in data:
-        return ""
-    value = os.environ.get("MOJINET_FAST")
+    if data is None:
+        value = os.environ.get("MOJINET_FAST")
+    else:
+        raw = data.get(_ENV_KEY)
+        if raw is None:
+            return ""
+        value = os.environ.decodevalue(raw)  # type: ignore[attr-defined]
     return value.strip().lower() if value else ""
 
 
@@ -856,16 +860,15 @@ def predict(net: Network, X: Array) -> Array:
 # Rows × weights above which BLAS matrix products beat the row-at-a-time compiled kernel.
 _ROWWISE_LIMIT = 2_000_000
 
-_CODE_CACHE: dict[tuple, Array] = {}
-
 
 def _act_codes(net: Network) -> Array | None:
-    """The activation codes of net's layers (None if one is unknown), cached by identity."""
-    key = tuple(map(id, net.activations))
-    codes = _CODE_CACHE.get(key)
-    if codes is None:
-        if any(a not in ACT_CODES for a in net.activations):
-            return None
-        codes = _CODE_CACHE[key] = np.array([ACT_CODES[a] for a in net.activations],
-                                            dtype=np.int64)
+    """The activation codes of net's layers (None if one is unknown), kept on the network with
+    the activations they were made for (so a changed activation list is noticed)."""
+    cached = net.__dict__.get("_fast_act_codes")
+    if cached is not None and cached[0] == net.activations:
+        return cached[1]
+    if any(a not in ACT_CODES for a in net.activations):
+        return None
+    codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+    net.__dict__["_fast_act_codes"] = (list(net.activations), codes)
     return codes
