@@ -796,11 +796,11 @@ def _feedforward_rows(X, Ws, bs, acts):
     """Output activations for every row of X, one row at a time through all layers (for a few
     rows, where a BLAS call per layer costs more than the arithmetic)."""
     L = len(Ws)
-    width = X.shape[1]
+    width = 0
     for l in range(L):
         width = max(width, Ws[l].shape[1])
     Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
-    idx = np.empty(width, dtype=np.int64)  # where the layer's input is not 0
+    idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
     out = np.empty((X.shape[0], Ws[L - 1].shape[1]), dtype=X.dtype)  # (batch, n_out)
     for r in range(X.shape[0]):
         for l in range(L):
