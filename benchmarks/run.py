@@ -95,15 +95,34 @@ def _gemm_peak(kind: str, threads: int, n: int = 1024, reps: int = 8) -> float:
     return 2 * n**3 / best
 
 
+def _read_bandwidth(mb: int = 256, reps: int = 5) -> float:
+    """Best rate (bytes/s) at which one core streams a float32 array from main memory."""
+    a = np.ones(mb * 2**20 // 4, dtype=np.float32)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        a.sum()
+        best = min(best, time.perf_counter() - t)
+    return a.nbytes / best
+
+
 class Peer:
     """What a worker does for one peer: set up, train epochs, evaluate, infer."""
 
-    def __init__(self, cfg, init_params, X, y, threads):
-        self.cfg, self.X, self.y, self.threads = cfg, X, y, threads
-        self.rng = np.random.default_rng(SEED)  # the shuffles, same for mojinet and torch
+    def __init__(self, cfg, init_params, X, y, threads, seed=SEED):
+        self.cfg, self.X, self.y, self.threads, self.seed = cfg, X, y, threads, seed
+        self.rng = np.random.default_rng(seed)  # the shuffles, same for mojinet and torch
 
     def epoch(self) -> float:
         raise NotImplementedError
+
+    def train_epochs(self, n: int) -> None:
+        """n epochs, untimed (the accuracy runs over several seeds)."""
+        for _ in range(n):
+            self.epoch()
+
+    def close(self) -> None:
+        pass
 
     def predict_proba(self, X) -> np.ndarray:
         raise NotImplementedError
@@ -112,10 +131,15 @@ class Peer:
         self.predict_proba(x)
 
 
+class _Stop(Exception):
+    """Ends a MojinetPeer's training thread early (close())."""
+
+
 class MojinetPeer(Peer):
-    def __init__(self, cfg, init_params, X, y, threads, engine, total):
-        super().__init__(cfg, init_params, X, y, threads)
-        os.environ["MOJINET_FAST"] = engine  # read by mojinet.nn.fast at train time
+    def __init__(self, cfg, init_params, X, y, threads, engine, total, seed=SEED):
+        super().__init__(cfg, init_params, X, y, threads, seed)
+        if engine != "default":  # read by mojinet.nn.fast at train time
+            os.environ["MOJINET_FAST"] = engine
         from mojinet import SGD, Network
         from mojinet.nn import fast
 
@@ -127,6 +151,7 @@ class MojinetPeer(Peer):
         self.optimizer = SGD(cfg["eta"], momentum=cfg["momentum"])
         self.total = total  # epochs the controller will ask for
         self._thread, self._go, self._done = None, threading.Semaphore(0), queue.Queue()
+        self._closed = False
 
     def epoch(self) -> float:
         """Let mojinet.train run its next epoch. train(epochs=total) is called once, as a user
@@ -136,19 +161,36 @@ class MojinetPeer(Peer):
 
             def on_epoch_end(net, record):
                 self._done.put(time.perf_counter())
-                self._go.acquire()  # wait for the next "epoch" (or "quit")
+                self._go.acquire()  # wait for the next "epoch" (or close())
+                if self._closed:
+                    raise _Stop
 
             def run():
                 self._go.acquire()
-                mojinet.train(self.net, self.X, self.y, optimizer=self.optimizer,
-                              epochs=self.total, batch_size=self.cfg["batch"], rng=self.rng,
-                              progress=False, on_epoch_end=on_epoch_end)
+                try:
+                    mojinet.train(self.net, self.X, self.y, optimizer=self.optimizer,
+                                  epochs=self.total, batch_size=self.cfg["batch"], rng=self.rng,
+                                  progress=False, on_epoch_end=on_epoch_end)
+                except _Stop:
+                    pass
 
             self._thread = threading.Thread(target=run, daemon=True)
             self._thread.start()
         t = time.perf_counter()
         self._go.release()
         return self._done.get() - t
+
+    def train_epochs(self, n: int) -> None:
+        import mojinet
+
+        mojinet.train(self.net, self.X, self.y, optimizer=self.optimizer, epochs=n,
+                      batch_size=self.cfg["batch"], rng=self.rng, progress=False)
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._closed = True
+            self._go.release()
+            self._thread.join()
 
     def predict_proba(self, X):
         return self.fast.feedforward(self.net, X)
@@ -158,8 +200,8 @@ class MojinetPeer(Peer):
 
 
 class TorchPeer(Peer):
-    def __init__(self, cfg, init_params, X, y, threads):
-        super().__init__(cfg, init_params, X, y, threads)
+    def __init__(self, cfg, init_params, X, y, threads, seed=SEED):
+        super().__init__(cfg, init_params, X, y, threads, seed)
         import torch
 
         torch.set_num_threads(threads)
@@ -217,8 +259,8 @@ class TorchPeer(Peer):
 
 
 class SklearnPeer(Peer):
-    def __init__(self, cfg, init_params, X, y, threads):
-        super().__init__(cfg, init_params, X, y, threads)
+    def __init__(self, cfg, init_params, X, y, threads, seed=SEED):
+        super().__init__(cfg, init_params, X, y, threads, seed)
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -230,7 +272,7 @@ class SklearnPeer(Peer):
             hidden_layer_sizes=tuple(cfg["sizes"][1:-1]), activation=hidden, solver="sgd",
             alpha=0.0, batch_size=cfg["batch"], learning_rate="constant",
             learning_rate_init=cfg["eta"], momentum=cfg["momentum"], nesterovs_momentum=False,
-            shuffle=True, random_state=SEED, max_iter=1, tol=0.0,
+            shuffle=True, random_state=seed, max_iter=1, tol=0.0,
         )
         # Start from the same weights: one step on one sample builds the model, then overwrite.
         with warnings.catch_warnings():  # "batch_size clipped" for this one-sample call
@@ -251,13 +293,13 @@ class SklearnPeer(Peer):
         return self.clf.predict_proba(X)
 
 
-def _make_peer(name, cfg, init_params, X, y, threads, total) -> Peer:
+def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
     if name == "torch":
-        return TorchPeer(cfg, init_params, X, y, threads)
+        return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
-        return SklearnPeer(cfg, init_params, X, y, threads)
-    engine = {"mojinet": "1", "mojinet-blas": "blas", "mojinet-reference": "0"}[name]
-    return MojinetPeer(cfg, init_params, X, y, threads, engine, total)
+        return SklearnPeer(cfg, init_params, X, y, threads, seed)
+    engine = {"mojinet": "default", "mojinet-blas": "blas", "mojinet-reference": "0"}[name]
+    return MojinetPeer(cfg, init_params, X, y, threads, engine, total, seed)
 
 
 def _worker(conn, name: str, cfg: dict, init_params, threads: int, train_size: int,
@@ -296,7 +338,17 @@ def _worker(conn, name: str, cfg: dict, init_params, threads: int, train_size: i
             conn.send(time.perf_counter() - t)
         elif cmd == "gemm":
             conn.send(_gemm_peak(arg, threads))
+        elif cmd == "bandwidth":
+            conn.send(_read_bandwidth())
+        elif cmd == "seed":  # a fresh run from other weights and shuffles: (init_params, seed)
+            peer.close()
+            peer = _make_peer(name, cfg, arg[0], X, y, threads, total, seed=arg[1])
+            conn.send(None)
+        elif cmd == "train":  # arg untimed epochs, then the test accuracy
+            peer.train_epochs(arg)
+            conn.send(float(np.mean(np.argmax(peer.predict_proba(test.X), axis=1) == test.y)))
         elif cmd == "quit":
+            peer.close()
             conn.send(None)
             return
 
@@ -310,6 +362,7 @@ class Result:
     base: int = 0
     latency: list[float] = field(default_factory=list)
     throughput: list[float] = field(default_factory=list)
+    seed_accuracies: list[float] = field(default_factory=list)  # the accuracy runs
 
 
 def _flops_per_epoch(sizes, n) -> float:
@@ -355,6 +408,8 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
                 if p in conns:
                     conns[p].send(("gemm", kind))
                     peak_flops[kind] = conns[p].recv()
+            conns[peers[0]].send(("bandwidth", None))  # and one core's memory read rate
+            peak_flops["read_bytes_per_s"] = conns[peers[0]].recv()
         total = args.warmup + args.epochs
         for r in range(total):
             order = peers[r % len(peers):] + peers[: r % len(peers)]  # rotate who goes first
@@ -374,6 +429,17 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
                     results[p].latency.extend(conns[p].recv().tolist())
                 conns[p].send(("throughput", None))
                 results[p].throughput.append(conns[p].recv())
+        for k in range(1, args.accuracy_seeds + 1):  # the same run again from other seeds
+            seed = SEED + k
+            other = Network(cfg["sizes"], acts, cfg["cost"], init=cfg["init"], seed=seed)
+            params = [p.copy() for p in other.parameters()]
+            for p in peers[k % len(peers):] + peers[: k % len(peers)]:
+                conns[p].send(("seed", (params, seed)))
+                conns[p].recv()
+                conns[p].send(("train", total))
+                results[p].seed_accuracies.append(conns[p].recv())
+                print(f"  [{name}] seed {seed} {p:18s} {100 * results[p].seed_accuracies[-1]:.2f}%",
+                      file=sys.stderr, flush=True)
         for p in peers:
             conns[p].send(("quit", None))
             conns[p].recv()
@@ -390,7 +456,7 @@ def _spread(xs):
 
 
 def _report(name, cfg, results, peers, args, peak_flops) -> dict:
-    peak = max(peak_flops.values())
+    peak = max(v for k, v in peak_flops.items() if k in ("numpy", "torch"))
     n = args.train_size
     flops = _flops_per_epoch(cfg["sizes"], n)
     bound = flops / peak
@@ -420,19 +486,39 @@ def _report(name, cfg, results, peers, args, peak_flops) -> dict:
                            "throughput_s": min(res.throughput) if res.throughput else None}
     inf_flops = _inference_flops(cfg["sizes"], 10_000)
     inf_bound = inf_flops / peak
-    print(f"   inference, whole test set (10,000 images): bound {inf_flops / 1e9:.2f} GFLOP at "
-          f"{peak / 1e9:.0f} GFLOP/s = {1e3 * inf_bound:.2f} ms")
+    read = peak_flops.get("read_bytes_per_s")
+    sizes = cfg["sizes"]
+    inf_bytes = 4 * (10_000 * sizes[0] + sum(i * o for i, o in zip(sizes[:-1], sizes[1:])))
+    mem_bound = inf_bytes / read if read else 0.0  # reading the float32 images and weights once
+    roofline = max(inf_bound, mem_bound)
+    print(f"   inference, whole test set (10,000 images): compute bound {inf_flops / 1e9:.2f} "
+          f"GFLOP at {peak / 1e9:.0f} GFLOP/s = {1e3 * inf_bound:.2f} ms; memory bound "
+          f"{inf_bytes / 1e6:.1f} MB at {(read or 0) / 1e9:.1f} GB/s = {1e3 * mem_bound:.2f} ms")
     ref_tp = min(results[ref].throughput)
     for p in peers:
         tp = min(results[p].throughput)
         line = (f"   {p:18s} test set {1e3 * tp:8.2f} ms (best of {len(results[p].throughput)}), "
-                f"{tp / inf_bound:5.1f}× bound, {tp / ref_tp:6.2f}× {ref}")
+                f"{tp / inf_bound:5.1f}× compute bound, {tp / roofline:5.1f}× roofline, "
+                f"{tp / ref_tp:6.2f}× {ref}")
         if results[p].latency:
             lat = results[p].latency
             line += (f"; batch-1 latency median {statistics.median(lat):7.2f} µs "
                      f"(p10 {np.percentile(lat, 10):.2f}, p90 {np.percentile(lat, 90):.2f}, "
                      f"{len(lat)} calls)")
         print(line)
+    if results[ref].seed_accuracies:
+        runs = len(results[ref].seed_accuracies) + 1
+        print(f"   test accuracy over {runs} seeds (initial weights and shuffles), "
+              f"{args.warmup + args.epochs} epochs each: mean ± sd [min–max], and the "
+              f"difference from {ref} ± its standard error")
+        ref_acc = 100 * np.array([results[ref].accuracy] + results[ref].seed_accuracies)
+        for p in peers:
+            acc = 100 * np.array([results[p].accuracy] + results[p].seed_accuracies)
+            diff = acc.mean() - ref_acc.mean()
+            se = np.sqrt(acc.var(ddof=1) / len(acc) + ref_acc.var(ddof=1) / len(ref_acc))
+            print(f"   {p:18s} {acc.mean():6.2f} ± {acc.std(ddof=1):4.2f} "
+                  f"[{acc.min():.2f}–{acc.max():.2f}]   {diff:+6.2f} ± {se:.2f} points")
+            out["peers"][p]["seed_accuracies"] = acc.tolist()
     sys.stdout.flush()
     return out
 
@@ -450,6 +536,9 @@ def main(argv=None) -> int:
     ap.add_argument("--train-size", type=int, default=60_000, help="training images (≤ 60000)")
     ap.add_argument("--latency-calls", type=int, default=2000, help="batch-1 calls per round")
     ap.add_argument("--inference-rounds", type=int, default=3)
+    ap.add_argument("--accuracy-seeds", type=int, default=0, metavar="K",
+                    help="train K more times from other seeds (untimed) and report the mean "
+                         "test accuracy of each peer with its spread (default 0)")
     ap.add_argument("--sklearn-latency", action="store_true",
                     help="also time MLPClassifier.predict_proba one image at a time")
     ap.add_argument("--quick", action="store_true",
@@ -475,8 +564,9 @@ def main(argv=None) -> int:
           f"{'; '.join(blas)}; {overrides}")
     peak_flops: dict[str, float] = {}
     results = [run_config(c, args, peak_flops) for c in configs]
-    print("\nfloat32 GEMM peak (1024²): " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s"
-                                                       for k, v in peak_flops.items()))
+    print("\nfloat32 GEMM peak (1024²): " + ", ".join(
+        f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak_flops.items() if k in ("numpy", "torch"))
+        + f"; one core reads memory at {peak_flops.get('read_bytes_per_s', 0) / 1e9:.1f} GB/s")
     if args.json:
         import json
 

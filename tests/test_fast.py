@@ -25,6 +25,8 @@ SETUPS = [
     ([12, 6, 3], ["relu", "softmax"], "quadratic", 1.0, 0.0, 0.05),
     ([12, 4, 3], ["sigmoid", "relu"], "quadratic", 0.1, 0.0, 0.0),
     ([12, 3], "tanh", "quadratic", 0.2, 0.3, 0.0),  # no hidden layer
+    ([12, 3], "sigmoid", "cross-entropy", 0.5, 0.0, 0.01),  # no hidden layer, fused step
+    ([12, 6, 5, 4, 3], ["sigmoid", "tanh", "relu", "softmax"], "cross-entropy", 0.5, 0.0, 0.0),
 ]
 
 

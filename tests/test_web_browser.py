@@ -150,6 +150,7 @@ def test_drawn_digit_is_read_and_lights_up_the_network(page, digit):
     candidates = page.locator("#candidates li").all_inner_texts()
     assert label == digit, f"drew {digit}, the page reads {label}: {candidates}"
     assert page.locator("#best").inner_text() == digit
+    assert page.locator("#dictionary").is_hidden()  # digits have no readings
     # Hidden layers: some neurons lit, not all. Output: the drawn digit's neuron is lit.
     for layer, size in ((1, 32), (2, 16)):
         assert 0 < lit(page, layer) < size, (layer, lit(page, layer))
@@ -278,3 +279,44 @@ def test_large_output_layer_gets_a_compact_view(browser):
         assert label in page.locator("#neuron-title").inner_text()
         assert page.errors == []
         page.screenshot(path=str(ARTIFACTS / "web-large-model.png"), full_page=True)
+
+
+def test_kanji_and_kana_models_show_readings_meanings_and_credit(browser):
+    """The best candidate's readings and meanings (KANJIDIC2, with its credit line and link) for
+    a kanji model, romaji for a kana model; models whose output ignores the drawing (zero
+    weights, biased outputs) so the answer is known."""
+    from mojinet import Model, Network
+    from mojinet.data.dictionary import CREDIT, CREDIT_URL
+
+    def biased(classes, favourite):
+        net = Network([784, 16, len(classes)], ["sigmoid", "softmax"], "cross-entropy", seed=2)
+        net.weights[-1][:] = 0
+        net.biases[-1][:] = 0
+        net.biases[-1][classes.index(favourite)] = 5.0
+        return Model(net, tuple(classes), {"image_shape": [28, 28], "user_images": {"box": 20}})
+
+    with open_page(browser, biased(list("山川日水木"), "山"), "kanji-dict.npz") as page:
+        assert page.locator("#dictionary").is_hidden()  # nothing drawn yet
+        draw(page, DIGITS["1"])
+        assert page.locator("#best").inner_text() == "山"
+        box = page.locator("#dictionary")
+        assert box.is_visible() and box.get_attribute("data-char") == "山"
+        assert "サン" in page.locator("#dict-readings dd.on").inner_text()
+        assert page.locator("#dict-readings dd.kun").inner_text() == "やま"
+        assert "mountain" in page.locator("#dict-meanings").inner_text()
+        meta = page.locator("#dict-meta").inner_text()
+        assert "grade 1" in meta and "3 strokes" in meta
+        link = page.locator("#dict-credit a")
+        assert link.is_visible() and link.inner_text() == CREDIT
+        assert link.get_attribute("href") == CREDIT_URL
+        page.screenshot(path=str(ARTIFACTS / "web-kanji-dictionary.png"), full_page=True)
+        page.click("#clear")
+        page.wait_for_function("document.getElementById('dictionary').hidden")
+        assert page.errors == []
+
+    with open_page(browser, biased(list("かきく"), "き"), "kana-dict.npz") as page:
+        draw(page, DIGITS["7"])
+        assert page.locator("#dictionary").get_attribute("data-char") == "き"
+        assert page.locator("#dict-readings dd.romaji").inner_text() == "ki"
+        assert page.locator("#dict-credit").is_hidden()  # no KANJIDIC2 data on screen
+        assert page.errors == []

@@ -14,6 +14,9 @@ from . import __version__, datasets_cli, kanji_cli
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
 from .data.dataset import Dataset
+from .data.dictionary import CREDIT as DICTIONARY_CREDIT
+from .data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
+from .data.dictionary import lookup_all
 from .data.images import ImageError, load_images
 from .data.registry import DATA_DIR_ENV, available_datasets, dataset_name, get_spec, load_dataset
 from .io import Model, ModelFileError, load_model, save_model
@@ -252,6 +255,7 @@ def cmd_predict(args) -> int:
     if h != w:
         raise CLIError(f"{args.model}: predict supports square inputs, not {h}×{w}")
     box = model.preprocessing.get("user_images", {}).get("box")
+    entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
     results = []
     status = 0
     for image in args.images:
@@ -262,12 +266,17 @@ def cmd_predict(args) -> int:
             status = 1
             continue
         top = model.top(X, args.top)[0]
-        results.append({"image": str(image), "top": [{"label": c, "probability": p}
-                                                     for c, p in top]})
+        results.append({"image": str(image), "top": [
+            {"label": c, "probability": p} | ({"dictionary": entries[c].to_dict()}
+                                              if c in entries else {}) for c, p in top]})
         if not args.json:
             _print(f"{image}: " + "  ".join(f"{c} {p:.1%}" for c, p in top))
+            if top[0][0] in entries:
+                _print(f"  {top[0][0]}: {entries[top[0][0]].summary()}")
     if args.json:
         _print(json.dumps(results, ensure_ascii=False, indent=1))
+    elif any(e.kind == "kanji" for e in entries.values()) and results:
+        _print(f"(readings and meanings: {DICTIONARY_CREDIT}, {DICTIONARY_CREDIT_URL})")
     return status
 
 

@@ -11,15 +11,16 @@ Two engines; ``default_engine(net)`` picks one (``MOJINET_FAST`` in the environm
 - ``compiled`` (needs Numba; for networks no wider than ``COMPILED_MAX_WIDTH``): one compiled call
   trains a whole run of mini-batches, forward pass, backpropagation and SGD step fused:
 
-  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample over the non-zero inputs only (the
-             training set is compressed by rows once: ~80% of MNIST's pixels are 0, so most of
-             the first layer's products are 0·w and need not be done);
+  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample; the first layer over the non-zero
+             inputs only (the training set is compressed by rows once: ~80% of MNIST's pixels
+             are 0, so most of its products are 0·w and need not be done);
   (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
   (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
-  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ accumulated over the non-zero inputs, then the
-             step w ← w − η(∂C/∂w + λw), or with momentum v ← μv + (…), w ← w − ηv. Rows of Wˡ
-             whose input was 0 in the whole batch have a zero gradient and, without momentum or
-             decay, are not touched at all.
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ with the step w ← w − η(∂C/∂w + λw): without
+             momentum each sample's −η·aₖ·δ goes straight into W (no gradient array); with
+             momentum ∂C/∂W is accumulated first for v ← μv + (…), w ← w − ηv.
+             Layers after the first keep their weights transposed inside the kernel, so that
+             every inner loop runs along the (long) fan-in rather than a fan-out of 10 or 16.
 
 - ``blas`` (pure NumPy; for wide layers, and the fallback without Numba): the reference's matrix
   products, but into preallocated buffers (``out=``), elementwise work in place, no per-batch
@@ -64,7 +65,26 @@ ENGINES = ("compiled", "blas")
 
 
 def _setting() -> str:
-    return os.environ.get("MOJINET_FAST", "").strip().lower()
+    """MOJINET_FAST, read on every call (tests and users change it while running).
+
+    ``os.environ.get`` of a variable that is not set costs ~1 µs (it raises and catches KeyError
+    twice), a tenth of a one-image prediction; CPython's mapping behind ``os.environ`` answers
+    the usual "not set" in a plain dict lookup."""
+    data = getattr(os.environ, "_data", None)
+    if data is None:
+        value = os.environ.get("MOJINET_FAST")
+    else:
+        raw = data.get(_ENV_KEY)
+        if raw is None:
+            return ""
+        value = os.environ.decodevalue(raw)  # type: ignore[attr-defined]
+    return value.strip().lower() if value else ""
+
+
+try:
+    _ENV_KEY = os.environ.encodekey("MOJINET_FAST")  # type: ignore[attr-defined]
+except AttributeError:  # not CPython's os._Environ: always take the os.environ.get path
+    _ENV_KEY = object()
 
 
 def enabled() -> bool:
@@ -162,14 +182,12 @@ class FastTrainer:
             self.nabla_w = [np.empty_like(W) for W in net.weights]  # (fan_in, fan_out)
             self.nabla_b = [np.empty_like(b) for b in net.biases]  # (fan_out,)
         if engine == "compiled":
-            # ∂C/∂Wˡ accumulators (zero between batches) and which of their rows a batch touched
-            self.grads = [np.zeros_like(W) for W in net.weights]  # (fan_in, fan_out)
-            self.touched = [np.zeros(W.shape[0], dtype=np.bool_) for W in net.weights]
-            # compressed hidden activations (layer 0's slot is filled by the training inputs)
-            self.ptrs = [np.zeros(m + 1, dtype=np.int64) for _ in net.weights]
-            self.idxs = [np.zeros(m * s, dtype=np.int32) for s in net.sizes[:-1]]
-            self.vals = [np.zeros(m * s, dtype=dt) for s in net.sizes[:-1]]
-            self.local_rows = np.arange(m, dtype=np.int64)
+            # with momentum: layer 0's ∂C/∂W accumulator (zero between batches) and which of its
+            # rows a batch touched; layers ≥ 1 get gradient buffers transposed, (fan_out, fan_in)
+            self.grad0 = np.zeros_like(net.weights[0])  # (784, fan_out)
+            self.touched0 = np.zeros(net.sizes[0], dtype=np.bool_)  # (784,)
+            self.grads_t = [np.zeros((1, 1), dtype=dt)] + [
+                np.zeros_like(W.T, order="C") for W in net.weights[1:]]  # (fan_out, fan_in)
             self._compressed = None  # (X, its compressed rows), made once per training set
         self.act_codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
         self.cost_code = COST_CODES[net.cost]
@@ -206,16 +224,24 @@ class FastTrainer:
         if self.engine == "compiled":
             Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
             X_ptr, X_idx, X_val = self._compress(X)
-            ptrs = [X_ptr] + self.ptrs[1:]  # layer 0's input: the compressed training set
-            idxs, vals = [X_idx] + self.idxs[1:], [X_val] + self.vals[1:]
-            done = _train_batches(
-                X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
-                tuple(net.weights), tuple(net.biases), tuple(Vw), tuple(Vb),
-                tuple(self.grads), tuple(self.touched),
-                tuple(self.zs), tuple(self.activations), tuple(self.deltas),
-                tuple(ptrs), tuple(idxs), tuple(vals), self.local_rows,
-                self.act_codes, self.cost_code, eta, mu, lam, costs,
-            )
+            # layers ≥ 1 train on transposed copies (see _affine_t), written back afterwards
+            placeholder = self.grads_t[:1]
+            WTs = placeholder + [np.ascontiguousarray(W.T) for W in net.weights[1:]]
+            VTs = placeholder + [np.ascontiguousarray(V.T) for V in Vw[1:]]
+            try:
+                done = _train_batches(
+                    X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
+                    net.weights[0], Vw[0], self.grad0, self.touched0,
+                    tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
+                    tuple(self.zs), tuple(self.activations), tuple(self.deltas),
+                    self.act_codes, self.cost_code, eta, mu, lam, costs,
+                )
+            finally:
+                for W, WT in zip(net.weights[1:], WTs[1:]):
+                    W[...] = WT.T
+                if vel is not None:
+                    for V, VT in zip(Vw[1:], VTs[1:]):
+                        V[...] = VT.T
         else:
             done = self._run_blas(X, Y, order, start, stop, eta, mu, lam, vel, costs)
         return costs[:done]
@@ -317,14 +343,11 @@ class FastTrainer:
 # --------------------------------------------------------------------------- NumPy helpers
 def _np_activate(Z: Array, A: Array, code: int) -> None:
     """A = σ(Z), into A (which may be Z itself); numerically stable sigmoid and softmax."""
-    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)); for z < 0 as e^z/(1 + e^z) = 1 − σ(|z|)
-        neg = Z < 0  # (before A, which may be Z, is overwritten)
-        np.abs(Z, out=A)
-        np.negative(A, out=A)
-        np.exp(A, out=A)  # e^(−|z|)
-        np.add(A, 1, out=A)
-        np.reciprocal(A, out=A)  # 1/(1 + e^(−|z|)) = σ(|z|)
-        np.subtract(1, A, out=A, where=neg)  # σ(z) = 1 − σ(|z|) for z < 0
+    if code == _SIGMOID:  # σ(z) = 1/(1 + e^(−z)) = ½ + ½ tanh(z/2): no overflow, no masks
+        np.multiply(Z, 0.5, out=A)
+        np.tanh(A, out=A)
+        A *= 0.5
+        A += 0.5
     elif code == _RELU:
         np.maximum(Z, 0, out=A)
     elif code == _TANH:
@@ -426,14 +449,12 @@ def _compile_kernels() -> None:
 @_njit
 def _activate(Z, A, r, n, code):
     """The first n entries of row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
-    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0
+    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0 (a select, no branch)
+        z, a = Z[r], A[r]  # (fan_out,)
         for j in range(n):
-            z = Z[r, j]
-            if z >= 0:
-                A[r, j] = 1.0 / (1.0 + np.exp(-z))
-            else:
-                e = np.exp(z)
-                A[r, j] = e / (1.0 + e)
+            e = np.exp(-abs(z[j]))
+            s = 1 / (1 + e)
+            a[j] = s if z[j] >= 0 else e * s
     elif code == 1:  # relu
         for j in range(n):
             A[r, j] = max(Z[r, j], 0.0)
@@ -543,22 +564,6 @@ def compress_rows(X):
     return indptr, indices, values
 
 
-@_njit
-def _compress_batch(A, m, ptr, idx, val):
-    """The first m rows of A, compressed the same way into preallocated ptr, idx, val."""
-    fan_in = A.shape[1]
-    p = 0
-    ptr[0] = 0
-    for r in range(m):
-        for k in range(fan_in):
-            a = A[r, k]
-            if a != 0:
-                idx[p] = k
-                val[p] = a
-                p += 1
-        ptr[r + 1] = p
-
-
 # Loops below work on 1-d row views (W[k], Z[r]) with the innermost loop over a whole row:
 # that is the form Numba turns into SIMD instructions (2-d indexing Z[r, j] defeats it).
 
@@ -588,6 +593,27 @@ def _gradient_compressed(ptr, idx, val, rows, m, D, G, touched):
             touched[k] = True
             for j in range(g.shape[0]):
                 g[j] += x * d[j]
+
+
+@_njit
+def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
+    """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW) without momentum, fused: the decay (1 − ηλ)W first, then each
+    sample's −η·aₖ·δ added to row k of W straight away. The sum is the same as building ∂C/∂W and
+    stepping (only the order of the float additions differs), but W is read and written once
+    instead of W and then a gradient of the same size."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for k in range(W.shape[0]):
+            w = W[k]  # (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] *= shrink
+    for r in range(m):
+        d = D[r]  # δ of sample r: (fan_out,)
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            c, w = -eta * val[p], W[idx[p]]  # −η·aₖ and row k of W: (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] += c * d[j]
 
 
 @_njit
@@ -630,17 +656,81 @@ def _dense_step(W, G, V, eta, mu, lam):
                 w[j] -= eta * (g[j] + lam * w[j])
 
 
+# Hidden layers' inputs are dense (sigmoid and tanh are never 0) and narrow (≤ 256): compressing
+# them costs more than it saves, and loops over fan_out = 10 or 16 are too short for SIMD. So for
+# l ≥ 1 the kernel keeps Wˡ transposed, WTˡ = (Wˡ)ᵀ: (fan_out, fan_in), and every inner loop runs
+# along a whole row of WTˡ or Aˡ⁻¹ (fan_in long).
+
+
 @_njit
-def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, bs, Vws, Vbs,
-                   Gs, touched, Zs, As, Ds, ptrs, idxs, vals, local_rows, acts, cost_code,
-                   eta, mu, lam, costs):
+def _affine_t(A, m, WT, b, Z):
+    """Z[r, j] = A[r] · WT[j] + b[j] for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ with Wˡ given transposed."""
+    for r in range(m):
+        a, z = A[r], Z[r]  # (fan_in,), (fan_out,)
+        for j in range(z.shape[0]):
+            w = WT[j]  # (fan_in,): the weights into neuron j
+            s = b[j]
+            for k in range(a.shape[0]):
+                s += a[k] * w[k]
+            z[j] = s
+
+
+@_njit
+def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
+    """(BP2) δˡ⁻¹ = (δˡ (Wˡ)ᵀ) ⊙ σ'(Zˡ⁻¹) for rows r < m, with Wˡ given transposed."""
+    for r in range(m):
+        d, g = D[r], Dp[r]  # δˡ: (fan_out,), δˡ⁻¹: (fan_in,)
+        g[:] = 0
+        for j in range(d.shape[0]):
+            c, w = d[j], WT[j]  # (fan_in,)
+            for k in range(g.shape[0]):
+                g[k] += c * w[k]
+        z, a = Zp[r], Ap[r]  # (fan_in,)
+        for k in range(g.shape[0]):
+            g[k] *= _derivative(z[k], a[k], code)
+
+
+@_njit
+def _gradient_t(A, m, D, GT):
+    """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT)."""
+    GT[:] = 0
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, g = d[j], GT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                g[k] += c * a[k]
+
+
+@_njit
+def _step_t(A, m, D, WT, eta, lam):
+    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed``."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for j in range(WT.shape[0]):
+            w = WT[j]  # (fan_in,)
+            for k in range(w.shape[0]):
+                w[k] *= shrink
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, w = -eta * d[j], WT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                w[k] += c * a[k]
+
+
+@_njit
+def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V0, G0,
+                   touched0, WTs, VTs, GTs, bs, Vbs, Zs, As, Ds, acts, cost_code, eta, mu, lam,
+                   costs):
     """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
-    docstring for the equations. Layer l's input rows are compressed: the training inputs once
-    for all (X_ptr, X_idx, X_val), hidden activations per batch into ptrs[l], idxs[l], vals[l].
-    Gs hold zeros between calls. Returns how many batches were done (the last one without its
-    step if its cost was not finite)."""
+    docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
+    X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
+    WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs. With
+    momentum, G0 holds zeros between calls. Returns how many batches were done (the last one
+    without its step if its cost was not finite)."""
     n = order.shape[0]
-    L = len(Ws)
+    L = len(bs)
     done = 0
     for first in range(start, stop, batch_size):
         m = min(batch_size, n - first)
@@ -649,10 +739,9 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
         for l in range(L):
             Z, A = Zs[l], As[l]
             if l == 0:
-                _affine_compressed(X_ptr, X_idx, X_val, rows, m, Ws[0], bs[0], Z)
+                _affine_compressed(X_ptr, X_idx, X_val, rows, m, W0, bs[0], Z)
             else:
-                _compress_batch(As[l - 1], m, ptrs[l], idxs[l], vals[l])
-                _affine_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, Ws[l], bs[l], Z)
+                _affine_t(As[l - 1], m, WTs[l], bs[l], Z)
             for r in range(m):
                 _activate(Z, A, r, Z.shape[1], acts[l])
         # (BP1) and the cost
@@ -666,22 +755,11 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
         if not np.isfinite(cost):
             return done
         for l in range(L - 1, -1, -1):
-            W, b, D = Ws[l], bs[l], Ds[l]
-            fan_in, fan_out = W.shape
-            if l > 0:  # (BP2) δˡ⁻¹ = (δˡ Wˡᵀ) ⊙ σ'(Zˡ⁻¹), with Wˡ before its step
-                Zp, Ap, Dp = Zs[l - 1], As[l - 1], Ds[l - 1]
-                for r in range(m):
-                    d = D[r]  # (fan_out,)
-                    for k in range(fan_in):
-                        s = _derivative(Zp[r, k], Ap[r, k], acts[l - 1])
-                        g = 0.0
-                        if s != 0:  # (ReLU: no need for the sum where σ' = 0)
-                            w = W[k]  # (fan_out,)
-                            for j in range(fan_out):
-                                g += d[j] * w[j]
-                        Dp[r, k] = g * s
+            b, D = bs[l], Ds[l]
+            if l > 0:  # (BP2) δˡ⁻¹, with Wˡ before its step
+                _backprop_t(D, m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
             # (BP3) ∂C/∂bˡ = Σ_rows δˡ, and the step for bˡ
-            for j in range(fan_out):
+            for j in range(b.shape[0]):
                 g = 0.0
                 for r in range(m):
                     g += D[r, j]
@@ -690,36 +768,60 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, Ws, b
                     b[j] -= eta * Vbs[l][j]
                 else:
                     b[j] -= eta * g
-            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ into Gˡ, then the step for Wˡ
-            if l == 0:
-                _gradient_compressed(X_ptr, X_idx, X_val, rows, m, D, Gs[0], touched[0])
+            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum, else
+            # through a gradient buffer for the velocity
+            if l == 0 and mu == 0:
+                _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+            elif l == 0:
+                _gradient_compressed(X_ptr, X_idx, X_val, rows, m, D, G0, touched0)
+                _sgd_step(W0, G0, V0, touched0, eta, mu, lam)
+            elif mu == 0:
+                _step_t(As[l - 1], m, D, WTs[l], eta, lam)
             else:
-                _gradient_compressed(ptrs[l], idxs[l], vals[l], local_rows, m, D, Gs[l],
-                                     touched[l])
-            _sgd_step(W, Gs[l], Vws[l], touched[l], eta, mu, lam)
+                _gradient_t(As[l - 1], m, D, GTs[l])
+                _dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
     return done
 
 
 # --------------------------------------------------------------------------- inference
 @_njit
-def _feedforward_rows(X, Ws, bs, acts):
-    """Output activations for every row of X, one row at a time through all layers."""
+def _softmax_rows(Z):
+    """Z ← softmax(Z) row by row, in place: (batch, n)."""
+    for r in range(Z.shape[0]):
+        _activate(Z, Z, r, Z.shape[1], 3)
+
+
+@_njit
+def _feedforward_rows(X, Ws, bs, acts, out):
+    """Output activations for every row of X into out (batch, n_out), one row at a time through
+    all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic). out
+    comes from the caller: returning a new array from compiled code costs ~0.5 µs more."""
     L = len(Ws)
     width = 0
     for l in range(L):
         width = max(width, Ws[l].shape[1])
-    Z = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's z
-    A = np.empty((L + 1, width), dtype=X.dtype)  # row l + 1: layer l's activations
-    out = np.empty((X.shape[0], Ws[L - 1].shape[1]), dtype=X.dtype)  # (batch, n_out)
+    Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
+    idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
     for r in range(X.shape[0]):
         for l in range(L):
-            if l == 0:
-                _affine(X, r, Ws[0], bs[0], Z, 1)
-            else:
-                _affine(A, l, Ws[l], bs[l], Z, l + 1)
-            _activate(Z, A, l + 1, Ws[l].shape[1], acts[l])
-        out[r] = A[L, : out.shape[1]]
-    return out
+            W, b = Ws[l], bs[l]
+            fan_in, fan_out = W.shape
+            a = X[r] if l == 0 else Z[l - 1]  # (≥ fan_in,)
+            z = Z[l]  # (≥ fan_out,)
+            n = 0
+            for k in range(fan_in):  # the non-zero inputs, without a branch per input
+                idx[n] = k
+                n += a[k] != 0
+            for j in range(fan_out):
+                z[j] = b[j]
+            for q in range(n):
+                c, w = a[idx[q]], W[idx[q]]  # input k and its row of weights: (fan_out,)
+                for j in range(fan_out):
+                    z[j] += c * w[j]
+            _activate(Z, Z, l, fan_out, acts[l])
+        o, a = out[r], Z[L - 1]  # (n_out,)
+        for j in range(o.shape[0]):
+            o[j] = a[j]
 
 
 def feedforward(net: Network, X: Array) -> Array:
@@ -729,20 +831,27 @@ def feedforward(net: Network, X: Array) -> Array:
     Anything else (a Network subclass, an activation it does not know, another dtype) goes to
     ``net.feedforward``, which also gives the errors for bad input.
     """
-    X = np.asarray(X)
+    if type(X) is not np.ndarray:
+        X = np.asarray(X)
     if X.ndim == 1:
         X = X[None, :]
     codes = _act_codes(net) if type(net) is Network else None
     if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
             or not enabled()):
         return net.feedforward(X)
-    if HAVE_NUMBA and X.flags.c_contiguous and len(X) * net.n_weights <= _ROWWISE_LIMIT:
-        return _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes)
+    if HAVE_NUMBA and X.flags.c_contiguous and (
+            X.shape[0] == 1 or X.shape[0] * net.n_weights <= _ROWWISE_LIMIT):
+        out = np.empty((X.shape[0], net.sizes[-1]), dtype=X.dtype)  # (batch, n_out)
+        _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes, out)
+        return out
     A = X  # (batch, n_in)
     for W, b, code in zip(net.weights, net.biases, codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
         A += b
-        _np_activate(A, A, code)  # … turned into the activations in place
+        if code == _SOFTMAX and HAVE_NUMBA:  # NumPy's reductions over short rows are slow
+            _softmax_rows(A)
+        else:
+            _np_activate(A, A, code)  # … turned into the activations in place
     return A
 
 
@@ -754,16 +863,15 @@ def predict(net: Network, X: Array) -> Array:
 # Rows × weights above which BLAS matrix products beat the row-at-a-time compiled kernel.
 _ROWWISE_LIMIT = 2_000_000
 
-_CODE_CACHE: dict[tuple, Array] = {}
-
 
 def _act_codes(net: Network) -> Array | None:
-    """The activation codes of net's layers (None if one is unknown), cached by identity."""
-    key = tuple(map(id, net.activations))
-    codes = _CODE_CACHE.get(key)
-    if codes is None:
-        if any(a not in ACT_CODES for a in net.activations):
-            return None
-        codes = _CODE_CACHE[key] = np.array([ACT_CODES[a] for a in net.activations],
-                                            dtype=np.int64)
+    """The activation codes of net's layers (None if one is unknown), kept on the network with
+    the activations they were made for (so a changed activation list is noticed)."""
+    cached = net.__dict__.get("_fast_act_codes")
+    if cached is not None and cached[0] == net.activations:
+        return cached[1]
+    if any(a not in ACT_CODES for a in net.activations):
+        return None
+    codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+    net.__dict__["_fast_act_codes"] = (list(net.activations), codes)
     return codes

@@ -8,6 +8,9 @@ Routes (documented in docs/web.md; the OpenAPI schema is at ``/openapi.json``, b
 - ``POST /api/predict``                   a drawing (PNG data URL / base64) or preprocessed pixels
                                           → top candidates, every layer's activations, the input
 - ``GET  /api/weights/{layer}/{neuron}``  one neuron's incoming weights and bias
+- ``GET  /api/dictionary/{char}``          a kanji's readings and meanings (KANJIDIC2), a kana's
+                                          romaji; the same entry ``/api/predict`` attaches to
+                                          each candidate of a kana/kanji model
 
 Every bad request gets a 4xx with ``{"detail": "<what is wrong and what to send>"}``; a body over
 the size limit is refused (413) before it reaches the app, whether or not it declares its length.
@@ -30,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
 
 from .. import __version__
+from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
 from .readout import (
     MAX_DRAWING_PIXELS,
@@ -69,10 +73,37 @@ class PredictRequest(BaseModel):
         return self
 
 
+class DictionaryEntry(BaseModel):
+    """A kanji's readings and meanings (KANJIDIC2) or a kana's romaji (from its Unicode name)."""
+
+    char: str
+    kind: str = Field(description="kanji, hiragana or katakana")
+    source: str = Field(description="KANJIDIC2 (kanji) or Unicode (kana: romaji from the "
+                        "character's Unicode name)")
+    on: list[str] | None = Field(None, description="Kanji: on'yomi, in katakana.")
+    kun: list[str] | None = Field(None, description="Kanji: kun'yomi, in hiragana ('.' marks "
+                                  "where okurigana start, '-' a prefix or suffix; a few loanword "
+                                  "readings are katakana).")
+    meanings: list[str] | None = Field(None, description="Kanji: English meanings.")
+    grade: int | None = Field(None, description="Kanji: 1-6 kyōiku (school year), 8 other jōyō, "
+                              "9-10 jinmeiyō.")
+    grade_name: str | None = None
+    strokes: int | None = Field(None, description="Kanji: stroke count.")
+    jlpt: int | None = Field(None, description="Kanji: the old four-level JLPT (4 easiest).")
+    credit: str | None = Field(None, description="Kanji: the acknowledgement to show with the "
+                               "data (KANJIDIC2 © EDRDG, CC BY-SA 4.0).")
+    credit_url: str | None = None
+    romaji: str | None = Field(None, description="Kana: Hepburn romaji (を → wo).")
+    small: bool | None = Field(None, description="Kana: a small kana (ゃ, ッ …).")
+
+
 class Candidate(BaseModel):
     label: str = Field(description="The class label (a digit, kana or kanji).")
     index: int = Field(description="The output neuron's index.")
     probability: float
+    dictionary: DictionaryEntry | None = Field(
+        None, description="Present when the label is a kanji or kana: its readings and meanings "
+        "(absent for digits, Latin letters and other labels).")
 
 
 class LayerActivations(BaseModel):
@@ -96,6 +127,14 @@ class LayerInfo(BaseModel):
     biases: int
 
 
+class DictionarySource(BaseModel):
+    entries: int = Field(description="How many of the model's classes have an entry.")
+    kanji: int = Field(description="How many of them are kanji (KANJIDIC2 entries).")
+    credit: str
+    credit_url: str
+    source_url: str
+
+
 class ModelInfo(BaseModel):
     name: str
     sizes: list[int] = Field(description="Neurons per layer, input layer first.")
@@ -111,6 +150,8 @@ class ModelInfo(BaseModel):
     n_params: int
     test_accuracy: float | None = None
     dataset: str | None = None
+    dictionary: DictionarySource | None = Field(
+        None, description="Present when some classes have dictionary entries (kana, kanji).")
 
 
 class Weights(BaseModel):
@@ -240,6 +281,12 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     )
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
     info = model_info(model, name)
+    # Dictionary entries for the classes, found once (a damaged table fails here, at start-up).
+    entries = {label: e.to_dict() for label, e in lookup_all(model.classes).items()}
+    n_kanji = sum(e["kind"] == "kanji" for e in entries.values())
+    info["dictionary"] = ({"entries": len(entries), "kanji": n_kanji, "credit": CREDIT,
+                           "credit_url": CREDIT_URL, "source_url": SOURCE_URL}
+                          if entries else None)
     static = resources.files("mojinet.web") / "static"
     index_html = (static / "index.html").read_text(encoding="utf-8")
 
@@ -275,7 +322,11 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                 x = check_pixels(model, req.pixels)
         except DrawingError as e:
             raise HTTPException(422, str(e)) from e
-        response = JSONResponse(readout(model, x, top=req.top))
+        result = readout(model, x, top=req.top)
+        for candidate in result["top"]:
+            if candidate["label"] in entries:
+                candidate["dictionary"] = entries[candidate["label"]]
+        response = JSONResponse(result)
         ms = (time.perf_counter() - started) * 1e3
         response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
         return response
@@ -290,6 +341,21 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
             return JSONResponse(incoming_weights(model, layer, neuron))
         except IndexError as e:
             raise HTTPException(404, str(e)) from e
+
+    @app.get("/api/dictionary/{char}", response_model=DictionaryEntry,
+             responses={404: {"model": Problem}}, summary="A character's readings and meanings")
+    async def dictionary(
+        char: Annotated[str, Path(description="One character (URL-encoded), e.g. %E5%B1%B1 for 山",
+                                  max_length=8)],
+    ):
+        """A kanji's on/kun readings, English meanings, grade, strokes and JLPT level (KANJIDIC2
+        © EDRDG, CC BY-SA 4.0: show the `credit` with them), or a kana's romaji. Any character,
+        not only the model's classes."""
+        entry = lookup(char)
+        if entry is None:
+            raise HTTPException(404, f"no dictionary entry for {char!r}: entries exist for single "
+                                f"kanji (KANJIDIC2) and kana")
+        return JSONResponse(entry.to_dict())
 
     app.mount("/static", StaticFiles(packages=[("mojinet.web", "static")]), name="static")
     return app

@@ -175,6 +175,7 @@ function showError(message, version) {
   delete $("prediction").dataset.label;
   $("best").textContent = "?";
   $("best-p").textContent = "";
+  showDictionary(null);
 }
 
 // ------------------------------------------------------------------ colours
@@ -382,6 +383,7 @@ function show(result, version) {
   prediction.dataset.version = String(version);
   $("best").textContent = best.label;
   $("best-p").textContent = `${(100 * best.probability).toFixed(1)}%`;
+  showDictionary(best.dictionary);
   const status = $("status");
   status.classList.remove("error");
   status.textContent = "";
@@ -416,6 +418,50 @@ function show(result, version) {
   }
   paintLines(result);
   showBars(result);
+}
+
+// The best candidate's readings and meanings (kanji: KANJIDIC2, shown with its credit, as EDRDG
+// asks for every screen that shows its data) or romaji (kana). Hidden for digits and letters.
+function showDictionary(entry) {
+  const box = $("dictionary");
+  const readings = $("dict-readings");
+  readings.innerHTML = "";
+  if (!entry) {
+    box.hidden = true;
+    delete box.dataset.char;
+    return;
+  }
+  box.hidden = false;
+  box.dataset.char = entry.char;
+  box.dataset.kind = entry.kind;
+  const row = (term, value, lang) => {
+    if (!value) return;
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = term;
+    dd.textContent = value;
+    dd.className = term;
+    if (lang) dd.lang = lang;
+    readings.append(dt, dd);
+  };
+  const credit = $("dict-credit");
+  if (entry.kind === "kanji") {
+    row("on", entry.on.join("、"), "ja");
+    row("kun", entry.kun.join("、"), "ja");
+    const meta = [entry.grade_name, entry.strokes && `${entry.strokes} strokes`,
+      entry.jlpt && `old JLPT level ${entry.jlpt}`].filter(Boolean);
+    $("dict-meanings").textContent = entry.meanings.length ? entry.meanings.join("; ")
+      : (entry.on.length || entry.kun.length ? "" : "no readings or meanings in KANJIDIC2");
+    $("dict-meta").textContent = meta.join(" · ");
+    const link = $("dict-credit-link");
+    link.textContent = entry.credit;
+    link.href = entry.credit_url;
+    credit.hidden = false;
+  } else {
+    row("romaji", entry.small ? `${entry.romaji} (small)` : entry.romaji);
+    $("dict-meanings").textContent = "";
+    $("dict-meta").textContent = entry.kind;
+    credit.hidden = true;
+  }
 }
 
 function showBars(result) {
@@ -453,6 +499,7 @@ function showEmpty() {
   prediction.dataset.version = String(state.version);
   $("best").textContent = "?";
   $("best-p").textContent = "";
+  showDictionary(null);
   $("candidates").innerHTML = "";
   $("bars").innerHTML = "";
   $("status").classList.remove("error");
