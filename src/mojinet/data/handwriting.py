@@ -121,7 +121,7 @@ def _rotation(deg: np.ndarray) -> np.ndarray:
 
 
 def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list[np.ndarray]:
-    """Steps 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
+    """Steps 0, 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
 
     All strokes are moved at once: per-stroke parameters are gathered to their points by the
     glyph's ``stroke`` index, so the cost does not grow with a Python loop over strokes."""
