@@ -4,7 +4,10 @@ The peer draws the same jittered strokes with PIL's own round joins (``joint="cu
 Python call per vertex) — what one would write first. Sizes and peer are interleaved and repeated
 so that a busy machine slows all of them alike; compare the ratios, not the absolute numbers.
 
-    python benchmarks/kanji_render.py [--chars grade3] [--repeats 3]
+Ours is ``handwriting.render`` (per-stroke, component and whole-character variation, then
+drawing) in the chosen style; the peer draws the same style's jittered strokes with a round pen.
+
+    python benchmarks/kanji_render.py [--chars grade3] [--repeats 3] [--style default]
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mojinet.data.handwriting import STYLES, draw, jitter_strokes
+from mojinet.data.handwriting import STYLES, jitter_strokes, render
 from mojinet.data.kanji import resolve_chars
 from mojinet.data.kanjivg import load_glyph
 
@@ -39,17 +42,26 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--chars", default="grade3")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--style", default="default", choices=list(STYLES))
     args = p.parse_args()
     glyphs = [load_glyph(c) for c in resolve_chars(args.chars)]
-    style = STYLES["default"]
+    style = STYLES[args.style]
+
+    def ours(g, size, rng):
+        return render(g, size, rng, style)
+
+    def peer(g, size, rng):
+        return naive_draw(jitter_strokes(g, style, rng), size, rng.uniform(*style.pen_width)
+                          * size / 28)
+
     results: dict[str, list[float]] = {}
     for _ in range(args.repeats):
         for size in (28, 32, 48, 64):
-            for name, fn in (("mojinet", draw), ("naive joint=curve", naive_draw)):
+            for name, fn in (("mojinet", ours), ("naive joint=curve", peer)):
                 rng = np.random.default_rng(0)
                 t = time.process_time()
                 for g in glyphs:
-                    fn(jitter_strokes(g, style, rng), size, rng.uniform(1.2, 2.4) * size / 28)
+                    fn(g, size, rng)
                 rate = len(glyphs) / (time.process_time() - t)
                 results.setdefault(f"{size}px {name}", []).append(rate)
     for size in (28, 32, 48, 64):

@@ -269,7 +269,7 @@ def test_train_command_on_a_kanjivg_dataset(monkeypatch, tmp_path, capsys):
 
 def test_default_counts():
     assert kanji.default_counts(46) == (500, 100)
-    assert kanji.default_counts(1026) == (120, 20)
+    assert kanji.default_counts(1026) == (200, 20)
 
 
 def test_components_of_a_charset():

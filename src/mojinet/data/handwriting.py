@@ -4,17 +4,24 @@ A writer never draws a character the same way twice. We imitate that on the stro
 (in KanjiVG's 109-unit box) before any pixel exists, so the cost is a few small array operations
 per image:
 
+0. per component (KanjiVG's ``<g kvg:element>`` groups, outermost first): an own random scale
+   along x and y, shear, rotation and shift, so that the proportions between the parts of a
+   character (田 and 丁 in 町, 目 and 儿 in 見) vary as they do between writers and fonts;
 1. per stroke: shift, rotation and scaling about the stroke's centre, and a bow (curvature) —
    each point moves along the chord's normal by ``c · sin(π t)``, t = 0 … 1 along the stroke;
+   then, optionally, a stretch towards a square box (print fills the em square);
 2. the whole character: a random affine map (rotation, shear, aspect ratio) and a smooth
    "elastic" displacement field (a sum of a few random low-frequency sine waves);
-3. a random pen width;
+3. a random pen: width (capped for characters with many strokes), a broad nib that draws
+   horizontal strokes thinner than vertical ones, and a taper towards each stroke's end;
 4. drawing as in MNIST: the ink's bounding box (pen included) is fitted into a ``box``-pixel square
    (20 px for 28 × 28, kept in ratio for other sizes), drawn with round joins and caps on a canvas
    ``supersample`` times larger, averaged down (anti-aliasing gives grey levels), and centred by its
    centre of mass — the same normalisation ``images.to_input`` applies to a user's picture.
 
 Everything random comes from the ``np.random.Generator`` passed in, so a seed fixes the images.
+The draws of steps 0, 1's square stretch and 3's nib and taper come after all the others and are
+skipped when a style turns them off, so the style "plain" draws generator version 1's images.
 Non-goals: imitating stroke order effects (connected strokes, hooks) or paper and scanner noise.
 """
 
@@ -43,7 +50,27 @@ class Style:
     elastic: float = 2.5  # units: amplitude of the smooth displacement field
     elastic_waves: int = 3  # sine waves per axis in that field
     elastic_wavelength: tuple[float, float] = (50.0, 110.0)  # units
-    pen_width: tuple[float, float] = (1.2, 2.4)  # pixels at 28 × 28 (scaled with the size)
+    pen_width: tuple[float, float] = (0.8, 2.8)  # pixels at 28 × 28 (scaled with the size)
+    # Per component (KanjiVG's <g> groups: 田 and 丁 in 町, then 一 and 亅 in 丁, …): an own
+    # affine map about the group's centre, so the proportions between the parts vary. At nesting
+    # depth d the standard deviations are multiplied by component_decay ** d.
+    component_scale_sd: float = 0.12  # log of the x and y scale factors (independent)
+    component_shift_sd: float = 0.06  # fraction of the group's size (bounding box, longer side)
+    component_shear_sd: float = 0.06  # x += shear · y within the group
+    component_angle_sd: float = 3.0  # degrees
+    component_decay: float = 0.5
+    # The pen's shape: a broad nib draws horizontal strokes ``nib`` times as wide as vertical
+    # ones (1 = a round pen; print's Mincho is about 0.3), and every stroke narrows towards its
+    # end by up to ``taper`` of its width (0 = no taper).
+    nib: tuple[float, float] = (0.35, 1.0)
+    taper: tuple[float, float] = (0.0, 0.5)
+    # Print fills the square: a character whose strokes span w × h is stretched so that its
+    # width/height ratio becomes (w/h)^(1 − λ), λ uniform in ``square`` (0 = as written,
+    # 1 = a square box), keeping its area.
+    square: tuple[float, float] = (0.0, 1.0)
+    # Busy characters get finer strokes (as in print, where a bold 議 is not a blot): with
+    # k strokes the pen is at most max(lo, crowding / (k + 2)) pixels at 28 × 28 (0 = no cap).
+    crowding: float = 32.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -52,14 +79,26 @@ class Style:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
+# The writer of generator version 1: a round pen of 1.2–2.4 px, KanjiVG's proportions between
+# components, no print-like layout. Kept as the style "plain" so older results can be redrawn.
+_ROUND_PEN = dict(component_scale_sd=0.0, component_shift_sd=0.0, component_shear_sd=0.0,
+                  component_angle_sd=0.0, nib=(1.0, 1.0), taper=(0.0, 0.0), square=(0.0, 0.0),
+                  crowding=0.0)
+
 # Named styles; "clean" draws the KanjiVG glyph as it is (useful for figures and tests).
 STYLES: dict[str, Style] = {
     "default": Style(),
-    "clean": Style(0, 0, 0, 0, (0, 0), (0, 0), (1, 1), 0, 0, (50, 110), (1.8, 1.8)),
+    "plain": Style(pen_width=(1.2, 2.4), **_ROUND_PEN),
+    "clean": Style(0, 0, 0, 0, (0, 0), (0, 0), (1, 1), 0, 0, (50, 110), (1.8, 1.8), **_ROUND_PEN),
     "thin": Style(pen_width=(0.6, 0.9)),
     "thick": Style(pen_width=(2.8, 3.6)),
     "wild": Style(stroke_shift_sd=3.5, stroke_angle_sd=7, curvature_sd=0.09,
                   rotation=(-14, 14), shear=(-0.3, 0.3), aspect=(0.75, 1.33), elastic=4.5),
+    # Stronger component and pen variation: the best transfer to fonts for grade 1, but too
+    # varied for 1,026 kanji at 32 × 32 (see docs/kanji.md).
+    "varied": Style(component_scale_sd=0.18, component_shift_sd=0.09, component_shear_sd=0.1,
+                    component_angle_sd=5.0, pen_width=(0.7, 3.2), nib=(0.3, 1.0),
+                    taper=(0.0, 0.6), crowding=40.0),
 }
 
 
@@ -82,7 +121,7 @@ def _rotation(deg: np.ndarray) -> np.ndarray:
 
 
 def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list[np.ndarray]:
-    """Steps 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
+    """Steps 0, 1 and 2: the varied stroke polylines (each (n_i, 2), KanjiVG units).
 
     All strokes are moved at once: per-stroke parameters are gathered to their points by the
     glyph's ``stroke`` index, so the cost does not grow with a Python loop over strokes."""
@@ -110,12 +149,20 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
         amp = rng.normal(0.0, style.elastic / np.sqrt(m), (2, m))  # (2, m)
 
     P = glyph.points  # (N, 2)
+    if _component_sds(style).any():  # drawn last, so that without it the images stay as before
+        P = vary_components(P, s, glyph.groups, style, rng)  # (N, 2)
     count = np.bincount(s, minlength=k)[:, None]  # (k, 1) points per stroke
     mid = np.stack([np.bincount(s, P[:, 0], k), np.bincount(s, P[:, 1], k)], -1) / count  # (k, 2)
     Q = np.einsum("nd,nde->ne", P - mid[s], R[s]) * scale[s, None] + mid[s] + shift[s]  # (N, 2)
     chord = Q[glyph.last] - Q[glyph.first]  # (k, 2)
     normal = np.stack([-chord[:, 1], chord[:, 0]], -1)  # (k, 2), length = chord length
     Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
+    if style.square != (0.0, 0.0):
+        lam = rng.uniform(*style.square)
+        lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
+        wide, tall = np.maximum(hi - lo, 1.0)
+        stretch = (wide / tall) ** (-lam / 2)  # x · stretch, y / stretch: ratio → ratio^(1 − λ)
+        Q = (Q - (lo + hi) / 2) * np.array([stretch, 1.0 / stretch]) + (lo + hi) / 2  # (N, 2)
     centre = BOX / 2
     Q = (Q - centre) @ A + centre  # (N, 2)
     if elastic:
@@ -124,12 +171,55 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     return np.split(Q, glyph.last[:-1] + 1)
 
 
+def _component_sds(style: Style) -> np.ndarray:
+    return np.array([style.component_scale_sd, style.component_shift_sd,
+                     style.component_shear_sd, style.component_angle_sd])
+
+
+def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...], style: Style,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Move each component group of a glyph by its own random affine map, outermost first.
+
+    P: (N, 2) points, s: (N,) stroke of each point, groups: ``Glyph.groups``. A group at depth d
+    is scaled by exp(N(0, σ_s·decay^d)) along x and y independently, sheared, rotated and
+    shifted (by N(0, σ_t·decay^d) times the group's size), about the centre of its points'
+    bounding box; points outside every group stay."""
+    sd_scale, sd_shift, sd_shear, sd_angle = _component_sds(style)
+    for d, member in enumerate(groups):
+        n = int(member.max()) + 1
+        if n <= 0:
+            continue
+        f = style.component_decay**d
+        scale = np.exp(rng.normal(0.0, sd_scale * f, (n, 2)))  # (n, 2)
+        shear = rng.normal(0.0, sd_shear * f, n)  # (n,)
+        R = _rotation(rng.normal(0.0, sd_angle * f, n))  # (n, 2, 2)
+        shift = rng.normal(0.0, sd_shift * f, (n, 2))  # (n, 2)
+        S = np.zeros((n, 2, 2))
+        S[:, 0, 0], S[:, 1, 0], S[:, 1, 1] = 1.0, shear, 1.0  # (n, 2, 2) row vectors: x += h·y
+        M = S @ R * scale[:, None, :]  # (n, 2, 2): shear, rotate, then scale x and y
+        g = member[s]  # (N,) group of each point at this depth
+        inside = g >= 0  # (N,)
+        gi, Pi = g[inside], P[inside]  # (m,), (m, 2)
+        lo = np.full((n, 2), np.inf)
+        hi = np.full((n, 2), -np.inf)
+        np.minimum.at(lo, gi, Pi)
+        np.maximum.at(hi, gi, Pi)
+        centre = (lo + hi) / 2  # (n, 2)
+        shift *= (hi - lo).max(axis=1, keepdims=True)  # (n, 2) relative → units
+        P = P.copy()
+        P[inside] = (np.einsum("md,mde->me", Pi - centre[gi], M[gi]) + centre[gi]
+                     + shift[gi])  # (m, 2)
+    return P
+
+
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
-         supersample: int = 4) -> np.ndarray:
+         supersample: int = 4, nib: float = 1.0, taper: float = 0.0) -> np.ndarray:
     """Step 4: polylines (KanjiVG units) → (size, size) float32 image in [0, 1], ink = 1.
 
-    ``pen`` is the pen width in output pixels. Fits the inked bounding box into ``box`` pixels
-    (default round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
+    ``pen`` is the pen width in output pixels (of vertical strokes, with a broad ``nib`` < 1:
+    horizontal ones are ``nib · pen`` wide; ``taper`` narrows each stroke's last 40 % down to
+    (1 − taper) · pen). Fits the inked bounding box into ``box`` pixels (default
+    round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
     """
     if box is None:
         box = max(1, round(size * 20 / 28))
@@ -156,11 +246,14 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     d = ImageDraw.Draw(img)
     width = max(1, int(round(pen * S)))
     r = width / 2
-    for a, b in zip(first, last):
-        if b > a:
-            d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
-    for x, y in Q[dot].tolist():
-        d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    if nib == 1.0 and taper == 0.0:  # a round pen of one width: wide lines and dots
+        for a, b in zip(first, last):
+            if b > a:
+                d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
+        for x, y in Q[dot].tolist():
+            d.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    else:
+        _draw_shaped(d, Q, v / norm[:, None], first, last, dot, pen * S / 2, nib, taper)
     a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
     a *= np.float32(1 / 255)
     # Centre of mass → the middle of the field, by whole pixels, keeping the ink inside.
@@ -178,11 +271,59 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     return np.roll(a, (dy, dx), axis=(0, 1))
 
 
+def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
+                 last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float) -> None:
+    """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper.
+
+    Q: (N, 2) canvas points, u: (N−1, 2) unit segment directions. Each stroke is cut at its
+    ``dot`` points (ends and sharp turns) into pieces; a piece is one polygon (its centre line
+    offset by ± r along the normals) and every dot a disc of the local radius, so the Python
+    calls stay one per piece and dot, as for the round pen."""
+    n = len(Q)
+    stroke = np.zeros(n, dtype=np.int64)  # (N,) stroke index of each point
+    stroke[first[1:]] = 1
+    stroke = np.cumsum(stroke)
+    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (N,) length up to point i
+    seg[first] = 0.0
+    arc = np.cumsum(seg)  # (N,)
+    arc -= arc[first][stroke]
+    length = np.maximum(arc[last][stroke], 1e-9)  # (N,)
+    t = arc / length  # (N,) 0 … 1 along each stroke
+    u_in = np.r_[u[:1], u]  # (N, 2) direction of the segment ending at each point
+    u_out = np.r_[u, u[-1:]]  # (N, 2) … and of the one starting there
+    u_in[first] = u_out[first]
+    u_out[last] = u_in[last]
+    tangent = u_in + u_out  # (N, 2)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
+    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (N,) 0 until 60 % of the stroke, then → 1
+    r = r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)  # (N,)
+    normal_in = np.stack([-u_in[:, 1], u_in[:, 0]], -1)  # (N, 2)
+    normal_out = np.stack([-u_out[:, 1], u_out[:, 0]], -1)  # (N, 2)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1)  # (N, 2)
+    cuts = np.flatnonzero(dot)  # includes every stroke's first and last point
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if b == a or stroke[a] != stroke[b]:
+            continue
+        nrm = normal[a : b + 1].copy()  # (m, 2)
+        nrm[0], nrm[-1] = normal_out[a], normal_in[b]  # a piece's ends follow its own segment
+        off = nrm * r[a : b + 1, None]  # (m, 2)
+        outline = np.concatenate([Q[a : b + 1] + off, (Q[a : b + 1] - off)[::-1]])  # (2m, 2)
+        d.polygon(outline.ravel().tolist(), fill=255)
+    for (x, y), rr in zip(Q[dot].tolist(), r[dot].tolist()):
+        d.ellipse((x - rr, y - rr, x + rr, y + rr), fill=255)
+
+
 def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
            style: str | Style | None = None, supersample: int = 4) -> np.ndarray:
     """One synthetic handwritten ``glyph``: (size, size) float32 in [0, 1], ink = 1."""
     style = get_style(style)
     rng = rng if rng is not None else np.random.default_rng()
     strokes = jitter_strokes(glyph, style, rng)
-    pen = rng.uniform(*style.pen_width) * size / 28
-    return draw(strokes, size, pen, supersample=supersample)
+    lo, hi = style.pen_width
+    if style.crowding > 0:
+        hi = min(hi, max(lo, style.crowding / (len(glyph.strokes) + 2)))
+    pen = rng.uniform(lo, hi) * size / 28
+    # Drawn only when the style asks for them, so that round-pen styles keep their images.
+    nib = rng.uniform(*style.nib) if style.nib != (1.0, 1.0) else 1.0
+    taper = rng.uniform(*style.taper) if style.taper != (0.0, 0.0) else 0.0
+    return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)

@@ -48,12 +48,19 @@ class Glyph:
     strokes: one (n_i, 2) float64 polyline per stroke, in stroke order, (x, y) in [0, 109]
     components: the components (kvg:element of sub-groups), each once, in document order
     radicals: the components marked as radical (kvg:radical)
+    groups: the component groups each stroke belongs to, by nesting depth: ``groups[d]`` is a
+        (k,) int array whose entry is the stroke's group at depth d (0 = the parts the character
+        is made of, e.g. 田 and 丁 in 町; 1 = their parts, 一 and 亅 in 丁; …), numbered 0, 1, …
+        within the depth, or -1 where the stroke is in no group that deep. The two pieces of a
+        split component (``kvg:part``, e.g. 囗 around 玉 in 国) are one group. Empty for glyphs
+        without groups.
     """
 
     char: str
     strokes: tuple[np.ndarray, ...]
     components: tuple[str, ...]
     radicals: tuple[str, ...]
+    groups: tuple[np.ndarray, ...] = field(default=(), compare=False)
 
     # All strokes as one array, for vectorised drawing (filled in from ``strokes``):
     # points (N, 2); stroke (N,) index of each point's stroke; t (N,) position along its stroke in
@@ -248,10 +255,12 @@ def parse_svg(text: str | bytes, char: str) -> Glyph:
     except ET.ParseError as e:
         raise KanjiVGError(f"{char!r}: not a readable SVG file ({e})") from None
     strokes = []
-    for path in root.iter("{http://www.w3.org/2000/svg}path"):
+    chains: list[tuple[int, ...]] = []  # per stroke: the ids of the <g> groups around it
+    for path, chain in _paths_with_groups(root):
         d = path.get("d")
         if d:
             strokes.append(flatten(parse_path(d)))
+            chains.append(chain)
     if not strokes:
         raise KanjiVGError(f"{char!r}: the SVG file has no stroke paths")
     components: list[str] = []
@@ -264,7 +273,46 @@ def parse_svg(text: str | bytes, char: str) -> Glyph:
             components.append(element)
         if _attr(g, "radical") and element not in radicals:
             radicals.append(element)
-    return Glyph(char, tuple(strokes), tuple(components), tuple(radicals))
+    return Glyph(char, tuple(strokes), tuple(components), tuple(radicals), _depths(chains))
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _paths_with_groups(root: ET.Element):
+    """(path element, ids of its enclosing <g> groups, outermost first), in document order.
+
+    A group's id is its first occurrence's number; a later group with the same ``kvg:element``,
+    a ``kvg:part`` attribute and the same parent gets the id of the earlier one (the two halves
+    of a split component)."""
+    ids: dict[tuple, int] = {}
+
+    def walk(el: ET.Element, chain: tuple[int, ...]):
+        for child in el:
+            if child.tag == _SVG + "path":
+                yield child, chain
+            elif child.tag == _SVG + "g":
+                element, part = _attr(child, "element"), _attr(child, "part")
+                parent = chain[-1] if chain else -1
+                key = (parent, element) if element and part else ("g", len(ids))
+                gid = ids.setdefault(key, len(ids))
+                yield from walk(child, (*chain, gid))
+
+    yield from walk(root, ())
+
+
+def _depths(chains: list[tuple[int, ...]]) -> tuple[np.ndarray, ...]:
+    """Group chains per stroke → ``Glyph.groups``: one (k,) array per depth below the groups
+    that hold every stroke (the document's and the character's own), renumbered 0, 1, …"""
+    common = 0
+    while all(len(c) > common for c in chains) and len({c[common] for c in chains}) == 1:
+        common += 1
+    depths = []
+    for d in range(common, max(len(c) for c in chains)):
+        raw = [c[d] if len(c) > d else -1 for c in chains]
+        number = {g: i for i, g in enumerate(dict.fromkeys(g for g in raw if g >= 0))}
+        depths.append(np.array([number.get(g, -1) for g in raw], dtype=np.int64))  # (k,)
+    return tuple(depths)
 
 
 @functools.lru_cache(maxsize=4096)
