@@ -596,17 +596,23 @@ def _gradient_compressed(ptr, idx, val, rows, m, D, G, touched):
 
 
 @_njit
+def _decay(W, eta, lam):
+    """W ← (1 − ηλ)W: the weight-decay half of a step without momentum (nothing when λ = 0)."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for k in range(W.shape[0]):
+            w = W[k]  # a row
+            for j in range(w.shape[0]):
+                w[j] *= shrink
+
+
+@_njit
 def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
     """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW) without momentum, fused: the decay (1 − ηλ)W first, then each
     sample's −η·aₖ·δ added to row k of W straight away. The sum is the same as building ∂C/∂W and
     stepping (only the order of the float additions differs), but W is read and written once
     instead of W and then a gradient of the same size."""
-    if lam != 0:
-        shrink = 1 - eta * lam
-        for k in range(W.shape[0]):
-            w = W[k]  # (fan_out,)
-            for j in range(w.shape[0]):
-                w[j] *= shrink
+    _decay(W, eta, lam)
     for r in range(m):
         d = D[r]  # δ of sample r: (fan_out,)
         row = rows[r]
@@ -705,12 +711,7 @@ def _gradient_t(A, m, D, GT):
 @_njit
 def _step_t(A, m, D, WT, eta, lam):
     """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed``."""
-    if lam != 0:
-        shrink = 1 - eta * lam
-        for j in range(WT.shape[0]):
-            w = WT[j]  # (fan_in,)
-            for k in range(w.shape[0]):
-                w[k] *= shrink
+    _decay(WT, eta, lam)
     for r in range(m):
         a, d = A[r], D[r]  # (fan_in,), (fan_out,)
         for j in range(d.shape[0]):
