@@ -268,7 +268,9 @@ def test_train_command_on_a_kanjivg_dataset(monkeypatch, tmp_path, capsys):
 
 
 def test_default_counts():
-    assert kanji.default_counts(46) == (500, 100)
+    assert kanji.default_counts(46) == (1_000, 100)
+    assert kanji.default_counts(80) == (1_000, 100)
+    assert kanji.default_counts(160) == (500, 62)
     assert kanji.default_counts(1026) == (200, 20)
 
 
