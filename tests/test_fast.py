@@ -248,10 +248,12 @@ def test_without_numba_the_blas_engine_is_used(monkeypatch):
 
 
 def test_engine_choice_and_environment(monkeypatch):
-    narrow, wide = Network([12, 16, 3], seed=1), Network([12, 300, 3], seed=1)
+    narrow, wide = Network([12, 16, 3], seed=1), Network([12, 300, 300, 3], seed=1)
+    wide_first = Network([12, 800, 10], seed=1)  # the first layer skips the inputs that are 0
     if fast.HAVE_NUMBA:
         assert fast.default_engine(narrow) == "compiled"
-    assert fast.default_engine(wide) == "blas"  # long rows: BLAS products win
+        assert fast.default_engine(wide_first) == "compiled"
+    assert fast.default_engine(wide) == "blas"  # long rows on both sides: BLAS products win
     monkeypatch.setenv("MOJINET_FAST", "blas")
     assert fast.trainer_for(narrow, SGD(1.0), 4).engine == "blas"
     monkeypatch.setenv("MOJINET_FAST", "off")
