@@ -92,6 +92,9 @@ except AttributeError:  # not CPython's os._Environ: always take the os.environ.
 
 def enabled() -> bool:
     """False when the environment says ``MOJINET_FAST=0`` (use the reference code everywhere)."""
+    data = getattr(os.environ, "_data", None)
+    if data is not None and _ENV_KEY not in data:  # the usual case, in one dict lookup
+        return True
     return _setting() not in ("0", "false", "no", "off")
 
 
@@ -868,23 +871,26 @@ def feedforward(net: Network, X: Array) -> Array:
     product and in-place activation per layer for large ones (or without Numba).
 
     Anything else (a Network subclass, an activation it does not know, another dtype) goes to
-    ``net.feedforward``, which also gives the errors for bad input.
+    ``net.feedforward``, which also gives the errors for bad input. For one image the whole call
+    takes a few microseconds, so the checks are written to be cheap (see ``_Plan``).
     """
     if type(X) is not np.ndarray:
         X = np.asarray(X)
     if X.ndim == 1:
         X = X[None, :]
-    codes = _act_codes(net) if type(net) is Network else None
-    if (codes is None or X.ndim != 2 or X.shape[1] != net.sizes[0] or X.dtype != net.dtype
+    plan = net.__dict__.get("_fast_plan") if type(net) is Network else None
+    if plan is None or not plan.fits(net):
+        plan = _Plan.make(net)
+    if (plan is None or X.ndim != 2 or X.dtype != plan.dtype or X.shape[1] != plan.n_in
             or not enabled()):
         return net.feedforward(X)
-    if HAVE_NUMBA and X.flags.c_contiguous and (
-            X.shape[0] == 1 or X.shape[0] * net.n_weights <= _ROWWISE_LIMIT):
-        out = np.empty((X.shape[0], net.sizes[-1]), dtype=X.dtype)  # (batch, n_out)
-        _feedforward_rows(X, tuple(net.weights), tuple(net.biases), codes, out)
+    n = X.shape[0]
+    if HAVE_NUMBA and (n == 1 or n * plan.n_weights <= _ROWWISE_LIMIT) and X.flags.c_contiguous:
+        out = np.empty((n, plan.n_out), plan.dtype)  # (batch, n_out)
+        plan.rows(X, out)
         return out
     A = X  # (batch, n_in)
-    for W, b, code in zip(net.weights, net.biases, codes):
+    for W, b, code in zip(plan.weights, plan.biases, plan.codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
         A += b
         if code == _SOFTMAX and HAVE_NUMBA:  # NumPy's reductions over short rows are slow
@@ -903,14 +909,54 @@ def predict(net: Network, X: Array) -> Array:
 _ROWWISE_LIMIT = 2_000_000
 
 
-def _act_codes(net: Network) -> Array | None:
-    """The activation codes of net's layers (None if one is unknown), kept on the network with
-    the activations they were made for (so a changed activation list is noticed)."""
-    cached = net.__dict__.get("_fast_act_codes")
-    if cached is not None and cached[0] == net.activations:
-        return cached[1]
-    if any(a not in ACT_CODES for a in net.activations):
-        return None
-    codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
-    net.__dict__["_fast_act_codes"] = (list(net.activations), codes)
-    return codes
+class _Plan:
+    """What ``feedforward`` needs of a network, kept on it (``net._fast_plan``) between calls.
+
+    It holds the network's own weight and bias arrays (so in-place changes, as training makes,
+    need nothing) and is remade when an array is replaced or the activations change. For one
+    image, Numba's dispatcher spends ~1 µs working out the types of the tuples of arrays on every
+    call; the plan keeps the compiled function it chose (its ``entry_point``) and calls that
+    directly when X has the types it was compiled for (2-d, C-contiguous, the network's dtype).
+    """
+
+    __slots__ = ("dtype", "n_in", "n_out", "n_weights", "weights", "biases", "codes",
+                 "activations", "_entry")
+
+    @classmethod
+    def make(cls, net: Network) -> _Plan | None:
+        if type(net) is not Network or any(a not in ACT_CODES for a in net.activations):
+            return None
+        plan = cls()
+        plan.dtype, plan.n_in, plan.n_out = net.dtype, net.sizes[0], net.sizes[-1]
+        plan.weights, plan.biases = tuple(net.weights), tuple(net.biases)
+        plan.n_weights = sum(W.size for W in plan.weights)
+        plan.codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+        plan.activations = list(net.activations)
+        plan._entry = None
+        net.__dict__["_fast_plan"] = plan
+        return plan
+
+    def fits(self, net: Network) -> bool:
+        """Whether net still has these arrays and activations. Tuple comparison takes the same
+        object as equal without looking at it; a replaced array is compared by value, which
+        raises (several elements) or says whether it would give the same answer."""
+        try:
+            return (self.activations == net.activations and tuple(net.weights) == self.weights
+                    and tuple(net.biases) == self.biases)
+        except (ValueError, TypeError, DeprecationWarning):
+            return False
+
+    def rows(self, X: Array, out: Array) -> None:
+        """``_feedforward_rows`` for X (2-d, C-contiguous, self.dtype) into out."""
+        if self._entry is not None:
+            self._entry(X, self.weights, self.biases, self.codes, out)
+            return
+        args = (X, self.weights, self.biases, self.codes, out)
+        _feedforward_rows(*args)
+        try:  # the compiled version the dispatcher just used, for the next calls
+            from numba import typeof
+
+            kernel = globals()["_feedforward_rows"]
+            self._entry = kernel.overloads[tuple(typeof(a) for a in args)].entry_point
+        except (AttributeError, KeyError, ImportError):  # another Numba: keep the dispatcher
+            pass
