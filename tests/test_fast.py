@@ -14,6 +14,7 @@ import pytest
 
 from mojinet import SGD, Network, TrainingDiverged, one_hot, train
 from mojinet.nn import fast
+from mojinet.nn.activations import get_activation
 
 ENGINES = ["blas"] + (["compiled"] if fast.HAVE_NUMBA else [])
 
@@ -209,7 +210,11 @@ def test_bad_arguments_get_clear_errors(rng):
     [([784, 16, 16, 10], "sigmoid"), ([784, 30, 10], ["relu", "softmax"]),
      ([20, 9, 7, 4], ["tanh", "relu", "sigmoid"])],
 )
-def test_fast_feedforward_matches_reference(sizes, acts, rng):
+@pytest.mark.parametrize("kernels", [False, True])
+def test_fast_feedforward_matches_reference(sizes, acts, kernels, rng, monkeypatch):
+    if kernels and not fast.load_kernels():
+        pytest.skip("needs numba")
+    monkeypatch.setattr(fast, "_loaded", fast._loaded and kernels)  # False: the NumPy path
     net = Network(sizes, acts, init="xavier", seed=0)
     X = rng.random((37, sizes[0])).astype(np.float32)  # (37, n_in)
     X[X < 0.6] = 0
@@ -221,6 +226,38 @@ def test_fast_feedforward_matches_reference(sizes, acts, rng):
     np.testing.assert_allclose(fast.feedforward(net, big)[: len(X)], want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="input must have shape"):
         fast.feedforward(net, X[:, :5])
+
+
+@pytest.mark.parametrize("kernels", [False, True])
+def test_fast_feedforward_sees_every_change_to_the_network(kernels, rng, monkeypatch):
+    """The plan kept on the network must never answer with weights the network no longer has."""
+    if kernels and not fast.load_kernels():
+        pytest.skip("needs numba")
+    monkeypatch.setattr(fast, "_loaded", fast._loaded and kernels)
+    net = Network([12, 5, 3], ["sigmoid", "softmax"], "cross-entropy", seed=0)
+    x = rng.random((1, 12)).astype(np.float32)
+
+    def check():
+        np.testing.assert_allclose(fast.feedforward(net, x), net.feedforward(x), rtol=1e-5)
+
+    check()
+    net.weights[0] *= -2  # in place, as training does
+    check()
+    net.weights[1] = rng.standard_normal((5, 3)).astype(np.float32)  # a new array
+    check()
+    net.biases[0] = net.biases[0] + 1
+    check()
+    net.weights[1] = net.weights[1][:1, :1].copy()  # a shape that no longer fits
+    with pytest.raises(ValueError):
+        fast.feedforward(net, x)
+    net.weights[1] = rng.standard_normal((5, 3)).astype(np.float32)
+    net.activations[0] = get_activation("relu")
+    check()
+    net.weights = [W.astype(np.float64) for W in net.weights]  # another dtype: the reference
+    net.biases = [b.astype(np.float64) for b in net.biases]
+    net.dtype = np.dtype(np.float64)
+    np.testing.assert_allclose(fast.feedforward(net, x.astype(np.float64)),
+                               net.feedforward(x.astype(np.float64)), rtol=1e-12)
 
 
 @pytest.mark.skipif(not fast.HAVE_NUMBA, reason="needs numba")

@@ -234,7 +234,9 @@ def cmd_evaluate(args) -> int:
             f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
             f"classes, but {data.name} has {data.n_features} and {data.n_classes}"
         )
-    pred = np.concatenate([model.network.predict(data.X[i:i + 10_000])
+    from .nn import fast
+
+    pred = np.concatenate([fast.predict(model.network, data.X[i:i + 10_000])
                            for i in range(0, len(data), 10_000)])
     cm = confusion_matrix(data.y, pred, data.n_classes)
     acc = np.trace(cm) / cm.sum()

@@ -61,7 +61,9 @@ class Model:
         For a softmax output these are its probabilities; for sigmoid outputs (the chapter's
         network) each neuron's share of the total activation.
         """
-        A = self.network.feedforward(X).astype(np.float64)  # (batch, n_classes)
+        from .nn import fast  # the same numbers as network.feedforward, in fewer calls
+
+        A = fast.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
         if self.network.activations[-1].name == "softmax":
             return A
         A = np.clip(A, 0.0, None)

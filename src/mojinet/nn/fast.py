@@ -446,7 +446,24 @@ class _Uncompiled:
         return globals()[self.fn.__name__](*args)
 
 
+def load_kernels() -> bool:
+    """Compile the kernels now (or load them from Numba's on-disk cache: ~1 s, most of it
+    importing Numba). Returns whether they are available.
+
+    Training does this on its first step. ``feedforward`` does not: a one-off prediction (such as
+    ``mojinet predict``) is done sooner with NumPy than by loading Numba first, so it uses the
+    compiled row kernel only once the kernels are loaded in this process. A long-running server
+    calls this at start-up."""
+    if HAVE_NUMBA and not _loaded:
+        _compile_kernels()
+    return _loaded
+
+
+_loaded = False  # whether the kernels below are compiled (set by _compile_kernels)
+
+
 def _compile_kernels() -> None:
+    global _loaded
     try:
         import numba
     except ImportError as exc:  # found by find_spec but broken
@@ -460,6 +477,7 @@ def _compile_kernels() -> None:
             # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
             namespace[name] = numba.njit(cache=True, fastmath={"reassoc", "contract"},
                                          nogil=True)(namespace[name].fn)
+    _loaded = True
 
 
 @_njit
@@ -867,8 +885,9 @@ def _feedforward_rows(X, Ws, bs, acts, out):
 
 
 def feedforward(net: Network, X: Array) -> Array:
-    """``net.feedforward(X)``, faster: one compiled call for small batches (Numba), one BLAS
-    product and in-place activation per layer for large ones (or without Numba).
+    """``net.feedforward(X)``, faster: one compiled call for small batches (once the kernels are
+    loaded, see ``load_kernels``), one BLAS product and in-place activation per layer for large
+    ones (or without Numba).
 
     Anything else (a Network subclass, an activation it does not know, another dtype) goes to
     ``net.feedforward``, which also gives the errors for bad input. For one image the whole call
@@ -885,7 +904,7 @@ def feedforward(net: Network, X: Array) -> Array:
             or not enabled()):
         return net.feedforward(X)
     n = X.shape[0]
-    if HAVE_NUMBA and (n == 1 or n * plan.n_weights <= _ROWWISE_LIMIT) and X.flags.c_contiguous:
+    if _loaded and (n == 1 or n * plan.n_weights <= _ROWWISE_LIMIT) and X.flags.c_contiguous:
         out = np.empty((n, plan.n_out), plan.dtype)  # (batch, n_out)
         plan.rows(X, out)
         return out
@@ -893,7 +912,7 @@ def feedforward(net: Network, X: Array) -> Array:
     for W, b, code in zip(plan.weights, plan.biases, plan.codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
         A += b
-        if code == _SOFTMAX and HAVE_NUMBA:  # NumPy's reductions over short rows are slow
+        if code == _SOFTMAX and _loaded:  # NumPy's reductions over short rows are slow
             _softmax_rows(A)
         else:
             _np_activate(A, A, code)  # … turned into the activations in place
@@ -926,6 +945,13 @@ class _Plan:
     def make(cls, net: Network) -> _Plan | None:
         if type(net) is not Network or any(a not in ACT_CODES for a in net.activations):
             return None
+        sizes, dt = net.sizes, net.dtype
+        for l, (W, b) in enumerate(zip(net.weights, net.biases)):  # else: the reference's errors
+            if (type(W) is not np.ndarray or type(b) is not np.ndarray
+                    or W.shape != (sizes[l], sizes[l + 1]) or b.shape != (sizes[l + 1],)
+                    or W.dtype != dt or b.dtype != dt or not W.flags.c_contiguous
+                    or not b.flags.c_contiguous):
+                return None
         plan = cls()
         plan.dtype, plan.n_in, plan.n_out = net.dtype, net.sizes[0], net.sizes[-1]
         plan.weights, plan.biases = tuple(net.weights), tuple(net.biases)
