@@ -472,6 +472,7 @@ def _compile_kernels() -> None:
             f"(pip install 'mojinet[fast]') or set MOJINET_FAST=blas"
         ) from exc
     namespace = globals()
+    namespace["numba"], namespace["_pointer"] = numba, _pointer_intrinsic()
     for name in _KERNELS:
         if isinstance(namespace[name], _Uncompiled):
             # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
@@ -851,21 +852,50 @@ def _softmax_rows(Z):
         _activate(Z, Z, r, Z.shape[1], 3)
 
 
+# One image through the chapter's network is ~20,000 multiply-adds, a microsecond or two; passing
+# the weights to compiled code as tuples of arrays costs about as much again (Numba unboxes every
+# array on every call). So the row kernel gets one int64 array, the layout, with five numbers
+# per layer: [address of Wˡ, fan_in, fan_out, address of bˡ, activation code], and sees Wˡ and bˡ
+# through arrays made on the addresses (``_pointer``). The layout is made by ``_Plan``, which also
+# holds the arrays themselves (so the addresses stay valid) and is remade whenever the network's
+# arrays are replaced.
+_LAYOUT = 5  # numbers per layer in a layout
+
+
+def _pointer_intrinsic():
+    """``_pointer(address, like)``: a pointer to ``like``'s element type at ``address`` (for
+    ``numba.carray``), made when the kernels are compiled. Numba has no public way to turn an
+    integer into a pointer; an intrinsic is its documented way to add one."""
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _pointer(typingctx, address, like):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+        return types.CPointer(like.dtype)(types.int64, like), codegen
+
+    return _pointer
+
+
 @_njit
-def _feedforward_rows(X, Ws, bs, acts, out):
+def _feedforward_rows(X, layout, out):
     """Output activations for every row of X into out (batch, n_out), one row at a time through
-    all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic). out
-    comes from the caller: returning a new array from compiled code costs ~0.5 µs more."""
-    L = len(Ws)
+    all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic).
+    layout: see above. out comes from the caller: returning a new array from compiled code costs
+    ~0.5 µs more."""
+    L = layout.shape[0] // _LAYOUT
     width = 0
     for l in range(L):
-        width = max(width, Ws[l].shape[1])
+        width = max(width, layout[_LAYOUT * l + 2])
     Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
     idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
     for r in range(X.shape[0]):
         for l in range(L):
-            W, b = Ws[l], bs[l]
-            fan_in, fan_out = W.shape
+            w_at, fan_in, fan_out, b_at, code = layout[_LAYOUT * l : _LAYOUT * (l + 1)]
+            W = numba.carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
+            b = numba.carray(_pointer(b_at, X), (fan_out,))  # bˡ: (fan_out,)
             a = X[r] if l == 0 else Z[l - 1]  # (≥ fan_in,)
             z = Z[l]  # (≥ fan_out,)
             n = 0
@@ -878,7 +908,7 @@ def _feedforward_rows(X, Ws, bs, acts, out):
                 c, w = a[idx[q]], W[idx[q]]  # input k and its row of weights: (fan_out,)
                 for j in range(fan_out):
                     z[j] += c * w[j]
-            _activate(Z, Z, l, fan_out, acts[l])
+            _activate(Z, Z, l, fan_out, code)
         o, a = out[r], Z[L - 1]  # (n_out,)
         for j in range(o.shape[0]):
             o[j] = a[j]
@@ -906,7 +936,7 @@ def feedforward(net: Network, X: Array) -> Array:
     n = X.shape[0]
     if _loaded and (n == 1 or n * plan.n_weights <= _ROWWISE_LIMIT) and X.flags.c_contiguous:
         out = np.empty((n, plan.n_out), plan.dtype)  # (batch, n_out)
-        plan.rows(X, out)
+        _feedforward_rows(X, plan.layout, out)
         return out
     A = X  # (batch, n_in)
     for W, b, code in zip(plan.weights, plan.biases, plan.codes):
@@ -932,14 +962,12 @@ class _Plan:
     """What ``feedforward`` needs of a network, kept on it (``net._fast_plan``) between calls.
 
     It holds the network's own weight and bias arrays (so in-place changes, as training makes,
-    need nothing) and is remade when an array is replaced or the activations change. For one
-    image, Numba's dispatcher spends ~1 µs working out the types of the tuples of arrays on every
-    call; the plan keeps the compiled function it chose (its ``entry_point``) and calls that
-    directly when X has the types it was compiled for (2-d, C-contiguous, the network's dtype).
+    need nothing, and the addresses in ``layout`` stay valid) and is remade when an array is
+    replaced or the activations change.
     """
 
     __slots__ = ("dtype", "n_in", "n_out", "n_weights", "weights", "biases", "codes",
-                 "activations", "_entry")
+                 "activations", "layout")
 
     @classmethod
     def make(cls, net: Network) -> _Plan | None:
@@ -953,12 +981,15 @@ class _Plan:
                     or not b.flags.c_contiguous):
                 return None
         plan = cls()
-        plan.dtype, plan.n_in, plan.n_out = net.dtype, net.sizes[0], net.sizes[-1]
+        plan.dtype, plan.n_in, plan.n_out = dt, sizes[0], sizes[-1]
         plan.weights, plan.biases = tuple(net.weights), tuple(net.biases)
         plan.n_weights = sum(W.size for W in plan.weights)
         plan.codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
         plan.activations = list(net.activations)
-        plan._entry = None
+        plan.layout = np.array(
+            [[W.ctypes.data, W.shape[0], W.shape[1], b.ctypes.data, code]
+             for W, b, code in zip(plan.weights, plan.biases, plan.codes)], dtype=np.int64
+        ).ravel()  # (_LAYOUT · layers,)
         net.__dict__["_fast_plan"] = plan
         return plan
 
@@ -971,18 +1002,3 @@ class _Plan:
                     and tuple(net.biases) == self.biases)
         except (ValueError, TypeError, DeprecationWarning):
             return False
-
-    def rows(self, X: Array, out: Array) -> None:
-        """``_feedforward_rows`` for X (2-d, C-contiguous, self.dtype) into out."""
-        if self._entry is not None:
-            self._entry(X, self.weights, self.biases, self.codes, out)
-            return
-        args = (X, self.weights, self.biases, self.codes, out)
-        _feedforward_rows(*args)
-        try:  # the compiled version the dispatcher just used, for the next calls
-            from numba import typeof
-
-            kernel = globals()["_feedforward_rows"]
-            self._entry = kernel.overloads[tuple(typeof(a) for a in args)].entry_point
-        except (AttributeError, KeyError, ImportError):  # another Numba: keep the dispatcher
-            pass
