@@ -472,7 +472,7 @@ def _compile_kernels() -> None:
             f"(pip install 'mojinet[fast]') or set MOJINET_FAST=blas"
         ) from exc
     namespace = globals()
-    namespace["numba"], namespace["_pointer"] = numba, _pointer_intrinsic()
+    namespace["_carray"], namespace["_pointer"] = numba.carray, _pointer_intrinsic()
     for name in _KERNELS:
         if isinstance(namespace[name], _Uncompiled):
             # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
@@ -784,8 +784,8 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
     docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
     X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
     WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; g0 and
-    gbs[l] are scratch rows for layer 0's weight gradient and the bias gradients. Returns how many batches were done (the last one
-    without its step if its cost was not finite)."""
+    gbs[l] are scratch rows for layer 0's weight gradient and the bias gradients. Returns how
+    many batches were done (the last one without its step if its cost was not finite)."""
     n = order.shape[0]
     L = len(bs)
     done = 0
@@ -829,8 +829,8 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
                     b[j] -= eta * vb[j]
                 else:
                     b[j] -= eta * gb[j]
-            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum, else
-            # through a gradient buffer for the velocity
+            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum; with
+            # momentum a row at a time for layer 0, through a gradient buffer for the others
             if l == 0 and mu == 0:
                 _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
             elif l == 0:
@@ -860,11 +860,12 @@ def _softmax_rows(Z):
 # holds the arrays themselves (so the addresses stay valid) and is remade whenever the network's
 # arrays are replaced.
 _LAYOUT = 5  # numbers per layer in a layout
+_carray = _pointer = None  # numba.carray and _pointer_intrinsic(), set by _compile_kernels
 
 
 def _pointer_intrinsic():
     """``_pointer(address, like)``: a pointer to ``like``'s element type at ``address`` (for
-    ``numba.carray``), made when the kernels are compiled. Numba has no public way to turn an
+    ``_carray``), made when the kernels are compiled. Numba has no public way to turn an
     integer into a pointer; an intrinsic is its documented way to add one."""
     from numba import types
     from numba.extending import intrinsic
@@ -894,8 +895,8 @@ def _feedforward_rows(X, layout, out):
     for r in range(X.shape[0]):
         for l in range(L):
             w_at, fan_in, fan_out, b_at, code = layout[_LAYOUT * l : _LAYOUT * (l + 1)]
-            W = numba.carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
-            b = numba.carray(_pointer(b_at, X), (fan_out,))  # bˡ: (fan_out,)
+            W = _carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
+            b = _carray(_pointer(b_at, X), (fan_out,))  # bˡ: (fan_out,)
             a = X[r] if l == 0 else Z[l - 1]  # (≥ fan_in,)
             z = Z[l]  # (≥ fan_out,)
             n = 0
