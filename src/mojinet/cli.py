@@ -20,6 +20,7 @@ from .data.dictionary import lookup_all
 from .data.images import ImageError, load_images
 from .data.registry import DATA_DIR_ENV, available_datasets, dataset_name, get_spec, load_dataset
 from .io import Model, ModelFileError, load_model, save_model
+from .nn import fast
 from .nn.activations import ACTIVATIONS
 from .nn.callbacks import BestCheckpoint, EarlyStopping, chain
 from .nn.costs import COSTS
@@ -234,8 +235,6 @@ def cmd_evaluate(args) -> int:
             f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
             f"classes, but {data.name} has {data.n_features} and {data.n_classes}"
         )
-    from .nn import fast
-
     pred = np.concatenate([fast.predict(model.network, data.X[i:i + 10_000])
                            for i in range(0, len(data), 10_000)])
     cm = confusion_matrix(data.y, pred, data.n_classes)

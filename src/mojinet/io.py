@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_writer
+from .nn import fast  # network.feedforward's numbers, in fewer calls
 from .nn.network import Network
 
 FORMAT = "mojinet-model"
@@ -61,8 +62,6 @@ class Model:
         For a softmax output these are its probabilities; for sigmoid outputs (the chapter's
         network) each neuron's share of the total activation.
         """
-        from .nn import fast  # the same numbers as network.feedforward, in fewer calls
-
         A = fast.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
         if self.network.activations[-1].name == "softmax":
             return A
