@@ -519,20 +519,6 @@ def _derivative(z, a, code):
 
 
 @_njit
-def _affine(P, p, W, b, Z, r):
-    """Row r of Z = (row p of P) W + b, skipping the zero entries of that input row."""
-    fan_in, fan_out = W.shape
-    x, z = P[p], Z[r]  # (≥ fan_in,), (≥ fan_out,)
-    for j in range(fan_out):
-        z[j] = b[j]
-    for k in range(fan_in):
-        if x[k] != 0:
-            xk, w = x[k], W[k]  # w: (fan_out,)
-            for j in range(fan_out):
-                z[j] += xk * w[j]
-
-
-@_njit
 def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
     """Sample r's cost Cₓ (float64) and its row of δᴸ into D (divided by the batch size m);
     its wanted output is row y of Y."""
