@@ -13,10 +13,10 @@ Routes (documented in docs/web.md; the OpenAPI schema is at ``/openapi.json``, b
                                           each candidate of a kana/kanji model
 
 Every error is a 4xx (or 503) with ``{"detail": "<what is wrong and what to send>"}``, the
-``Problem`` schema, declared for each route. In front of the app (``guard``): the Host check,
-the security headers, and the body limits (size, time, how many at once). Drawings are decoded
-in a bounded pool (``pool``). Non-goals: authentication, TLS, several models at once. It is
-meant for 127.0.0.1.
+``Problem`` schema, declared for each route. In front of the app (``guard``): the header
+checks (size, Host), the security headers, and the body limits (size, time, how many at once).
+Drawings are decoded in a bounded pool (``pool``). Non-goals: authentication, TLS, several models
+at once. It is meant for 127.0.0.1.
 """
 
 import contextlib
@@ -42,7 +42,7 @@ from .guard import (
     RETRY_AFTER,
     STRICT_CSP,
     BodyLimit,
-    HostCheck,
+    HeaderCheck,
     SecurityHeaders,
     allowed_hosts,
 )
@@ -84,7 +84,8 @@ def _problem(description: str, retry: bool = False) -> dict:
 
 #: Any route: a Host header that does not name this server, a bad Content-Length.
 COMMON_ERRORS = {400: _problem("Bad request: the Host header does not name this server, the "
-                               "body is not valid JSON, or Content-Length is not a number.")}
+                               "body is not valid JSON, or Content-Length is not a number."),
+                 431: _problem("The request headers are over 16 KiB in all.")}
 PREDICT_ERRORS = {
     408: _problem("The request body did not arrive in time."),
     413: _problem("The request body is over the size limit."),
@@ -210,7 +211,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                   "body is a `Problem`: `{\"detail\": \"...\"}`.")
     app.add_middleware(BodyLimit, max_bytes=max_body, timeout=body_timeout,
                        max_pending=max_pending)
-    app.add_middleware(HostCheck, allowed=hosts)
+    app.add_middleware(HeaderCheck, allowed=hosts)
     app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
     fast.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
     h, w = model.image_shape
@@ -219,7 +220,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     # Dictionary entries for the classes, found once (a damaged table fails here, at start-up).
     entries = {label: e.to_dict() for label, e in lookup_all(model.classes).items()}
     _add_model_routes(app, model, name, entries)
-    _add_predict(app, model, entries, predict_request(h, w, max_body), pool, max_pixels)
+    # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
+    _add_predict(app, model, entries, predict_request(h, w, max_body - 64), pool, max_pixels)
     add_docs(app)
     ico = favicon_ico()
 

@@ -1,7 +1,8 @@
 """ASGI middlewares that stand between the network and the draw page's app.
 
 - ``SecurityHeaders``: Content-Security-Policy (per path), nosniff, no referrer, no framing;
-- ``HostCheck``: the Host header must name this server (DNS-rebinding defence), else 400;
+- ``HeaderCheck``: headers at most 16 KiB in all (else 431); the Host header must name this
+  server (DNS-rebinding defence), else 400;
 - ``BodyLimit``: request bodies are read here, capped in size (413), in time (408) and in how
   many may be held at once (503 with Retry-After), before the app sees a byte.
 
@@ -111,12 +112,13 @@ def host_name(value: str) -> str:
     return value.rstrip(".")
 
 
-class HostCheck:
-    """Refuse requests whose Host header does not name this server (400), so a web page on
-    another site cannot reach the local server through a DNS name it points at 127.0.0.1."""
+class HeaderCheck:
+    """Refuse requests whose headers are over ``max_bytes`` in all (431), and those whose Host
+    header does not name this server (400), so a web page on another site cannot reach the local
+    server through a DNS name it points at 127.0.0.1 (DNS rebinding)."""
 
-    def __init__(self, app, allowed: frozenset[str] | None):
-        self.app, self.allowed = app, allowed
+    def __init__(self, app, allowed: frozenset[str] | None, max_bytes: int = 16 * 1024):
+        self.app, self.allowed, self.max_bytes = app, allowed, max_bytes
 
     def accepts(self, header: bytes | None) -> bool:
         if self.allowed is None:
@@ -127,8 +129,13 @@ class HostCheck:
         return name in self.allowed or ("*ip*" in self.allowed and _is_ip(name))
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or self.allowed is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        size = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+        if size > self.max_bytes:
+            await send_problem(send, 431, f"the request headers are {size:,} bytes, over the "
+                               f"{self.max_bytes:,}-byte limit")
             return
         header = dict(scope["headers"]).get(b"host")
         if self.accepts(header):

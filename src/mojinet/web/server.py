@@ -81,11 +81,15 @@ class HeaderDeadlineProtocol(H11Protocol):
         self.transport.close()
 
 
-def make_server(app, header_timeout: float = HEADER_TIMEOUT, keep_alive: int = KEEP_ALIVE,
-                max_connections: int = MAX_CONNECTIONS) -> uvicorn.Server:
-    """A uvicorn server for ``app`` with the limits above; run it with ``.run(sockets=[...])``."""
+def make_server(app, header_timeout: float = HEADER_TIMEOUT, keep_alive: float = KEEP_ALIVE,
+                max_connections: int = MAX_CONNECTIONS, tune_memory: bool = True) -> uvicorn.Server:
+    """A uvicorn server for ``app`` with the limits above; run it with ``.run(sockets=[...])``.
+
+    ``tune_memory`` applies ``tune_malloc`` to the whole process (right for a server process;
+    tests that serve from a thread of a bigger process can leave it off)."""
     protocol = type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
-    tune_malloc()
+    if tune_memory:
+        tune_malloc()
     config = uvicorn.Config(app, http=protocol, log_level="warning", access_log=False,
                             timeout_keep_alive=keep_alive, limit_concurrency=max_connections,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES)

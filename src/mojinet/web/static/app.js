@@ -227,7 +227,7 @@ function buildDiagram(info) {
   svg("text", { x: x0, y: 16, "text-anchor": "middle" }, diagram).textContent =
     `input ${info.image_shape[0]}×${info.image_shape[1]} = ${info.sizes[0]}`;
   const inputImg = svg("image", { id: "diagram-input", x: x0 - inputW / 2, y: H / 2 - inputW / 2,
-    width: inputW, height: inputW, preserveAspectRatio: "none", style: "image-rendering: pixelated" }, diagram);
+    width: inputW, height: inputW, preserveAspectRatio: "none" }, diagram);
   svg("rect", { x: x0 - inputW / 2, y: H / 2 - inputW / 2, width: inputW, height: inputW,
     fill: "none", stroke: "#3a465c" }, diagram);
   state.inputImage = inputImg;
