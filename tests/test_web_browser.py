@@ -320,3 +320,40 @@ def test_kanji_and_kana_models_show_readings_meanings_and_credit(browser):
         assert page.locator("#dict-readings dd.romaji").inner_text() == "ki"
         assert page.locator("#dict-credit").is_hidden()  # no KANJIDIC2 data on screen
         assert page.errors == []
+
+
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def test_page_and_api_docs_work_under_their_csp_offline(browser):
+    """The draw page, Swagger UI (/docs) and ReDoc (/redoc) render with their Content-Security-
+    Policy in force, with no CSP violation and nothing loaded from any other host. (ReDoc's footer
+    always asks for Redocly's logo from its CDN: the CSP blocks it and ReDoc hides the image.)"""
+    from mojinet import Model, Network
+    from mojinet.web.app import create_app
+    from mojinet.web.serve import BackgroundServer
+
+    net = Network([784, 10, 10], ["sigmoid", "softmax"], "cross-entropy", init="xavier", seed=0)
+    model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
+    with BackgroundServer(create_app(model, "csp.npz")) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        violations, elsewhere = [], []
+        page.on("console", lambda m: violations.append(m.text)
+                if "Content Security Policy" in m.text and REDOC_LOGO not in m.text else None)
+        page.on("response", lambda r: elsewhere.append(r.url)
+                if not r.url.startswith((url, "data:", "blob:")) else None)
+        try:
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=15_000)
+            draw(page, DIGITS["7"])
+            assert page.locator("#diagram-input").get_attribute("href").startswith("data:")
+            page.goto(url + "/docs")
+            page.wait_for_selector("text=Read a drawing", timeout=20_000)
+            page.screenshot(path=str(ARTIFACTS / "docs-swagger.png"))
+            page.goto(url + "/redoc")
+            page.wait_for_selector("text=Read a drawing", timeout=20_000)
+            page.screenshot(path=str(ARTIFACTS / "docs-redoc.png"))
+            assert not page.locator("img[alt='redocly logo']").is_visible()
+        finally:
+            page.close()
+    assert violations == [] and elsewhere == [], (violations, elsewhere)

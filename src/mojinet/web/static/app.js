@@ -155,6 +155,13 @@ function pump() {
   })
     .then(async (r) => {
       const body = await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
+      if (r.status === 503) {
+        // Busy: send the drawing again once the server's Retry-After has passed.
+        const seconds = Number(r.headers.get("Retry-After")) || 1;
+        state.pending = true;
+        state.lastSent = performance.now() + 1000 * seconds - THROTTLE_MS;
+        throw new Error(`The server is busy; trying again in ${seconds} s…`);
+      }
       if (!r.ok) throw new Error(body.detail || `HTTP ${r.status}`);
       return body;
     })
