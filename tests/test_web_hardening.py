@@ -29,7 +29,7 @@ from mojinet.nn.network import Network  # noqa: E402
 from mojinet.web.app import create_app  # noqa: E402
 from mojinet.web.guard import DOCS_CSP, STRICT_CSP, allowed_hosts  # noqa: E402
 from mojinet.web.pool import Busy, DecodePool  # noqa: E402
-from mojinet.web.server import make_server  # noqa: E402
+from served import serving  # noqa: E402
 
 JSON = {"content-type": "application/json"}
 
@@ -37,26 +37,6 @@ JSON = {"content-type": "application/json"}
 def _model() -> Model:
     net = Network([784, 12, 10], ["sigmoid", "softmax"], "cross-entropy", init="xavier", seed=3)
     return Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
-
-
-@contextlib.contextmanager
-def serving(app, **limits):
-    """Serve ``app`` with ``make_server(app, **limits)`` from a thread; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = make_server(app, tune_memory=False, **limits)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ pytest.importorskip("fastapi")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.generation.modes import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
-from test_web_hardening import serving  # noqa: E402
 
 from mojinet.io import Model  # noqa: E402
 from mojinet.nn.network import Network  # noqa: E402
 from mojinet.web.app import create_app  # noqa: E402
+from served import serving  # noqa: E402
 
 #: Requests per operation and mode (valid, invalid).
 EXAMPLES = 40

@@ -126,6 +126,9 @@ def _describe(errors, pixels_help: str) -> tuple[int, str]:
             msg = "the body must be a JSON object (Content-Type: application/json)"
         elif kind == "extra_forbidden":
             msg = "unknown field; send 'image' or 'pixels', and optionally 'top'"
+        elif where == "image" and kind == "string_pattern_mismatch":
+            msg = ("must be a data URL (data:image/png;base64,…) or base64 text; it holds "
+                   "characters neither can")
         elif where.startswith("pixels"):
             if any(part.startswith(pixels_help) for part in parts):
                 continue  # one message for the whole field, with its first problem

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: What a client can ask for in ``top``.
 MAX_TOP = 1000
+#: ``image`` is a data URL or bare base64: ASCII letters, digits and ``+/=:;,._%-`` only (so
+#: each character is one byte of the body, and the body limit and ``maxLength`` agree).
+IMAGE_PATTERN = r"^\s*[A-Za-z0-9+/=:;,._%-]*\s*$"
 
 
 def _exactly_one_source(schema: dict) -> None:
@@ -39,7 +42,7 @@ def predict_request(h: int, w: int, max_chars: int) -> type[BaseModel]:
                                   json_schema_extra=_exactly_one_source)
 
         image: str = Field(
-            None, max_length=max_chars,
+            None, max_length=max_chars, pattern=IMAGE_PATTERN,
             description="The drawing: a data URL (`data:image/png;base64,…`, as "
             "`canvas.toDataURL()` gives) or bare base64 of a PNG/JPEG/… file. Dark ink on light "
             "paper or light ink on dark; transparent areas count as paper. The server "
