@@ -134,6 +134,30 @@ def test_numbers_and_rows_are_accepted(client, model):
     assert flat.json()["top"] == ints.json()["top"] and len(flat.json()["top"]) == 3
 
 
+def _tiff(img) -> str:
+    buf = io.BytesIO()
+    img.save(buf, "TIFF")
+    return "data:image/tiff;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _float_tiff(value) -> str:
+    a = np.zeros((50, 50), np.float32)
+    a[10:40, 20:25] = value
+    return _tiff(Image.fromarray(a, "F"))
+
+
+@pytest.mark.parametrize("name,image", [
+    ("LAB", lambda: _tiff(Image.new("LAB", (50, 50), (50, 0, 0)))),
+    ("inf samples", lambda: _float_tiff(np.inf)),
+    ("NaN samples", lambda: _float_tiff(np.nan)),
+])
+def test_images_the_pipeline_cannot_use_are_422_not_500(client, name, image):
+    r = client.post("/api/predict", json={"image": image()})
+    assert r.status_code == 422, r.text
+    assert "image" in r.json()["detail"] or "blank" in r.json()["detail"]
+    assert_alive(client)
+
+
 # ----------------------------------------------------------------------------- the schema
 def test_schema_says_what_every_body_holds(client):
     schema = client.get("/openapi.json").json()

@@ -65,7 +65,10 @@ def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -
     box = model.preprocessing.get("user_images", {}).get("box")
     try:
         img = open_image(raw, max_pixels=max_pixels)
-        x = to_input(img, size=h, box=box)  # (h, w)
+        with np.errstate(all="ignore"):  # odd sample values (inf, NaN) are refused just below
+            x = to_input(img, size=h, box=box)  # (h, w)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("its samples are not all finite numbers")
     except ImageError as e:
         if isinstance(e.__cause__, UnidentifiedImageError):
             raise DrawingError("the data is not an image file Pillow can read; send a PNG "
