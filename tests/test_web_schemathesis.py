@@ -6,17 +6,21 @@ status code the schema declares, the declared content type and headers, and a bo
 the declared schema; schema-invalid requests must be refused with a 4xx. Bounded: a fixed number
 of examples per operation, derandomised, under a minute. (The long run is in docs/web.md.)
 
-Not checked: "positive data acceptance" — a schema-valid `image` string is usually not an image
+Settings in ``schemathesis.toml`` (413, 408 and 431 count as refusals too). Not checked:
+"positive data acceptance" — a schema-valid `image` string is usually not an image
 file, and 422 is the right answer to it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("fastapi")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from schemathesis.config import SchemathesisConfig  # noqa: E402
 from schemathesis.generation.modes import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
@@ -25,6 +29,7 @@ from mojinet.nn.network import Network  # noqa: E402
 from mojinet.web.app import create_app  # noqa: E402
 from served import serving  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 #: Requests per operation and mode (valid, invalid).
 EXAMPLES = 40
 #: Kanji, kana and digits, so that predictions carry dictionary entries of both kinds.
@@ -36,8 +41,9 @@ def api_schema():
     net = Network([784, 10, len(CLASSES)], ["sigmoid", "softmax"], "cross-entropy",
                   init="xavier", seed=1)
     model = Model(net, CLASSES, {"image_shape": [28, 28], "user_images": {"box": 20}})
+    config = SchemathesisConfig.from_path(ROOT / "schemathesis.toml")
     with serving(create_app(model, "schema.npz")) as url:
-        yield schemathesis.openapi.from_url(url + "/openapi.json")
+        yield schemathesis.openapi.from_url(url + "/openapi.json", config=config)
 
 
 OPERATIONS = ["GET /api/model", "POST /api/predict", "GET /api/weights/{layer}/{neuron}",
