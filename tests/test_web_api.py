@@ -316,7 +316,8 @@ def test_large_output_layer_model_info_and_prediction():
 def test_serve_command_starts_and_prints_the_url(tmp_path, model):
     path = save_model(model, tmp_path / "m.npz")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0"],
+        [sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0", "--allow-host",
+         "box.example"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -331,6 +332,11 @@ def test_serve_command_starts_and_prints_the_url(tmp_path, model):
                 time.sleep(0.05)
         assert r.status_code == 200 and r.json()["name"] == "m.npz"
         assert httpx.get(m.group(1), timeout=5).status_code == 200
+        # The Host check, with the name --allow-host added; the server's security headers.
+        r = httpx.get(m.group(1) + "api/model", headers={"host": "box.example"}, timeout=5)
+        assert r.status_code == 200 and r.headers["x-frame-options"] == "DENY"
+        r = httpx.get(m.group(1) + "api/model", headers={"host": "evil.example"}, timeout=5)
+        assert r.status_code == 400 and "box.example" in r.json()["detail"]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -357,6 +363,8 @@ def test_serve_command_errors(tmp_path, model, capsys):
     assert "between 0 and 65535" in capsys.readouterr().err
     assert main(["serve", str(path), "--max-body", "10"]) == 2
     assert "too small for a drawing" in capsys.readouterr().err
+    assert main(["serve", str(path), "--decode-slots", "0"]) == 2
+    assert "--decode-slots must be at least 1" in capsys.readouterr().err
 
 
 def test_serve_without_a_model_trains_the_default_one(tmp_path, monkeypatch, capsys):
