@@ -15,6 +15,7 @@ they are returned as soon as they are freed; both do nothing where the C library
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -83,7 +84,8 @@ class DecodePool:
             self.active -= 1
             self._free.release()
             if self.active == 0 and not self._free.locked():
-                self._executor.submit(release_memory)
+                with contextlib.suppress(RuntimeError):  # the pool closed meanwhile
+                    self._executor.submit(release_memory)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
