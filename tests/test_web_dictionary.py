@@ -97,7 +97,8 @@ def test_digits_model_gets_no_dictionary_field():
             assert r.status_code == 200
             top = r.json()["top"]
             assert top[0]["label"] == "7" and len(top) == 10
-            assert all(set(c) == {"label", "index", "probability"} for c in top)
+            assert all(set(c) == {"label", "index", "activation", "share", "probability"}
+                       for c in top)
             assert client.get("/api/model").json()["dictionary"] is None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets_cli, kanji_cli
+from . import __version__, datasets_cli, kanji_cli, scores
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
 from .data.dataset import Dataset
@@ -266,14 +266,15 @@ def cmd_predict(args) -> int:
             _print(f"{image}: error: {e}", file=sys.stderr)
             status = 1
             continue
-        top = model.top(X, args.top)[0]
-        results.append({"image": str(image), "top": [
-            {"label": c, "probability": p} | ({"dictionary": entries[c].to_dict()}
-                                              if c in entries else {}) for c, p in top]})
+        top = scores.candidates(model, fast.feedforward(model.network, X)[0], args.top)
+        results.append({"image": str(image), "output": scores.output_kind(model.network), "top": [
+            c | ({"dictionary": entries[c["label"]].to_dict()} if c["label"] in entries else {})
+            for c in top]})
         if not args.json:
-            _print(f"{image}: " + "  ".join(f"{c} {p:.1%}" for c, p in top))
-            if top[0][0] in entries:
-                _print(f"  {top[0][0]}: {entries[top[0][0]].summary()}")
+            kind = scores.output_kind(model.network)
+            _print(f"{image}: " + "  ".join(scores.describe(c, kind) for c in top))
+            if top[0]["label"] in entries:
+                _print(f"  {top[0]['label']}: {entries[top[0]['label']].summary()}")
     if args.json:
         _print(json.dumps(results, ensure_ascii=False, indent=1))
     elif any(e.kind == "kanji" for e in entries.values()) and results:

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import UnidentifiedImageError
 
 from ..data.images import ImageError, open_image, to_input
+from .. import scores
 from ..io import Model
 
 #: Pixels a drawing may have once decoded. A 4 MP canvas is far beyond any drawing; the limit is
@@ -103,21 +104,19 @@ def check_pixels(model: Model, pixels) -> np.ndarray:
 def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dict:
     """Everything the page shows for one input row x: (n_inputs,).
 
-    ``top``: the best candidates with the probabilities of ``Model.probabilities`` (softmax
-    outputs as they are; sigmoid outputs as each neuron's share of the total).
+    ``top``: the best candidates (``scores.candidates``): each output neuron's activation, its
+    share of the output layer's total, and ``probability`` (a softmax's probability; for other
+    outputs the share, under its old name). ``output`` says which the output layer gives.
     ``layers``: one entry per layer after the input with its activations Aˡ (the input itself is
     returned separately as ``input``, an h×w image). Values are rounded to ``decimals`` places to
     keep responses small.
     """
     net = model.network
     _, activations = net.forward(x[None, :])  # activations[l]: (1, sizes[l])
-    P = model.probabilities(x[None, :])[0]  # (n_classes,): the same numbers as `mojinet predict`
-    k = max(1, min(top, P.size))
-    best = np.argsort(-P, kind="stable")[:k]  # (k,)
     h, w = model.image_shape
     return {
-        "top": [{"label": model.classes[j], "index": int(j), "probability": round(float(P[j]), 6)}
-                for j in best],
+        "top": scores.candidates(model, activations[-1][0], top),
+        "output": scores.output_kind(net),
         "input": np.round(x.reshape(h, w).astype(np.float64), 3).tolist(),
         "layers": [
             {"size": int(A.shape[1]), "activation": sigma.name,
@@ -125,6 +124,14 @@ def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dic
             for A, sigma in zip(activations[1:], net.activations, strict=True)
         ],
     }
+
+
+def preprocessing_info(model: Model) -> dict:
+    """The input size and the box a drawing is scaled into (``to_input``'s ``size`` and ``box``)."""
+    h, w = model.image_shape
+    box = model.preprocessing.get("user_images", {}).get("box") or max(1, round(h * 20 / 28))
+    return {"size": h, "box": int(box), "method": "crop to the ink, scale the longer side into "
+            "the box, centre by the centre of mass"}
 
 
 def model_info(model: Model, name: str = "") -> dict:
@@ -139,6 +146,8 @@ def model_info(model: Model, name: str = "") -> dict:
         "activation_ranges": [[float(lo), None if np.isinf(hi) else float(hi)]
                               for lo, hi in (a.output_range for a in net.activations)],
         "cost": net.cost.name,
+        "output": scores.output_kind(net),
+        "preprocessing": preprocessing_info(model),
         "classes": list(model.classes),
         "image_shape": [h, w],
         "layers": [{"fan_in": int(W.shape[0]), "fan_out": int(W.shape[1]), "weights": int(W.size),

@@ -6,7 +6,7 @@ hold: ``predict_request(h, w)`` builds the request body for a model reading h×w
 numbers, no NaN); every error body is a ``Problem``.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -93,10 +93,26 @@ class DictionaryEntry(BaseModel):
     small: bool | None = Field(None, description="Kana: a small kana (ゃ, ッ …).")
 
 
+#: What the output layer's numbers are (``mojinet.scores``).
+OutputKind = Literal["probability", "activation"]
+OUTPUT_DESCRIPTION = ("What the output layer gives: `probability` for a softmax output layer (its "
+                      "activations sum to 1), `activation` for any other (the chapter's sigmoid "
+                      "outputs: one independent activation in [0, 1] per class).")
+
+
 class Candidate(BaseModel):
     label: str = Field(description="The class label (a digit, kana or kanji).")
     index: int = Field(description="The output neuron's index.")
-    probability: float
+    activation: float = Field(description="The output neuron's activation aᴸⱼ = σ(zᴸⱼ). For a "
+                              "softmax output layer this is the class's probability.")
+    share: float = Field(description="aⱼ / Σₖ aₖ: this class's share of the output layer's total "
+                         "activation (negative activations count as 0). The same as the "
+                         "probability for a softmax; for sigmoid outputs a share, not a "
+                         "probability.")
+    probability: float = Field(description="Kept for older clients. For a softmax output layer "
+                               "(`output` = `probability`): the probability. For other outputs: "
+                               "the same number as `share`, which is not a probability; read "
+                               "`activation` and `share` instead.")
     dictionary: DictionaryEntry | None = Field(
         None, description="Present when the label is a kanji or kana: its readings and meanings "
         "(absent for digits, Latin letters and other labels).")
@@ -110,6 +126,7 @@ class LayerActivations(BaseModel):
 
 class Prediction(BaseModel):
     top: list[Candidate] = Field(description="Best candidates first.")
+    output: OutputKind = Field(description=OUTPUT_DESCRIPTION)
     input: list[list[float]] = Field(description="The input as the network sees it (h rows of w "
                                      "values in [0, 1], 1 = ink), after preprocessing.")
     layers: list[LayerActivations] = Field(description="Every layer after the input, in order; "
@@ -121,6 +138,12 @@ class LayerInfo(BaseModel):
     fan_out: int
     weights: int
     biases: int
+
+
+class Preprocessing(BaseModel):
+    size: int = Field(description="The side of the (square) input image, in pixels.")
+    box: int = Field(description="A drawing's longer side is scaled to this many pixels.")
+    method: str
 
 
 class DictionarySource(BaseModel):
@@ -138,6 +161,8 @@ class ModelInfo(BaseModel):
     activation_ranges: list[list[float | None]] = Field(
         description="[low, high] of each activation's output (null = unbounded).")
     cost: str
+    output: OutputKind = Field(description=OUTPUT_DESCRIPTION)
+    preprocessing: Preprocessing
     classes: list[str]
     image_shape: list[int]
     layers: list[LayerInfo]
