@@ -216,11 +216,25 @@ def _glyph_image(char: str, size: int) -> Array | None:
 
 def figure(report: RadicalReport, network, X: Array, y: Array, classes, image_shape,
            top: int = 6, examples: int = 5):
+    """The best neuron–component pairs, drawn in the figures' style (``viz.style``: its CJK
+    font draws the components' characters); see ``_figure``."""
+    from .viz import fonts
+    from .viz.style import style
+
+    fonts.warn_if_missing(report.components)
+    with style():
+        return _figure(report, network, X, y, classes, image_shape, top, examples)
+
+
+def _figure(report: RadicalReport, network, X: Array, y: Array, classes, image_shape,
+            top: int, examples: int):
     """The best neuron–component pairs, one row each: the component (drawn from KanjiVG, so no
-    CJK font is needed), the neuron's incoming weights (first hidden layer; red = positive) or its
-    activation-weighted mean input (deeper layers), and samples of kanji with the component, the
+    CJK font is needed), the neuron's incoming weights (first hidden layer; orange = positive) or
+    its activation-weighted mean input (deeper layers), and samples of kanji with the component, the
     most activating first. Returns a matplotlib Figure (Agg canvas)."""
     from matplotlib.figure import Figure
+
+    from .viz.style import WEIGHT_CMAP
 
     H, neurons = hidden_activations(network, X)
     index = {n: i for i, n in enumerate(neurons)}
@@ -237,13 +251,13 @@ def figure(report: RadicalReport, network, X: Array, y: Array, classes, image_sh
         g = _glyph_image(comp, 48)
         if g is not None:
             ax.imshow(g, cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(f"U+{ord(comp):04X} in {report.n_kanji[j]}", fontsize=7)
+        ax.set_title(f"{comp}  in {report.n_kanji[j]} kanji", fontsize=10)  # CJK font: style
         ax.axis("off")
         ax = fig.add_subplot(len(order), ncols, r * ncols + 2)
         if layer == 1:
             w = network.weights[0][:, i].reshape(image_shape)
             lim = float(np.abs(w).max()) or 1.0
-            ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.imshow(w, cmap=WEIGHT_CMAP, vmin=-lim, vmax=lim)
         else:
             mean_input = (h[:, None] * X).sum(0) / max(float(h.sum()), 1e-9)  # (inputs,)
             ax.imshow(mean_input.reshape(image_shape), cmap="gray_r")

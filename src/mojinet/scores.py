@@ -54,4 +54,5 @@ def describe(candidate: dict, kind: str) -> str:
     """One candidate in words: ``7 98.1%`` (probability) or ``7 a = 0.93 (share 61.0%)``."""
     if kind == PROBABILITY:
         return f"{candidate['label']} {candidate['probability']:.1%}"
-    return f"{candidate['label']} a = {candidate['activation']:.2f} (share {candidate['share']:.1%})"
+    a, share = candidate["activation"], candidate["share"]
+    return f"{candidate['label']} a = {a:.2f} (share {share:.1%})"

@@ -11,7 +11,6 @@ Non-goals: drawing every one of 784 inputs, architectures other than fully conne
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
@@ -31,7 +30,8 @@ def _drawn(n: int, max_drawn: int) -> tuple[np.ndarray, bool]:
 
 @styled
 def network_diagram(net: Network, classes=None, max_drawn: int = 16) -> Figure:
-    """Layers, neuron counts and parameter counts; edges coloured by the weights (red +, blue −)."""
+    """Layers, neuron counts and parameter counts; edges coloured by the weights (orange +,
+    blue −)."""
     L = len(net.sizes)
     fig = new_figure(height=4.2)
     ax = fig.add_subplot()
@@ -60,7 +60,7 @@ def network_diagram(net: Network, classes=None, max_drawn: int = 16) -> Figure:
     # Each layer's weights are scaled by that layer's largest |w|: first-layer weights are many
     # and small, and would be invisible on the scale of the last layer's.
     norm = Normalize(-1.0, 1.0)
-    cmap = colormaps[WEIGHT_CMAP]
+    cmap = WEIGHT_CMAP
     for l, W in enumerate(net.weights):
         (i_idx, i_y), (j_idx, j_y) = positions[l], positions[l + 1]
         w = W[np.ix_(i_idx, j_idx)] / (np.abs(W).max() or 1.0)  # (drawn_in, drawn_out) in [-1, 1]

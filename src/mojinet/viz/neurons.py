@@ -12,6 +12,10 @@ from matplotlib.patches import Rectangle
 from ..inspect import OverlapSummary
 from .style import BLUE, HEAT_CMAP, IMAGE_CMAP, VERMILION, WEIGHT_CMAP, new_figure, styled
 
+#: The outline of a top-k neuron on the activation heat map: a black stroke under a white one, so
+#: that it stands out on every colour of the map, dark or light, with any colour vision.
+OUTLINE = (("black", 2.8), ("white", 1.2))
+
 
 def _grid(n: int, max_cols: int = 8) -> tuple[int, int]:
     cols = min(n, max_cols)
@@ -25,7 +29,7 @@ def image_grid_figure(images: np.ndarray, labels: list[str], *, diverging: bool,
     """A grid of (n, h, w) images with a label each.
 
     ``diverging=True`` draws signed values (weights) with one symmetric colour scale for all
-    panels (red +, blue −, white 0); otherwise values in [0, 1] are ink on paper.
+    panels (``palette``: orange +, blue −, white 0); otherwise values in [0, 1] are ink on paper.
     """
     n = len(images)
     rows, cols = _grid(n, max_cols)
@@ -84,7 +88,8 @@ def within_class_figure(images: np.ndarray, H: np.ndarray, k: int, class_label: 
         ax_img.set_axis_off()
         im = ax_h.imshow(H[i][None, :], cmap=HEAT_CMAP, vmin=0, vmax=vmax, aspect="auto")
         for j in order[i]:
-            ax_h.add_patch(Rectangle((j - 0.5, -0.5), 1, 1, fill=False, ec=VERMILION, lw=1.6))
+            for colour, width in OUTLINE:
+                ax_h.add_patch(Rectangle((j - 0.5, -0.5), 1, 1, fill=False, ec=colour, lw=width))
         ax_h.set_yticks([])
         ax_h.set_xticks(range(0, n, 1 if n <= 32 else int(np.ceil(n / 16))))
         ax_h.tick_params(length=0, labelsize=6, labelbottom=(i == m - 1))

@@ -19,6 +19,7 @@ from .. import inspect as ins
 from .._files import atomic_write_bytes
 from ..data.dataset import Dataset
 from ..io import Model
+from . import fonts, palette
 from .activations import activations_figure
 from .descent import descent_figure
 from .errors import confusion_figure, mistakes_figure
@@ -92,6 +93,37 @@ def within_class_analysis(model: Model, data: Dataset, layer: int = 1, k: int | 
                              H[examples], scores)
 
 
+POSITIVE, NEGATIVE = palette.NAMES["positive"], palette.NAMES["negative"]
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _neurons(n: int) -> str:
+    return f"{n:,} neuron{'' if n == 1 else 's'}"
+
+
+def _join(words: list[str]) -> str:
+    """``a``; ``a and b``; ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def describe_layers(sizes) -> str:
+    """The layers in words: ``784 input neurons, two hidden layers of 16 neurons each and 10
+    output neurons`` (``one hidden layer of 30 neurons``; ``hidden layers of 100, 50 and 20
+    neurons``; ``no hidden layer``)."""
+    hidden = list(sizes[1:-1])
+    count = _COUNTS[len(hidden)] if len(hidden) < len(_COUNTS) else f"{len(hidden)}"
+    if not hidden:
+        middle = "no hidden layer"
+    elif len(hidden) == 1:
+        middle = f"one hidden layer of {_neurons(hidden[0])}"
+    elif len(set(hidden)) == 1:
+        middle = f"{count} hidden layers of {_neurons(hidden[0])} each"
+    else:
+        middle = f"{count} hidden layers of {_join([f'{n:,}' for n in hidden])} neurons"
+    return _join([f"{_neurons(sizes[0]).replace('neuron', 'input neuron')}", middle,
+                  _neurons(sizes[-1]).replace("neuron", "output neuron")])
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
@@ -116,6 +148,7 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
                              f"{', '.join(FIGURES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    fonts.warn_if_missing(model.classes)
     net = model.network
     if data.n_features != net.sizes[0] or data.n_classes != len(model.classes):
         raise ValueError(f"the model expects {net.sizes[0]} inputs and {len(model.classes)} "
@@ -141,15 +174,11 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             activations_figure())
 
     if wanted("network"):
-        hidden = net.sizes[1:-1]
-        layer_desc = (f"{net.sizes[0]} input neurons, "
-                      + (f"hidden layers of {', '.join(map(str, hidden))} and " if hidden
-                         else "no hidden layer, ")
-                      + f"{net.sizes[-1]} output neurons")
         add("network", "The network",
-            f"The trained {'–'.join(map(str, net.sizes))} network ({layer_desc}): "
+            f"The trained {'–'.join(map(str, net.sizes))} network ({describe_layers(net.sizes)}): "
             f"{net.n_weights:,} weights and {net.n_biases:,} biases, {net.n_params:,} parameters "
-            f"in all. Each line is one weight, red for positive and blue for negative, "
+            f"in all. Each line is one weight, {POSITIVE} for positive and {NEGATIVE} for "
+            f"negative, "
             f"stronger colour for larger magnitude (scaled per layer). Only some neurons of large "
             f"layers are drawn.", network_diagram(net, model.classes))
 
@@ -161,7 +190,8 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"{tuple(facts['global_min'])}) and a local one (C = {facts['local_cost']:.2f} at "
             f"{tuple(facts['local_min'])}). Of {facts['n_starts']} starting points (dots), "
             f"{facts['n_global']} roll into the global minimum (blue) and {facts['n_local']} get "
-            f"stuck in the local valley (orange): each step only sees the slope where it stands. "
+            f"stuck in the local valley (vermilion): each step only sees the slope where it "
+            f"stands. "
             f"The paths are computed by running the descent on the surface.", fig)
 
     history = model.training.get("history") or []
@@ -188,9 +218,9 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"The {net.sizes[0]} incoming weights of each of the "
             f"{'' if len(first) == net.sizes[1] else f'first {len(first)} of the '}"
             f"{net.sizes[1]} first-layer {name} neurons, drawn as a {shape[0]}×{shape[1]} "
-            f"image: red pixels excite the neuron when they hold ink, blue pixels inhibit it, "
-            f"white ones do not matter (the border, where the images have no ink, keeps "
-            f"weights near 0). One colour scale for all panels.",
+            f"image: {POSITIVE} pixels excite the neuron when they hold ink, {NEGATIVE} pixels "
+            f"inhibit it, white ones do not matter (the border, where the images have no ink, "
+            f"keeps weights near 0). One colour scale for all panels.",
             image_grid_figure(first, labels, diverging=True, colorbar_label="weight"))
 
     norm = float(np.median(np.linalg.norm(data.X, axis=1)))
@@ -254,9 +284,10 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
             f"Top left: {len(result.examples)} different-looking “{c}”s ({chosen}; picked by "
             f"farthest-point sampling among correctly classified {data.name} images) and the "
             f"activation of each {lname} neuron; the {s.k} {ranking} neurons of each example "
-            f"are outlined. Different variations of the same character light up partly "
-            f"different neurons. Top right: the mean Jaccard overlap |A∩B|/|A∪B| of the top-{s.k} "
-            f"sets A, B of two examples, for every pair of classes. Bottom: the same per class. "
+            f"are outlined (black and white). Different variations of the same character light "
+            f"up partly different neurons. Top right: the mean Jaccard overlap |A∩B|/|A∪B| of "
+            f"the top-{s.k} sets A, B of two examples, for every pair of classes. Bottom: the "
+            f"same per class. "
             f"Over all {len(data):,} {data.name} images the mean overlap is {s.within:.2f} for "
             f"two examples of the same class, {s.between:.2f} for two examples of different "
             f"classes and {s.chance:.2f} for two random sets of {s.k} of the {s.n_neurons} "

@@ -4,8 +4,10 @@ Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot, no global
 and rendered with an Agg canvas (pyplot's backend is never switched), so they work on servers
 without a display and in threads.
 The style: sizes for a thesis or slide (6.4 in wide, 9 pt text), no top/right spines, the
-Okabe–Ito colour-blind-safe palette, a diverging map centred on 0 for weights and ink-on-paper
-grey for images. PNG at 200 dpi; SVG and PDF without timestamps, so reruns give the same files.
+Okabe–Ito colour-blind-safe palette, the project's blue–orange diverging map centred on 0 for
+weights (``palette``: positive orange, negative blue, the same convention as the draw page),
+ink-on-paper grey for images, and a CJK font after DejaVu Sans so kana and kanji labels are drawn
+(``fonts``). PNG at 200 dpi; SVG and PDF without timestamps, so reruns give the same files.
 
 Non-goals: interactive figures, themes.
 """
@@ -18,15 +20,19 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from .._files import atomic_writer
+from . import fonts, palette
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
            "#000000"]
 BLUE, VERMILION, GREEN, PURPLE, ORANGE, SKY, YELLOW, BLACK = PALETTE
-WEIGHT_CMAP = "RdBu_r"  # negative blue, positive red, 0 white (always with symmetric limits)
+#: Signed values (weights): negative blue, 0 near white, positive orange (always with symmetric
+#: limits); the convention of ``palette``, shared with the draw page.
+WEIGHT_CMAP = LinearSegmentedColormap.from_list("mojinet-diverging", palette.DIVERGING)
 IMAGE_CMAP = "gray_r"  # ink (1) black on white paper (0), as the digits were written
 HEAT_CMAP = "viridis"
 
@@ -59,7 +65,7 @@ FORMATS = ("png", "svg", "pdf")
 @contextlib.contextmanager
 def style():
     """Apply the mojinet style while figures are built and saved."""
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context({**RC, "font.family": fonts.families()}):
         yield
 
 

@@ -20,8 +20,8 @@ import re
 import numpy as np
 from PIL import UnidentifiedImageError
 
-from ..data.images import ImageError, open_image, to_input
 from .. import scores
+from ..data.images import ImageError, open_image, to_input
 from ..io import Model
 
 #: Pixels a drawing may have once decoded. A 4 MP canvas is far beyond any drawing; the limit is
