@@ -165,8 +165,10 @@ def test_page_and_static_files_are_served_without_cdn(server):
     page = server.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert '<canvas id="pad"' in page.text
-    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
-        r = server.get(asset)
+    assets = re.findall(r'(?:src|href)="/?(static/[^"]+)"', page.text)
+    assert len(assets) == 5  # palette.css, style.css, net.js, backend.js, app.js
+    for asset in assets:
+        r = server.get("/" + asset)
         assert r.status_code == 200 and r.text
         # Works offline: nothing is loaded from another host.
         assert not re.search(r"""(src|href|url|import|fetch)\W+(https?:)?//""", r.text), asset

@@ -20,10 +20,8 @@ at once. It is meant for 127.0.0.1.
 """
 
 import contextlib
-import io
 import logging
 import time
-from importlib import resources
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -46,6 +44,7 @@ from .guard import (
     SecurityHeaders,
     allowed_hosts,
 )
+from .page import favicon_ico, index_html, palette_css
 from .pool import Busy, DecodePool
 from .readout import (
     MAX_DRAWING_PIXELS,
@@ -151,21 +150,6 @@ async def _json_content(request: Request) -> None:
 
 def _csp(path: str) -> str:
     return DOCS_CSP if path.startswith(("/docs", "/redoc", ASSETS)) else STRICT_CSP
-
-
-def favicon_ico() -> bytes:
-    """文 (moji, the 'mo' of mojinet) in white strokes on the page's dark blue, as an ICO."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
-    d = ImageDraw.Draw(img)
-    d.rounded_rectangle((0, 0, 63, 63), radius=12, fill=(27, 35, 48, 255))
-    for stroke in [((32, 8), (32, 18)), ((10, 22), (54, 22)), ((19, 26), (50, 56)),
-                   ((45, 26), (13, 56))]:
-        d.line(stroke, fill="white", width=7)
-    buf = io.BytesIO()
-    img.save(buf, "ICO", sizes=[(16, 16), (32, 32), (48, 48)])
-    return buf.getvalue()
 
 
 def _add_handlers(app: FastAPI, pixels_help: str) -> None:
@@ -280,12 +264,15 @@ def _add_model_routes(app: FastAPI, model: Model, name: str, entries: dict) -> N
     info["dictionary"] = ({"entries": len(entries), "kanji": n_kanji, "credit": CREDIT,
                            "credit_url": CREDIT_URL, "source_url": SOURCE_URL}
                           if entries else None)
-    static = resources.files("mojinet.web") / "static"
-    index_html = (static / "index.html").read_text(encoding="utf-8")
+    html, css = index_html("server"), palette_css()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page():
-        return HTMLResponse(index_html, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/palette.css", include_in_schema=False)
+    async def palette():
+        return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/model", response_model=ModelInfo, summary="Describe the model")
     async def get_model():

@@ -1,0 +1,97 @@
+// Where the page's answers come from. The page (app.js) asks a backend three things — describe
+// the model, read the drawing on this canvas, give one neuron's incoming weights — and draws the
+// answers; it does not know which backend it has:
+//   serverBackend()   `mojinet serve`: the JSON API (/api/model, /api/predict, /api/weights)
+//   staticBackend()   `mojinet export MODEL --web DIR`: model.json + weights.bin next to the page,
+//                     run in this browser by net.js (no server beyond any static file host)
+// Both return the same shapes (the API's schema: docs/web.md). <body data-backend="…"> chooses.
+"use strict";
+
+(function (root) {
+  class Busy extends Error {
+    constructor(message, seconds) { super(message); this.retryAfter = seconds; }
+  }
+
+  async function json(response) {
+    const body = await response.json().catch(() => ({ detail: `HTTP ${response.status}` }));
+    if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+    return body;
+  }
+
+  function serverBackend() {
+    const weights = new Map();
+    return {
+      kind: "server",
+      hasApi: true,
+      info: () => fetch("api/model").then(json),
+      async predict(canvas, top) {
+        const r = await fetch("api/predict", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ image: canvas.toDataURL("image/png"), top }),
+        });
+        if (r.status === 503) {   // busy: the page sends the drawing again after Retry-After
+          const seconds = Number(r.headers.get("Retry-After")) || 1;
+          throw new Busy(`The server is busy; trying again in ${seconds} s…`, seconds);
+        }
+        return json(r);
+      },
+      weights(layer, neuron) {
+        const key = `${layer}/${neuron}`;
+        if (!weights.has(key)) weights.set(key, fetch(`api/weights/${key}`).then(json));
+        return weights.get(key);
+      },
+    };
+  }
+
+  // model.json: {format, version, info (as /api/model), dictionary {label: entry},
+  // layers [{fan_in, fan_out, activation, weights: {offset, count}, biases: {offset, count}}],
+  // weights_file, weights_bytes}; weights.bin: little-endian float32, W row-major (fan_in, fan_out).
+  async function loadModel(base) {
+    const spec = await fetch(`${base}model.json`).then(json);
+    if (spec.format !== "mojinet-web" || spec.version !== 1) {
+      throw new Error(`${base}model.json is not a mojinet web model (format ${spec.format}, `
+        + `version ${spec.version}); export it again with mojinet export MODEL --web DIR`);
+    }
+    const r = await fetch(`${base}${spec.weights_file}`);
+    if (!r.ok) throw new Error(`cannot load ${spec.weights_file}: HTTP ${r.status}`);
+    const buffer = await r.arrayBuffer();
+    if (buffer.byteLength !== spec.weights_bytes) {
+      throw new Error(`${spec.weights_file} has ${buffer.byteLength} bytes, model.json says `
+        + `${spec.weights_bytes}: the files do not belong together; export the model again`);
+    }
+    const floats = (part) => new Float32Array(buffer, part.offset, part.count);
+    const layers = spec.layers.map((l) => ({ fanIn: l.fan_in, fanOut: l.fan_out,
+      activation: l.activation, W: floats(l.weights), b: floats(l.biases) }));
+    return { info: spec.info, layers, dictionary: spec.dictionary || {} };
+  }
+
+  function staticBackend(base = "") {
+    const net = root.mojinetNet;
+    const model = loadModel(base);
+    return {
+      kind: "static",
+      hasApi: false,
+      info: () => model.then((m) => m.info),
+      async predict(canvas, top) {
+        const m = await model;
+        const { size, box } = m.info.preprocessing;
+        const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const x = net.toInput(rgba, canvas.width, canvas.height, size, box);
+        const result = net.readout(m, x, top);
+        for (const c of result.top) if (m.dictionary[c.label]) c.dictionary = m.dictionary[c.label];
+        result.x = x;   // the input exactly (the API sends it rounded to 3 decimals)
+        return result;
+      },
+      weights: (layer, neuron) => model.then((m) => net.incomingWeights(m, layer, neuron)),
+    };
+  }
+
+  function chooseBackend(name) {
+    if (name === "static") return staticBackend();
+    if (name === "server" || !name) return serverBackend();
+    throw new Error(`unknown backend ${name}`);
+  }
+
+  root.mojinetBackend = { serverBackend, staticBackend, chooseBackend, Busy };
+})(typeof window !== "undefined" ? window : globalThis);
