@@ -1,0 +1,56 @@
+"""``mojinet export MODEL --onnx FILE | --web DIR``: a model for other runtimes or static hosting.
+
+Registered in the CLI with ``export_cli.add_parser(sub)``. The export code is in ``export/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+
+class ExportError(ValueError):
+    """The export cannot run; the message says what to do."""
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    e = sub.add_parser(
+        "export", help="write a model as ONNX, or as a static draw page",
+        description="Export a trained model: --onnx FILE writes an ONNX graph (float32; class "
+        "labels and preprocessing in its metadata) for onnxruntime and other runtimes; --web DIR "
+        "writes the draw page as static files that run the network in the browser, for any "
+        "static file host (e.g. python -m http.server -d DIR). ONNX needs the export extra "
+        "(pip install 'mojinet[export]').")
+    e.add_argument("model", help="a mojinet model file (.npz)")
+    e.add_argument("--onnx", metavar="FILE", help="write the network as an ONNX file")
+    e.add_argument("--web", metavar="DIR", help="write the static draw page into this folder")
+    e.set_defaults(func=cmd_export)
+    return e
+
+
+def cmd_export(args) -> int:
+    from .io import load_model
+
+    if not args.onnx and not args.web:
+        raise ExportError("say what to write: --onnx FILE, --web DIR, or both")
+    model = load_model(args.model)
+    sizes = "-".join(map(str, model.network.sizes))
+    if args.onnx:
+        if importlib.util.find_spec("onnx") is None:
+            raise ExportError("--onnx needs the onnx package; install it with pip install "
+                              "'mojinet[export]'")
+        from .export.onnx import export_onnx
+
+        path = export_onnx(model, args.onnx)
+        print(f"Wrote {path} ({sizes}, {len(model.classes)} classes; ONNX opset 17, "
+              f"{path.stat().st_size:,} bytes)", flush=True)
+    if args.web:
+        from .export.web import export_web
+
+        files = export_web(model, args.web, name=Path(args.model).name)
+        total = sum(f.stat().st_size for f in files)
+        print(f"Wrote the draw page for {sizes} to {args.web} ({len(files)} files, {total:,} "
+              f"bytes). Serve the folder with any static host, e.g. python -m http.server -d "
+              f"{args.web}", flush=True)
+    return 0
