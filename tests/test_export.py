@@ -15,7 +15,7 @@ from mojinet.io import save_model
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from mojinet.export.onnx import export_onnx, onnx_model  # noqa: E402
+from mojinet.export.onnx import export_onnx  # noqa: E402
 from mojinet.export.web import export_web  # noqa: E402
 
 TOLERANCE = 1e-5  # |onnxruntime − mojinet| for every probability, share and activation

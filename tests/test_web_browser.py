@@ -8,53 +8,14 @@ The screenshots go to ``artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = bool(os.environ.get("CI"))
+from pages import ARTIFACTS, DIGITS, chromium, draw, served_page
 
 pytestmark = pytest.mark.slow  # training the model and starting Chromium: ~15 s
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "artifacts"
-
-
-def _need(what: str, ok: bool):
-    if not ok:
-        message = f"the browser test needs {what}"
-        if IN_CI:
-            pytest.fail(f"{message} (CI must install it: see .ci/run)")
-        pytest.skip(message)
-
-
-# The strokes of some digits, in pad coordinates from 0 to 1 (x right, y down).
-def _ellipse(cx, cy, rx, ry, n=24, start=-math.pi / 2):
-    return [(cx + rx * math.cos(start + 2 * math.pi * k / n),
-             cy + ry * math.sin(start + 2 * math.pi * k / n)) for k in range(n + 1)]
-
-
-def _arc(cx, cy, r, a0, a1, n=10):
-    return [(cx + r * math.cos(a0 + (a1 - a0) * k / n), cy + r * math.sin(a0 + (a1 - a0) * k / n))
-            for k in range(n + 1)]
-
-
-DIGITS = {
-    "0": [_ellipse(0.5, 0.5, 0.2, 0.32)],
-    "1": [[(0.52, 0.15), (0.48, 0.85)]],
-    "2": [_arc(0.5, 0.34, 0.19, math.pi * 1.1, math.pi * 2.2) + [(0.3, 0.84), (0.74, 0.84)]],
-    "3": [_arc(0.48, 0.32, 0.17, -math.pi * 0.9, math.pi * 0.5)
-          + _arc(0.48, 0.66, 0.19, -math.pi * 0.5, math.pi * 0.9)],
-    "4": [[(0.58, 0.15), (0.26, 0.6), (0.76, 0.6)], [(0.6, 0.35), (0.6, 0.88)]],
-    "7": [[(0.26, 0.2), (0.74, 0.2), (0.42, 0.86)]],
-}
 
 
 @pytest.fixture(scope="module")
@@ -76,63 +37,19 @@ def trained_model():
 
 @pytest.fixture(scope="module")
 def browser():
-    _need(f"Chromium at {CHROMIUM} (apt-get install chromium)", Path(CHROMIUM).exists())
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the playwright package (pip install playwright)", False)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
-@contextlib.contextmanager
 def open_page(browser, model, name):
     """The draw page for ``model``, loaded and ready; ``page.errors`` collects script errors."""
-    from mojinet.web.app import create_app
-    from mojinet.web.serve import BackgroundServer
-
-    with BackgroundServer(create_app(model, name)) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        try:
-            page.errors = []
-            page.on("pageerror", lambda e: page.errors.append(str(e)))
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=15_000)
-            yield page
-        finally:
-            page.close()
+    return served_page(browser, model, name)
 
 
 @pytest.fixture(scope="module")
 def page(browser, trained_model):
     with open_page(browser, trained_model, "test-model.npz") as page:
         yield page
-
-
-def draw(page, strokes):
-    """Draw strokes with the mouse on the pad, then wait for the prediction of the final drawing."""
-    box = page.locator("#pad").bounding_box()
-    inset = 6
-
-    def at(x, y):
-        return (box["x"] + inset + x * (box["width"] - 2 * inset),
-                box["y"] + inset + y * (box["height"] - 2 * inset))
-
-    for stroke in strokes:
-        page.mouse.move(*at(*stroke[0]))
-        page.mouse.down()
-        steps = 1 if len(stroke) > 6 else 4  # curves are dense already; lines get a few moves
-        for x, y in stroke[1:]:
-            page.mouse.move(*at(x, y), steps=steps)
-        page.mouse.up()
-    page.wait_for_function(
-        "() => document.querySelector('#prediction').dataset.version == window.mojinet.version"
-        " && !window.mojinet.inflight && !window.mojinet.pending", timeout=15_000)
 
 
 def lit(page, layer):
