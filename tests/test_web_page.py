@@ -275,10 +275,12 @@ def test_phone_answer_in_view_while_drawing_tappable_neurons_readable_labels(bro
         # A tap near (not on) a neuron selects it.
         hit = page.locator("#diagram .hit[data-layer='2'][data-neuron='9']").bounding_box()
         page.touchscreen.tap(hit["x"] + 2, hit["y"] + 2)
-        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron == '9'")
+        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron"
+                               " == '9'")
         assert page.locator("#neuron-detail").get_attribute("data-layer") == "2"
         page.click("#neuron-next")
-        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron == '10'")
+        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron"
+                               " == '10'")
 
         # Layer titles: drawn at their CSS size (≥ 11 px on screen) and not overlapping.
         titles = page.evaluate("""() => {
@@ -305,7 +307,8 @@ def test_phone_grid_layers_are_tappable(browser):
         cell.scroll_into_view_if_needed()
         box = cell.bounding_box()
         page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron == '123'")
+        page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron"
+                               " == '123'")
         assert classes[123] in page.locator("#neuron-title").inner_text()
         assert page.errors == []
 
