@@ -220,7 +220,8 @@ def test_train_radical_and_sample_commands(tmp_path, capsys):
     assert {"test_accuracy", "test_accuracy_thin", "component_head"} <= set(results)
     model = load_model(out)
     assert model.classes == CLASSES
-    assert model.training["config"]["radical_head"]["components"][0] == "木"
+    assert model.training["component_head"]["components"][0] == "木"
+    assert model.training["config"]["dataset"] == "kanjivg"
     png = tmp_path / "s.png"
     assert main(["kanji-sample", "あい", "--n", "3", "--size", "28", "--out", str(png)]) == 0
     from PIL import Image
@@ -241,7 +242,7 @@ def test_radicals_command_on_kana_model_is_a_clear_error(tmp_path, capsys):
 
 def test_topk_accuracy_and_kanji_eval(tiny_model, capsys):
     from mojinet.cli import main
-    from mojinet.kanji_cli import topk_accuracy
+    from mojinet.inspect import topk_accuracy
 
     net = Network([3, 3], "softmax", "cross-entropy", seed=0, dtype=np.float64)
     net.weights[0][:] = np.array([[3.0, 2, 1], [1, 3, 2], [2, 1, 3]])

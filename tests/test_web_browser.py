@@ -94,7 +94,7 @@ def browser():
 def open_page(browser, model, name):
     """The draw page for ``model``, loaded and ready; ``page.errors`` collects script errors."""
     from mojinet.web.app import create_app
-    from mojinet.web.serve import BackgroundServer
+    from webserver import BackgroundServer
 
     with BackgroundServer(create_app(model, name)) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -18,7 +18,7 @@ For one image
 What the network learned
 - ``incoming_weight_images`` each first-layer hidden neuron's incoming weights as an image.
 - ``preferred_inputs``       the input that most excites a neuron (projected gradient ascent).
-- ``confusion_matrix``, ``confident_mistakes``.
+- ``confusion_matrix``, ``topk_accuracy``, ``confident_mistakes``.
 - ``top_k_active``, ``jaccard_matrix``, ``class_overlap``, ``overlap_summary``: do the same
   hidden neurons fire for every example of a class, or different ones for different variations?
   (``standardise`` first to rank neurons by how unusually active they are.)
@@ -45,6 +45,7 @@ __all__ = [
     "Sensitivity", "OverlapSummary", "layer_activations", "output_contributions", "sensitivities",
     "largest_sensitivities", "output_nudges", "cost_gradient_wrt_output", "activation_gradients",
     "incoming_weight_images", "preferred_inputs", "confusion_matrix", "confident_mistakes",
+    "topk_accuracy",
     "top_k_active", "jaccard_matrix", "class_overlap", "overlap_summary", "chance_jaccard",
     "diverse_examples", "layer_name", "standardise",
 ]
@@ -272,6 +273,17 @@ def confusion_matrix(y_true: Array, y_pred: Array, n_classes: int) -> Array:
     cm = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return cm
+
+
+def topk_accuracy(net, X: Array, y: Array, k: int, batch_size: int = 4096) -> float:
+    """Share of the rows of X whose class y is among the k most active outputs of ``net``."""
+    hits = 0
+    for i in range(0, len(X), batch_size):
+        A = net.feedforward(X[i : i + batch_size])  # (batch, n_out)
+        k_ = min(k, A.shape[1])
+        top = np.argpartition(-A, k_ - 1, axis=1)[:, :k_]  # (batch, k)
+        hits += int((top == y[i : i + batch_size, None]).any(axis=1).sum())
+    return hits / len(X)
 
 
 def confident_mistakes(P: Array, y: Array, n: int = 16) -> Array:

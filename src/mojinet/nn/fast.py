@@ -169,7 +169,7 @@ class FastTrainer:
     """Trains ``net`` with ``optimizer`` (a plain SGD) on mini-batches of ``batch_size`` rows.
 
     Reads the parameters, η, μ and λ afresh on every call (so schedules and callbacks that change
-    them work) and shares the momentum velocities with the optimiser (``optimizer._velocity``, the
+    them work) and shares the momentum velocities with the optimiser (``optimizer.velocity``, the
     list ``SGD.step`` uses), so the reference and fast paths can take turns on the same state.
     The compiled engine compresses the training set once and reuses that while it is given the
     same X array: X must not be changed in place between calls (``train`` never does).
@@ -215,9 +215,9 @@ class FastTrainer:
         if not opt.momentum:
             return None
         params = self.net.parameters()
-        if opt._velocity is None:
-            opt._velocity = [np.zeros_like(p) for p in params]
-        v = opt._velocity
+        if opt.velocity is None:
+            opt.velocity = [np.zeros_like(p) for p in params]
+        v = opt.velocity
         if len(v) != len(params) or any(a.shape != p.shape or a.dtype != p.dtype
                                         for a, p in zip(v, params)):
             raise ValueError("the optimiser's velocities do not match this network's parameters")

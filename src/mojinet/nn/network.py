@@ -135,6 +135,18 @@ class Network:
     def n_params(self) -> int:
         return self.n_weights + self.n_biases
 
+    def summary(self) -> str:
+        """Layer sizes, activations and cost, and exact parameter counts per layer."""
+        lines = [f"Network {'-'.join(map(str, self.sizes))}: activations "
+                 f"{', '.join(a.name for a in self.activations)}; cost {self.cost.name}"]
+        for l, W in enumerate(self.weights, start=1):
+            fan_in, fan_out = W.shape
+            lines.append(f"  layer {l}: {fan_in:>5} → {fan_out:<5} {W.size:>10,} weights + "
+                         f"{fan_out:,} biases")
+        lines.append(f"  total: {self.n_weights:,} weights + {self.n_biases:,} biases = "
+                     f"{self.n_params:,} parameters")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         acts = ",".join(a.name for a in self.activations)
         return f"Network({'-'.join(map(str, self.sizes))}, {acts}, {self.cost.name})"
