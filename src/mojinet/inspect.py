@@ -174,16 +174,6 @@ def output_nudges(net: Network, x: Array, label: int) -> Array:
     return -cost_gradient_wrt_output(net, activations[-1], y)[0]  # (n_out,)
 
 
-def _backward_to_input(net: Network, zs, activations, l: int, grad_a: Array) -> list[Array]:
-    """Given ∂f/∂aˡ (batch, n_l), return [∂f/∂a⁰, …, ∂f/∂aˡ] by the chain rule (BP2 and W·δ)."""
-    grads = [grad_a]
-    for m in range(l, 0, -1):
-        delta = net.activations[m - 1].backward(zs[m - 1], activations[m], grad_a)  # ∂f/∂zᵐ
-        grad_a = delta @ net.weights[m - 1].T  # ∂f/∂aᵐ⁻¹: (batch, n_{m-1})
-        grads.append(grad_a)
-    return grads[::-1]
-
-
 def activation_gradients(net: Network, x: Array, label: int) -> list[Array]:
     """∂C/∂aˡ for every layer l (input first) for one input, wanting output ``label``.
 
@@ -193,9 +183,10 @@ def activation_gradients(net: Network, x: Array, label: int) -> list[Array]:
     X = _one_row(net, x)
     zs, activations = net.forward(X)
     Y = one_hot(np.array([label]), net.sizes[-1], np.float64)
-    grad_out = cost_gradient_wrt_output(net, activations[-1], Y)  # (1, n_out)
-    grads = _backward_to_input(net, zs, activations, net.n_layers, grad_out)
-    return [g[0] for g in grads]
+    grad_out = cost_gradient_wrt_output(net, activations[-1], Y)  # ∂C/∂aᴸ: (1, n_out)
+    delta = net.activations[-1].backward(zs[-1], activations[-1], grad_out)  # δᴸ = ∂C/∂zᴸ
+    back = net.backward(zs, activations, delta, to_input=True)  # backpropagation's BP2, to a⁰
+    return [g[0] for g in [*back.grad_a, grad_out]]
 
 
 # ----------------------------------------------------------------------------- what was learned
@@ -256,12 +247,13 @@ def preferred_inputs(
         return X
 
     X = project(X)
-    W_rows = net.weights[layer - 1][:, neurons].T  # ∂zⱼ/∂aˡ⁻¹ for row j: (n, n_{l-1})
+    delta = np.zeros((n, net.sizes[layer]), dtype=net.dtype)  # ∂zⱼ/∂zˡ: row r is 1 at neurons[r]
+    delta[np.arange(n), neurons] = 1
     for t in range(steps):
         eta = step_size * 0.01 ** (t / max(steps - 1, 1))
         zs, activations = net.forward(X.astype(net.dtype))
-        grads = _backward_to_input(net, zs, activations, layer - 1, W_rows)
-        g = grads[0].astype(np.float64)  # ∂zⱼ/∂x: (n, n_in)
+        back = net.backward(zs, activations, delta, top=layer, to_input=True)  # BP2, to x
+        g = back.grad_a[0].astype(np.float64)  # ∂zⱼ/∂x: (n, n_in)
         g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)  # direction only
         X = project(X + eta * g)
     zs, _ = net.forward(X.astype(net.dtype))

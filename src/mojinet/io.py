@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import engines  # network.feedforward's numbers, in fewer calls
 from ._files import atomic_writer
-from .nn import fast  # network.feedforward's numbers, in fewer calls
 from .nn.network import Network
 
 FORMAT = "mojinet-model"
@@ -70,7 +70,7 @@ class Model:
         For a softmax output these are its probabilities; for sigmoid outputs (the chapter's
         network) each neuron's share of the total activation.
         """
-        A = fast.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
+        A = engines.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
         if self.network.activations[-1].name == "softmax":
             return A
         A = np.clip(A, 0.0, None)

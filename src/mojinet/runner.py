@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, engines
 from .config import ConfigError, RunConfig, read_config
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
@@ -164,6 +164,7 @@ class _Run:
         self.best = BestCheckpoint() if config.best else None
         self.stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
         self.saved = False  # whether this run has written its model file yet
+        self.engine = "reference"  # the engine doing the steps (chosen in execute)
         self.seconds = self.cpu_seconds = 0.0  # from earlier sessions of a resumed run
         self.started, self.cpu_started = time.perf_counter(), time.process_time()
 
@@ -171,8 +172,12 @@ class _Run:
     def execute(self) -> Model:
         c, data = self.config, self.data
         targets = _teacher_targets(c, self.trunk, data.train, self.log)
+        dropout, constraint = Dropout(*c.dropout), MaxNorm(c.max_norm) if c.max_norm else None
+        steps = engines.select(c.engine, self.net, self.optimizer, c.batch_size,
+                               dropout=dropout, constraint=constraint)  # chosen once, here
+        self.engine = "reference" if steps is None else steps.engine
         self.log(self.trunk.summary())
-        self.log(_describe(c, data))
+        self.log(f"{_describe(c, data)}, engine {self.engine}")
         remaining = c.epochs - len(self.history.epochs)
         if self.stopper is not None and self.stopper.waited >= self.stopper.patience:
             remaining = 0  # stopped early just before the process was killed
@@ -183,8 +188,8 @@ class _Run:
                   schedule=make_schedule(c.schedule, c.eta, c.epochs, c.step_size,
                                          gamma=c.gamma, warmup=c.warmup),
                   on_epoch_end=chain(self.best, self.stopper, self.after_epoch, *self.callbacks),
-                  history=self.history, augment=_augment(c, data.train), dropout=_dropout(c),
-                  constraint=MaxNorm(c.max_norm) if c.max_norm else None, targets=targets)
+                  history=self.history, augment=_augment(c, data.train), dropout=dropout,
+                  constraint=constraint, targets=targets, steps=steps)
         except KeyboardInterrupt:
             self.mark("interrupted")
             raise
@@ -237,7 +242,7 @@ class _Run:
         """The trunk as a ``Model`` with the run's record (and, while running, its state)."""
         training = {
             "config": self.config.to_dict(), "status": status, "history": self.history.to_dict(),
-            "n_train": len(self.data.train), "eval": self.data.eval_name,
+            "n_train": len(self.data.train), "eval": self.data.eval_name, "engine": self.engine,
             "seconds": round(self.seconds + time.perf_counter() - self.started, 2),
             "cpu_seconds": round(self.cpu_seconds + time.process_time() - self.cpu_started, 2),
             "mojinet_version": __version__, "credit": get_spec(self.config.dataset).credit,
@@ -320,10 +325,6 @@ def _augment(config: RunConfig, train_set: Dataset) -> Augment | None:
                       shift=config.shift, elastic_alpha=config.elastic_alpha,
                       elastic_sigma=config.elastic_sigma)
     return augment if augment else None
-
-
-def _dropout(config: RunConfig) -> Dropout:
-    return Dropout(*config.dropout)
 
 
 def _teacher_targets(config: RunConfig, net: Network, train_set: Dataset, log: Log):

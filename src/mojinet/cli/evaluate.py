@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import engines
 from ..data.registry import dataset_name
 from ..inspect import confusion_matrix
 from ..io import load_model
-from ..nn import fast
 from ..runner import model_split
 from .printer import CLIError, format_confusion, say
 
@@ -20,7 +20,7 @@ def cmd_evaluate(args) -> int:
             f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
             f"classes, but {data.name} has {data.n_features} and {data.n_classes}"
         )
-    pred = np.concatenate([fast.predict(model.network, data.X[i:i + 10_000])
+    pred = np.concatenate([engines.predict(model.network, data.X[i:i + 10_000])
                            for i in range(0, len(data), 10_000)])
     cm = confusion_matrix(data.y, pred, data.n_classes)
     right = np.diag(cm)

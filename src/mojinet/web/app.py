@@ -32,10 +32,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
 
-from .. import __version__
+from .. import __version__, engines
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
-from ..nn import fast
 from .readout import (
     MAX_DRAWING_PIXELS,
     DrawingError,
@@ -281,7 +280,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
         "describe the model, show a neuron's incoming weights.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
-    fast.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
+    engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
     info = model_info(model, name)
     # Dictionary entries for the classes, found once (a damaged table fails here, at start-up).
     entries = {label: e.to_dict() for label, e in lookup_all(model.classes).items()}
