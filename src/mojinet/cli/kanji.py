@@ -17,10 +17,11 @@ from .._files import atomic_writer
 from ..data.handwriting import STYLES
 from ..data.kanji import CHARSETS, TEST_SEED, synthetic_dataset
 from ..inspect import topk_accuracy
-from ..io import load_model, save_model
+from ..io import save_model
 from ..nn.train import evaluate
 from ..presets import PRESETS
 from ..runner import run
+from .common import load_square_model
 from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
@@ -30,10 +31,7 @@ ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) 
 def cmd_radicals(args) -> int:
     from ..radicals import analyse, figure
 
-    model = load_model(args.model)
-    h, w = model.image_shape
-    if h != w:
-        raise ValueError(f"{args.model}: radicals needs square input images, not {h}×{w}")
+    model, h = load_square_model(args.model, "radicals")
     data = synthetic_dataset("".join(model.classes), args.samples, h, args.seed, args.style)
     started = time.perf_counter()
     report = analyse(model.network, model.classes, data.X, data.y, min_kanji=args.min_kanji,
@@ -62,7 +60,7 @@ def cmd_radicals(args) -> int:
             say(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "
                    f"L{r['layer']} #{r['neuron']:<6}  {r['shuffled_best_auc']:.3f}")
     if args.figure:
-        fig = figure(report, model.network, data.X, data.y, model.classes, (h, w),
+        fig = figure(report, model.network, data.X, data.y, model.classes, (h, h),
                      top=args.figure_rows)
         with atomic_writer(args.figure) as f:
             fig.savefig(f, format=Path(args.figure).suffix.lstrip(".") or "png")
@@ -99,10 +97,7 @@ def cmd_train_radical(args) -> int:
 # ----------------------------------------------------------------------------- kanji-eval
 def cmd_kanji_eval(args) -> int:
     """Top-1 and top-k accuracy of a model on fresh synthetic samples (any seed and style)."""
-    model = load_model(args.model)
-    h, w = model.image_shape
-    if h != w:
-        raise ValueError(f"{args.model}: needs square input images, not {h}×{w}")
+    model, h = load_square_model(args.model, "kanji-eval")
     results = {}
     for style in args.styles:
         data = synthetic_dataset("".join(model.classes), args.per_class, h, args.seed, style)

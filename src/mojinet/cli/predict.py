@@ -6,15 +6,12 @@ from ..data.dictionary import CREDIT as DICTIONARY_CREDIT
 from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
 from ..data.dictionary import lookup_all
 from ..data.images import ImageError, load_images
-from ..io import load_model
-from .printer import CLIError, say, say_json, warn
+from .common import load_square_model
+from .printer import say, say_json, warn
 
 
 def cmd_predict(args) -> int:
-    model = load_model(args.model)
-    h, w = model.image_shape
-    if h != w:
-        raise CLIError(f"{args.model}: predict supports square inputs, not {h}×{w}")
+    model, h = load_square_model(args.model, "predict")
     box = model.preprocessing.get("user_images", {}).get("box")
     entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
     results = []
