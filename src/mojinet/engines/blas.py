@@ -38,17 +38,19 @@ class BlasTrainer:
         """Train on the batches that start at start, start + batch_size, … < stop; returns their
         costs, stopping after the first that is not finite (without its step)."""
         X, Y = check_data(self.net, X, Y, order[start:stop])
+        fused = self._fused_step() if compiled.HAVE_NUMBA else None
         costs = []
         for first in range(start, stop, self.batch_size):
             idx = order[first : first + self.batch_size]
-            cost = self._step(X, Y, idx)
+            cost = self._step(X, Y, idx, fused)
             costs.append(cost)
             if not np.isfinite(cost):
                 break
         return np.array(costs, dtype=np.float64)
 
-    def _step(self, X: Array, Y: Array, idx: Array) -> float:
-        """Forward, backprop and the step for the batch X[idx]; its cost (no step if not finite)."""
+    def _step(self, X: Array, Y: Array, idx: Array, fused) -> float:
+        """Forward, backprop and the step for the batch X[idx]; its cost (no step if not finite).
+        ``fused(l)`` steps layer l (with Numba); without it ``SGD.step`` steps all at the end."""
         net, buf, m = self.net, self.buffers, len(idx)
         A0 = np.take(X, idx, axis=0, out=buf.X_batch[:m])  # (m, n_in)
         Yb = np.take(Y, idx, axis=0, out=buf.Y_batch[:m])  # (m, n_out)
@@ -71,19 +73,25 @@ class BlasTrainer:
                 G = np.matmul(D, net.weights[l].T, out=buf.deltas[l - 1][:m])  # ∂C/∂Aˡ⁻¹
                 G *= net.activations[l - 1].derivative(zs[l - 1], prev)  # δˡ⁻¹
                 D = G
-            if compiled.HAVE_NUMBA:
-                self._fused_step(l)
-        if not compiled.HAVE_NUMBA:
+            if fused is not None:
+                fused(l)
+        if fused is None:
             self.optimizer.step(net, Gradients(self.nabla_w, self.nabla_b, cost))
         return cost
 
-    def _fused_step(self, l: int) -> None:
-        """``SGD.step`` for layer l in one compiled pass per array (biases are not decayed)."""
+    def _fused_step(self):
+        """``step(l)``: ``SGD.step`` for layer l in one compiled pass per array (biases are not
+        decayed), with η, μ and λ as the optimiser has them now."""
         net, opt = self.net, self.optimizer
         dt = net.dtype
-        eta, mu, lam = dt.type(opt.eta), dt.type(opt.momentum), dt.type(opt.weight_decay)
+        eta, mu, lam, zero = (dt.type(v) for v in (opt.eta, opt.momentum, opt.weight_decay, 0))
         vel = velocities(net, opt)
-        W, b = net.weights[l], net.biases[l][None, :]  # b as a (1, fan_out) row
-        Vw, Vb = (W, b) if vel is None else (vel[0][l], vel[1][l][None, :])  # unused if μ = 0
-        compiled.dense_step(W, self.nabla_w[l], Vw, eta, mu, lam)
-        compiled.dense_step(b, self.nabla_b[l][None, :], Vb, eta, mu, dt.type(0))
+        Ws, bs = net.weights, [b[None, :] for b in net.biases]  # biases as (1, fan_out) rows
+        Vws, Vbs = (Ws, bs) if vel is None else (vel[0], [v[None, :] for v in vel[1]])
+        gbs = [g[None, :] for g in self.nabla_b]
+
+        def step(l: int) -> None:
+            compiled.dense_step(Ws[l], self.nabla_w[l], Vws[l], eta, mu, lam)
+            compiled.dense_step(bs[l], gbs[l], Vbs[l], eta, mu, zero)
+
+        return step

@@ -16,6 +16,7 @@ import weakref
 
 import numpy as np
 
+from ..nn.activations import SOFTMAX
 from ..nn.network import Network
 from . import compiled
 from .common import ACT_CODES
@@ -24,6 +25,7 @@ Array = np.ndarray
 
 # Rows × weights above which BLAS matrix products beat the row-at-a-time compiled kernel.
 ROWWISE_LIMIT = 2_000_000
+SOFTMAX_CODE = ACT_CODES[SOFTMAX]
 
 
 def feedforward(net: Network, X: Array) -> Array:
@@ -48,10 +50,10 @@ def feedforward(net: Network, X: Array) -> Array:
     for W, b, sigma, code in zip(plan.weights, plan.biases, plan.activations, plan.codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
         A += b
-        if loaded:  # one compiled pass (NumPy's reductions over short softmax rows are slow)
+        if loaded and code == SOFTMAX_CODE:  # NumPy's reductions over short rows are slow
             compiled.activate_rows(A, code)
         else:
-            sigma(A, out=A)  # … turned into the activations in place
+            sigma(A, out=A)  # … turned into the activations in place (nn/activations.py)
     return A
 
 

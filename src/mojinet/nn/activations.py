@@ -21,13 +21,17 @@ Array = np.ndarray
 
 
 def sigmoid(z: Array, out: Array | None = None) -> Array:
-    """σ(z) = 1 / (1 + e^(−z)), numerically stable for any z (no overflow at ±1000)."""
+    """σ(z) = 1 / (1 + e^(−z)), numerically stable for any z (no overflow at ±1000), with full
+    relative precision in the tails: 1 / (1 + e) for z ≥ 0 and e / (1 + e) for z < 0, where
+    e = e^(−|z|) ∈ (0, 1] never overflows."""
     z = np.asarray(z)
-    negative = z < 0
-    e = np.exp(-np.abs(z))  # e^(−|z|) ∈ (0, 1]: never overflows
-    d = 1 + e
-    s = np.divide(1, d, out=np.empty_like(d) if out is None else out)  # σ(z) for z ≥ 0
-    return np.divide(e, d, out=s, where=negative)  # σ(z) = e^z / (1 + e^z) for z < 0
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # e = e^(−|z|)
+    numerator = np.greater_equal(z, 0, out=np.empty_like(e))  # 1 where z ≥ 0, else 0 …
+    np.maximum(numerator, e, out=numerator)  # … and there e = e^z
+    e += 1
+    return np.divide(numerator, e, out=out)
 
 
 def relu(z: Array, out: Array | None = None) -> Array:
