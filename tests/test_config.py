@@ -118,6 +118,10 @@ def test_read_config_from_files(tmp_path):
     (tmp_path / "a.toml").write_text(config.to_toml())
     (tmp_path / "a.json").write_text(config.to_json())
     assert read_config(tmp_path / "a.toml") == config == read_config(tmp_path / "a.json")
+    (tmp_path / "short.toml").write_text('preset = "nielsen"\nepochs = 3\n')
+    assert read_config(tmp_path / "short.toml") == config  # the rest from the preset it names
+    (tmp_path / "plain.json").write_text('{"epochs": 3}')
+    assert read_config(tmp_path / "plain.json") == RunConfig(epochs=3)  # … or the chapter's
     (tmp_path / "bad.toml").write_text('eta = -1\n')
     with pytest.raises(ConfigError, match="bad.toml: eta must be > 0"):
         read_config(tmp_path / "bad.toml")

@@ -143,11 +143,7 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise ConfigError(f"not valid JSON ({e})") from e
-        return cls.from_dict(data)
+        return cls.from_dict(_parse_json(text))
 
     # ------------------------------------------------------------------ TOML
     def to_toml(self) -> str:
@@ -165,18 +161,18 @@ class RunConfig:
 
     @classmethod
     def from_toml(cls, text: str) -> RunConfig:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"not valid TOML ({e})") from e
-        return cls.from_dict(data)
+        return cls.from_dict(_parse_toml(text))
 
     def __str__(self) -> str:
         return self.to_toml()
 
 
 def read_config(path: str | os.PathLike) -> RunConfig:
-    """A ``RunConfig`` from a ``.json`` or ``.toml`` file, or the recorded run of a model file."""
+    """A ``RunConfig`` from a ``.json`` or ``.toml`` file, or the recorded run of a model file.
+
+    A config file may leave options out: they take the values of the preset it names
+    (``preset = "nielsen"``), or the chapter's recipe when it names none (or an unknown one).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config or model file")
@@ -189,13 +185,38 @@ def read_config(path: str | os.PathLike) -> RunConfig:
         except ConfigError as e:
             raise ConfigError(f"{path}: its recorded run cannot be read as a run configuration "
                               f"(made by an older mojinet?): {e}") from e
-    reader = {".json": RunConfig.from_json, ".toml": RunConfig.from_toml}.get(path.suffix)
+    reader = {".json": _parse_json, ".toml": _parse_toml}.get(path.suffix)
     if reader is None:
         raise ConfigError(f"{path}: a config file ends in .json or .toml (or give a model .npz)")
     try:
-        return reader(path.read_text(encoding="utf-8"))
+        data = reader(path.read_text(encoding="utf-8"))
+        return RunConfig.from_dict({**_preset_of(data).to_dict(), **data})
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
+
+
+def _preset_of(data) -> RunConfig:
+    """The config of the preset a config file names (the defaults of the options it leaves out)."""
+    from .presets import PRESETS  # presets are RunConfigs: they import this module
+
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a run configuration is a table of options, got {type(data).__name__}")
+    preset = PRESETS.get(data.get("preset"))
+    return preset.config if preset is not None else RunConfig()
+
+
+def _parse_json(text: str):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"not valid JSON ({e})") from e
+
+
+def _parse_toml(text: str):
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"not valid TOML ({e})") from e
 
 
 # ----------------------------------------------------------------------------- types

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import engines
+from ..config import ConfigError, RunConfig
 from ..data.registry import dataset_name
 from ..inspect import confusion_matrix
 from ..io import load_model
@@ -44,8 +45,11 @@ def cmd_info(args) -> int:
     t = model.training
     if t:
         cfg = t.get("config", {})
-        if cfg:
-            say("training: " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
+        try:  # the recorded run, as the config file that reruns it (mojinet train --config)
+            say("run:\n  " + RunConfig.from_dict(cfg).to_toml().strip().replace("\n", "\n  "))
+        except ConfigError:  # made by an older mojinet, or in Python without run()
+            if cfg:
+                say("training: " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
         hist = t.get("history", [])
         say(f"status: {t.get('status', '?')}, {len(hist)} epochs, {t.get('seconds', '?')} s")
         if "test_accuracy" in t:
