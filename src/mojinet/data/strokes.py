@@ -262,6 +262,8 @@ class _XMLCharacters:
     def start(self, parser, tag: str, attrs: dict):
         parent = self.path[-1] if self.path else None
         self.path.append(tag)
+        if tag == "character" and self.char is not None:
+            self.fail(parser, "<character> inside <character>")
         if self.skipping or (parent == "character" and tag not in _XML_PARENTS):
             self.skipping += 1
             return
@@ -271,8 +273,6 @@ class _XMLCharacters:
                                   f"<{'>, <'.join(XML_ROOTS)}>)")
             self.source = self.source or XML_ROOTS[tag]
         if tag == "character":
-            if self.char is not None:
-                self.fail(parser, "<character> inside <character>")
             self.char = {"label": None, "width": None, "height": None, "strokes": [],
                          "times": [], "line": parser.CurrentLineNumber}
         elif self.char is not None:
