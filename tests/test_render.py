@@ -182,6 +182,14 @@ def test_jpeg_and_grey_paper_keep_the_character_normalised():
     assert a[:2].max() < 0.2 and a[-2:].max() < 0.2  # the grey paper is background, not ink
 
 
+def test_scanned_images_share_the_writers_centre():
+    """Scans go through images.to_input (centre of mass at size/2) and are centred again like
+    draw (size/2 − 1/2), so that every style puts the character in the same place."""
+    for i, c in enumerate("見町あ"):
+        a = render(load_glyph(c), 28, np.random.default_rng(i), "scan")
+        assert np.abs(_centre(a) - 13.5).max() <= 0.5 + 1e-9
+
+
 def test_scan_refuses_impossible_settings():
     with pytest.raises(ValueError, match="out of range"):
         Scan(pencil=(0.1, 0.5))

@@ -11,8 +11,9 @@ same normalisation:
   (anti-aliasing gives grey levels) and centred by its centre of mass.
 * ``Scan`` and ``scan`` — what a photo or a scan of paper adds: pencil (lighter, grainy ink),
   grey and textured paper, blur, a JPEG round trip; the page then goes through
-  ``images.to_input``, the normalisation ``mojinet predict`` gives a user's picture. Off unless a
-  style asks for it.
+  ``images.to_input``, the normalisation ``mojinet predict`` gives a user's picture (its
+  thresholding, crop and fit), and is centred as ``draw`` centres. Off unless a style asks for
+  it.
 
 Coordinates are whatever unit the strokes use (KanjiVG's 109-unit box for the writer): ``draw``
 scales the ink's extent to the box. Non-goals: pressure-dependent width, ink bleeding.
@@ -193,9 +194,12 @@ def scan(draw_page, size: int, box: int, options: Scan, rng: np.random.Generator
         page.save(buf, "JPEG", quality=quality)
         page = Image.open(io.BytesIO(buf.getvalue()))
     try:
-        return to_input(page, size=size, box=box)
+        a = to_input(page, size=size, box=box)
     except ImageError:  # nothing stands out any more (a very faint pencil): an empty field
         return np.zeros((size, size), dtype=np.float32)
+    # to_input puts the centre of mass at (size/2, size/2), MNIST's place; the writer's images
+    # have it at size/2 − 1/2: centre again as draw does, so every style shares one frame.
+    return center_by_mass(a)
 
 
 def _texture(shape: tuple[int, int], sd: float, rng: np.random.Generator) -> np.ndarray:
