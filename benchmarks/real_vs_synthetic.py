@@ -20,9 +20,10 @@ import numpy as np
 from PIL import Image
 
 from mojinet.data.handwriting import render
-from mojinet.data.kanji import render_samples, synthetic_dataset
+from mojinet.data.kanji import synthetic_dataset
 from mojinet.data.kanjivg import KanjiVGError, load_glyph
 from mojinet.data.strokes import read_strokes
+from mojinet.data.strokeset import render_samples
 
 SETS = {  # sheet name → (file under the handwriting folder, characters to show)
     "tegaki-hiragana": ("tegaki/writer1-hiragana.charcol.gz", "ゆられわねあすむきさ"),

@@ -15,6 +15,7 @@ from mojinet.cli import main
 from mojinet.data import kanji
 from mojinet.data.registry import get_spec, load_dataset
 from mojinet.data.strokes import make_sample, write_jsonl
+from mojinet.data.strokeset import parse_strokes_name
 from mojinet.real_eval import Score, evaluate_real, wilson_interval
 
 CHARS = "一二三"
@@ -79,7 +80,7 @@ def test_score_counts_top1_and_topk():
 
 # ----------------------------------------------------------------------------- the dataset
 def test_strokes_dataset_maps_labels_and_reports_the_rest(real_file, caplog):
-    with caplog.at_level(logging.WARNING, logger="mojinet.data.kanji"):
+    with caplog.at_level(logging.WARNING, logger="mojinet.data.strokeset"):
         d = load_dataset(f"strokes:{real_file},classes={CHARS}", "all", size=16)
     assert d.classes == tuple(CHARS) and len(d) == 6 and d.X.shape == (6, 256)
     assert sorted(d.y.tolist()) == [0, 0, 1, 1, 2, 2]
@@ -90,7 +91,7 @@ def test_strokes_dataset_maps_labels_and_reports_the_rest(real_file, caplog):
 
 def test_strokes_dataset_options_and_errors(real_file):
     assert "size" in get_spec("strokes:x").options
-    path, options = kanji.parse_strokes_name("a,b/c.jsonl,classes=hiragana,size=48,jitter=yes,"
+    path, options = parse_strokes_name("a,b/c.jsonl,classes=hiragana,size=48,jitter=yes,"
                                              "style=default+pencil,repeat=2")
     assert path == "a,b/c.jsonl"
     assert options == {"classes": "hiragana", "size": 48, "jitter": True,

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data.handwriting import STYLES
-from .data.kanji import label_index, render_samples, synthetic_dataset
+from .data.kanji import synthetic_dataset
 from .data.strokes import CREDITS, Sample, read_strokes
+from .data.strokeset import label_index, parse_strokes_name, render_samples
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 
@@ -96,8 +97,6 @@ def trained_writers(model) -> set[str] | None:
         return None
     if not dataset.startswith("strokes:"):
         return set()  # synthetic (kanjivg) or images: no real pen writer
-    from .data.kanji import parse_strokes_name
-
     try:
         return {writer_key(s) for s in read_strokes(parse_strokes_name(dataset[8:])[0])}
     except (OSError, ValueError):

@@ -40,7 +40,7 @@ FOLDER_PREFIX = "folder:"
 
 # Modules that register datasets when imported; tried (if installed) the first time the
 # registry is listed. Third-party packages can use the entry-point group "mojinet.datasets".
-DATASET_MODULES = ("mojinet.data.catalog", "mojinet.data.kanji")
+DATASET_MODULES = ("mojinet.data.catalog", "mojinet.data.kanji", "mojinet.data.strokeset")
 
 
 @dataclass(frozen=True)
