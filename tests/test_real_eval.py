@@ -192,3 +192,17 @@ def test_train_and_evaluate_take_strokes(real_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "TRAINED ON" in text.split("mojinet/ann")[1].splitlines()[0]
     assert "held out" in text.split("mojinet/bob")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("dataset, held, words", [
+    ("kanjivg-hiragana", True, "all held out"), ("kanjivg:一二三", True, "all held out"),
+    ("folder:scans", False, "cannot tell"), ("", False, "cannot tell")])
+def test_held_out_note_by_training_data(dataset, held, words):
+    from mojinet.io import Model
+    from mojinet.nn.network import Network
+    from mojinet.real_eval import held_out_note
+
+    model = Model(Network([4, 3], ["softmax"], "cross-entropy"), tuple(CHARS), {},
+                  {"config": {"dataset": dataset}})
+    marks, note = held_out_note(model, [_bars("一", 1, "ann")])
+    assert marks == {"mojinet/ann": held} and words in note

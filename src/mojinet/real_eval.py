@@ -93,10 +93,10 @@ def trained_writers(model) -> set[str] | None:
     """Writers of real strokes the model was trained on (a ``strokes:`` training set), as
     ``writer_key``s; None when the training data is not known."""
     dataset = str(model.training.get("config", {}).get("dataset", ""))
-    if not dataset:
-        return None
+    if dataset.startswith("kanjivg"):
+        return set()  # the synthetic writer only (mojinet train and train-radical name it so)
     if not dataset.startswith("strokes:"):
-        return set()  # synthetic (kanjivg) or images: no real pen writer
+        return None  # unknown, or images (folder:) whose writers we cannot know
     try:
         return {writer_key(s) for s in read_strokes(parse_strokes_name(dataset[8:])[0])}
     except (OSError, ValueError):
