@@ -29,7 +29,7 @@ SETS = {  # sheet name → (file under the handwriting folder, characters to sho
     "tegaki-hiragana": ("tegaki/writer1-hiragana.charcol.gz", "ゆられわねあすむきさ"),
     "tegaki-katakana": ("tegaki/writer1-katakana.charcol.gz", "アカサタナハマヤラワ"),
     "tegaki-lab": ("tegaki/tegaki-lab-japanese.tar.gz", "一北反安感業歯漢練駅"),
-    "cnn_chinese_hw": ("cnn_chinese_hw/supplemental_data.json.gz", "一右学気休見車森町村"),
+    "cnn_chinese_hw": ("cnn_chinese_hw/supplemental_data.json.gz", "気手出力山正十大小文"),
     "tomoe": ("tomoe_debian/handwriting-ja.xml.gz", "あゆ右学見町森議観曜"),
 }
 
