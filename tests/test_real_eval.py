@@ -144,6 +144,8 @@ def test_evaluate_real_per_writer(model_path, real_file):
     assert result["all"].top1 >= 5  # bars are easy
     wrong = sum(c for _, _, c in result["confusions"])
     assert wrong == 6 - result["all"].top1
+    moved = evaluate_real(model, read_strokes(real_file), top=2, shift=3)
+    assert moved["all"].n == 6  # scored the same samples, placed elsewhere
 
 
 def test_real_eval_command_json(model_path, real_file, capsys):

@@ -104,9 +104,10 @@ def trained_writers(model) -> set[str] | None:
 
 
 def evaluate_real(model, samples: list[Sample], style="default", top: int = 10,
-                  seed: int = 0, jitter: bool = False) -> dict:
+                  seed: int = 0, jitter: bool = False, shift: int = 0) -> dict:
     """Scores of ``model`` on real ``samples``, per writer and in all, with confusions and the
-    labels outside its classes."""
+    labels outside its classes. ``shift`` moves the drawn images that many pixels down and to
+    the right (wrapping round the empty border), to measure how much position matters."""
     size = model.image_shape[0]
     keep, y, outside = label_index(samples, model.classes)
     kept = [samples[i] for i in keep]
@@ -114,8 +115,8 @@ def evaluate_real(model, samples: list[Sample], style="default", top: int = 10,
               "writers": {}, "all": None, "confusions": [], "hardest": []}
     if not kept:
         return result
-    X = render_samples(kept, size, seed, style, jitter).reshape(len(kept), -1)
-    X = X.astype(np.float32) / np.float32(255)  # (n, size·size)
+    images = np.roll(render_samples(kept, size, seed, style, jitter), (shift, shift), (1, 2))
+    X = images.reshape(len(kept), -1).astype(np.float32) / np.float32(255)  # (n, size·size)
     ranks, pred = true_ranks(model, X, y)
     writers = np.array([writer_key(s) for s in kept])
     for w in dict.fromkeys(writers):
@@ -207,14 +208,17 @@ def report_real(model, args) -> dict:
     return the JSON form. Shared by real-eval and kanji-eval --real."""
     samples, counts = read_real(args.real)
     held, note = held_out_note(model, samples)
-    result = evaluate_real(model, samples, args.pen, args.top, args.render_seed, args.jitter)
+    result = evaluate_real(model, samples, args.pen, args.top, args.render_seed, args.jitter,
+                           args.shift)
     if not args.json:
+        moved = f", moved {args.shift} px down and right" if args.shift else ""
         _print(f"real strokes ({sum(counts.values()):,} samples), drawn with the {args.pen} pen"
-               f"{' and distortions' if args.jitter else ', as written'}; {note}:")
+               f"{' and distortions' if args.jitter else ', as written'}{moved}; {note}:")
         print_real(result, held, counts, len(model.classes), args.confusions)
         _print("credit: " + "; ".join(credits(samples)))
     return real_json(result, held, args.confusions) | {
         "files": counts, "held_out_note": note, "pen": args.pen, "jitter": args.jitter,
+        "shift": args.shift,
         "render_seed": args.render_seed, "credits": credits(samples)}
 
 
@@ -250,6 +254,8 @@ def add_real_options(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--jitter", action="store_true",
                    help="also apply the style's distortions to the real strokes")
     p.add_argument("--render-seed", type=int, default=0, help="seed of the pen draws")
+    p.add_argument("--shift", type=int, default=0, choices=range(-3, 4), metavar="{-3..3}",
+                   help="move the drawn real images this many pixels down and right")
     p.add_argument("--confusions", type=int, default=15, help="confusions to list")
 
 
