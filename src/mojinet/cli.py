@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets_cli, kanji_cli
+from . import __version__, datasets_cli, kanji_cli, real_eval
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
 from .data.dataset import Dataset
@@ -411,6 +411,7 @@ def build_parser(preset: str = DEFAULT_PRESET) -> argparse.ArgumentParser:
     from .inspect_cli import add_parser as add_inspect_parsers  # inspect, figures
     add_inspect_parsers(sub)
     kanji_cli.add_parser(sub)  # radicals, train-radical, kanji-eval, kanji-sample (issue 7)
+    real_eval.add_parser(sub)  # real-eval (issue 13)
     return p
 
 

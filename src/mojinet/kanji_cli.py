@@ -17,6 +17,7 @@ from . import __version__
 from .data.handwriting import STYLES
 from .data.kanji import CHARSETS, TEST_SEED, synthetic_dataset
 from .data.kanjivg import CREDIT
+from .real_eval import add_real_options
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
 
@@ -160,8 +161,12 @@ def cmd_kanji_eval(args) -> int:
         results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
         _print(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
                f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")
+    if args.real:  # real pen strokes beside them (real_eval.py, issue 13)
+        from .real_eval import report_real
+
+        results["real"] = report_real(model, args)
     if args.json:
-        _print(json.dumps(results))
+        _print(json.dumps(results, ensure_ascii=False))
     return 0
 
 
@@ -233,6 +238,7 @@ def add_parser(sub) -> None:
     e.add_argument("--styles", nargs="+", default=["default"], choices=list(STYLES))
     e.add_argument("--top", type=int, default=10)
     e.add_argument("--json", action="store_true")
+    add_real_options(e, required=False)  # --real PATH …: real strokes too (see real-eval)
     e.set_defaults(func=cmd_kanji_eval)
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")
