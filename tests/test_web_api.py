@@ -190,9 +190,12 @@ BAD_BODIES = {
     "malformed JSON": (b'{"image": "data:image/png;base64,', 400, "not valid JSON"),
     "JSON array": (b"[1, 2, 3]", 422, "must be a JSON object"),
     "neither image nor pixels": (b"{}", 422, "exactly one of 'image'"),
-    "both image and pixels": (b'{"image": "AA==", "pixels": [0]}', 422, "exactly one of"),
+    "both image and pixels": (json.dumps({"image": "AA==", "pixels": [0] * 784}).encode(), 422,
+                              "exactly one of"),
     "image not a string": (b'{"image": 5}', 422, "image"),
-    "invalid base64": (b'{"image": "data:image/png;base64,@@@"}', 422, "not valid base64"),
+    "invalid base64": (b'{"image": "data:image/png;base64,@@@"}', 422, "base64 text"),
+    "base64 with a bad length": (b'{"image": "data:image/png;base64,AAAAA"}', 422,
+                                 "not valid base64"),
     "not base64-encoded data URL": (b'{"image": "data:image/png,abc"}', 422, "base64-encoded"),
     "data URL of text": (b'{"image": "data:text/plain;base64,aGVsbG8="}', 422, "send an image"),
     "empty image": (b'{"image": ""}', 422, "empty"),
@@ -231,7 +234,7 @@ def test_bomb_is_small_on_the_wire():
 def test_wrong_content_type_is_refused(server):
     r = server.post("/api/predict", content=b"image=abc",
                     headers={"content-type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 422 and "JSON object" in r.json()["detail"]
+    assert r.status_code == 415 and "Content-Type: application/json" in r.json()["detail"]
     assert_alive(server)
 
 
@@ -313,7 +316,8 @@ def test_large_output_layer_model_info_and_prediction():
 def test_serve_command_starts_and_prints_the_url(tmp_path, model):
     path = save_model(model, tmp_path / "m.npz")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0"],
+        [sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0", "--allow-host",
+         "box.example"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -328,6 +332,11 @@ def test_serve_command_starts_and_prints_the_url(tmp_path, model):
                 time.sleep(0.05)
         assert r.status_code == 200 and r.json()["name"] == "m.npz"
         assert httpx.get(m.group(1), timeout=5).status_code == 200
+        # The Host check, with the name --allow-host added; the server's security headers.
+        r = httpx.get(m.group(1) + "api/model", headers={"host": "box.example"}, timeout=5)
+        assert r.status_code == 200 and r.headers["x-frame-options"] == "DENY"
+        r = httpx.get(m.group(1) + "api/model", headers={"host": "evil.example"}, timeout=5)
+        assert r.status_code == 400 and "box.example" in r.json()["detail"]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -354,6 +363,8 @@ def test_serve_command_errors(tmp_path, model, capsys):
     assert "between 0 and 65535" in capsys.readouterr().err
     assert main(["serve", str(path), "--max-body", "10"]) == 2
     assert "too small for a drawing" in capsys.readouterr().err
+    assert main(["serve", str(path), "--decode-slots", "0"]) == 2
+    assert "--decode-slots must be at least 1" in capsys.readouterr().err
 
 
 def test_serve_without_a_model_trains_the_default_one(tmp_path, monkeypatch, capsys):

@@ -9,6 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+#: The longest file or folder name (in bytes) on Linux, macOS and Windows file systems.
+NAME_MAX = 255
+
+
+def name_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot name a file here (a part of it over ``NAME_MAX`` bytes), or None.
+
+    The system's own error for that is a bare "File name too long" at whatever call meets it."""
+    for part in Path(path).parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            return (f"the name {part[:40]}… is {size} bytes long, over the {NAME_MAX}-byte "
+                    f"limit of file systems; use a shorter name")
+    return None
+
 
 def _new_file_mode() -> int:
     """The mode an ordinary new file gets (0o666 less the umask); mkstemp would give 0o600."""

@@ -20,6 +20,7 @@ from ..inspect import topk_accuracy
 from ..io import save_model
 from ..nn.train import evaluate
 from ..presets import PRESETS
+from ..real_eval import add_real_options
 from ..runner import run
 from .common import load_square_model
 from .printer import say
@@ -106,8 +107,12 @@ def cmd_kanji_eval(args) -> int:
         results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
         say(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
                f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")
+    if args.real:  # real pen strokes beside them (real_eval.py, issue 13)
+        from ..real_eval import report_real
+
+        results["real"] = report_real(model, args)
     if args.json:
-        say(json.dumps(results))
+        say(json.dumps(results, ensure_ascii=False))
     return 0
 
 
@@ -177,6 +182,7 @@ def add_parser(sub) -> None:
     e.add_argument("--styles", nargs="+", default=["default"], choices=list(STYLES))
     e.add_argument("--top", type=int, default=10)
     e.add_argument("--json", action="store_true")
+    add_real_options(e, required=False)  # --real PATH …: real strokes too (see real-eval)
     e.set_defaults(func=cmd_kanji_eval)
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")

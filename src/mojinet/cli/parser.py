@@ -23,6 +23,7 @@ COMMANDS = (
     "mojinet.web.serve",  # serve
     "mojinet.cli.inspect",  # inspect, figures
     "mojinet.cli.kanji",  # radicals, train-radical, kanji-eval, kanji-sample
+    "mojinet.real_eval",  # real-eval (issue 13)
 )
 
 

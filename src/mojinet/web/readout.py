@@ -65,26 +65,36 @@ def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -
     box = model.preprocessing.get("user_images", {}).get("box")
     try:
         img = open_image(raw, max_pixels=max_pixels)
-        x = to_input(img, size=h, box=box)  # (h, w)
+        with np.errstate(all="ignore"):  # odd sample values (inf, NaN) are refused just below
+            x = to_input(img, size=h, box=box)  # (h, w)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("its samples are not all finite numbers")
     except ImageError as e:
         if isinstance(e.__cause__, UnidentifiedImageError):
             raise DrawingError("the data is not an image file Pillow can read; send a PNG "
                                "(canvas.toDataURL('image/png')), JPEG, BMP, GIF or TIFF") from e
         raise DrawingError(str(e).removeprefix("image: ")) from e
+    except (ValueError, TypeError, OSError, ArithmeticError) as e:
+        # A file Pillow decodes but the pipeline cannot use (an exotic mode, odd sample values):
+        # the client's data, so a 4xx that says so, not a server error.
+        raise DrawingError(f"this image cannot be read as a drawing ({type(e).__name__}: {e}); "
+                           f"send an 8-bit PNG (canvas.toDataURL('image/png')) or JPEG") from e
     return x.reshape(-1)  # (h·w,)
 
 
 def check_pixels(model: Model, pixels) -> np.ndarray:
     """An already preprocessed input (h·w values in [0, 1], or h rows of w) → (n_inputs,)."""
     h, w = model.image_shape
-    x = np.asarray(pixels, dtype=np.float64)
+    wanted = (f"pixels must hold {model.network.sizes[0]} values ({h}×{w}, row by row, or {h} "
+              f"rows of {w})")
+    try:
+        x = np.asarray(pixels, dtype=np.float64)
+    except (ValueError, TypeError) as e:  # ragged rows, non-numbers
+        raise DrawingError(f"{wanted}: numbers in [0, 1], every row the same length") from e
     if x.ndim == 2 and x.shape == (h, w):
         x = x.reshape(-1)
     if x.ndim != 1 or x.size != model.network.sizes[0]:
-        raise DrawingError(
-            f"pixels must hold {model.network.sizes[0]} values ({h}×{w}, row by row, or {h} rows "
-            f"of {w}); got shape {list(np.shape(pixels))}"
-        )
+        raise DrawingError(f"{wanted}; got shape {list(x.shape)}")
     if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
         raise DrawingError("pixels must be finite numbers in [0, 1] (1 = ink, 0 = background)")
     return x.astype(np.float32)

@@ -45,6 +45,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
     s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
                    help="largest request body accepted (default 1000000)")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header is NAME (repeatable; e.g. a "
+                   "name this machine has on your network, or a proxy's). By default only the "
+                   "--host address (and localhost for a loopback one) is answered, against DNS "
+                   "rebinding; * answers any")
+    s.add_argument("--decode-slots", type=int, default=2, metavar="N",
+                   help="drawings decoded at once (default 2; each large drawing needs up to "
+                   "~140 MB while decoded); more wait, then get 503")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
     s.set_defaults(func=cmd_serve)
     return s
@@ -90,9 +98,9 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def cmd_serve(args) -> int:
     try:
-        import uvicorn
-
         from .app import create_app
+        from .guard import allowed_hosts
+        from .server import make_server
     except ImportError as e:
         raise ServeError(f"mojinet serve needs FastAPI and uvicorn ({e}); install them with "
                          f"pip install 'mojinet[web]'") from e
@@ -101,9 +109,13 @@ def cmd_serve(args) -> int:
     if args.max_body < 1000:
         raise ServeError(f"--max-body {args.max_body} is too small for a drawing; use at least "
                          f"1000 bytes (the default is 1000000)")
+    if args.decode_slots < 1:
+        raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
     path = Path(args.model) if args.model else _default_model()
     model = load_model(path)
-    app = create_app(model, name=path.name, max_body=args.max_body)
+    app = create_app(model, name=path.name, max_body=args.max_body,
+                     hosts=allowed_hosts(args.host, args.allow_host),
+                     decode_slots=args.decode_slots)
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
@@ -118,7 +130,7 @@ def cmd_serve(args) -> int:
         import webbrowser
 
         webbrowser.open(url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = make_server(app)
     try:
         server.run(sockets=[sock])
     finally:

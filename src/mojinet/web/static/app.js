@@ -155,6 +155,13 @@ function pump() {
   })
     .then(async (r) => {
       const body = await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
+      if (r.status === 503) {
+        // Busy: send the drawing again once the server's Retry-After has passed.
+        const seconds = Number(r.headers.get("Retry-After")) || 1;
+        state.pending = true;
+        state.lastSent = performance.now() + 1000 * seconds - THROTTLE_MS;
+        throw new Error(`The server is busy; trying again in ${seconds} s…`);
+      }
       if (!r.ok) throw new Error(body.detail || `HTTP ${r.status}`);
       return body;
     })
@@ -227,7 +234,7 @@ function buildDiagram(info) {
   svg("text", { x: x0, y: 16, "text-anchor": "middle" }, diagram).textContent =
     `input ${info.image_shape[0]}×${info.image_shape[1]} = ${info.sizes[0]}`;
   const inputImg = svg("image", { id: "diagram-input", x: x0 - inputW / 2, y: H / 2 - inputW / 2,
-    width: inputW, height: inputW, preserveAspectRatio: "none", style: "image-rendering: pixelated" }, diagram);
+    width: inputW, height: inputW, preserveAspectRatio: "none" }, diagram);
   svg("rect", { x: x0 - inputW / 2, y: H / 2 - inputW / 2, width: inputW, height: inputW,
     fill: "none", stroke: "#3a465c" }, diagram);
   state.inputImage = inputImg;

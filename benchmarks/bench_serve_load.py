@@ -1,0 +1,190 @@
+"""The draw page's server under a burst of large drawings: memory at peak and after.
+
+Starts ``mojinet serve`` in its own process on loopback (a free port), measures its resident
+memory when idle (after it has served a few ordinary drawings), then sends a burst: ``--clients``
+concurrent clients each post ``--requests`` drawings of ``--size``×``--size`` pixels (RGBA PNG
+data URLs with thick anti-aliased strokes, as a high-DPI canvas would send). It reads the server's
+RSS from /proc while the burst runs (VmHWM gives the exact peak) and again ``--settle`` seconds
+after the last answer. Each answer must be 200 or 503 with ``Retry-After`` (the server sheds what
+its decode pool cannot take); anything else counts as an error.
+
+Not a test: it prints numbers, and exits 1 on an error or when ``--max-peak-mb`` or
+``--max-after`` (RSS after / idle) is exceeded.
+
+    python benchmarks/bench_serve_load.py                     # 16 clients × 4 drawings, 2000×2000
+    python benchmarks/bench_serve_load.py --clients 32 --requests 8 --size 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image, ImageDraw
+
+from mojinet.io import Model, save_model
+from mojinet.nn.network import Network
+
+
+def large_drawing(size: int, seed: int) -> bytes:
+    """A ``size``×``size`` RGBA PNG of a few thick anti-aliased strokes, as a JSON request body."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGBA", (size, size), "white")
+    d = ImageDraw.Draw(img)
+    pts = [tuple(rng.uniform(0.15 * size, 0.85 * size, 2)) for _ in range(rng.integers(3, 7))]
+    d.line(pts, fill="black", width=max(2, size // 16), joint="curve")
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return json.dumps({"image": url, "top": 3}).encode()
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (or VmHWM, its peak since it started) in MB, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def start_server(model_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """``mojinet serve MODEL --port 0 ARGS`` in its own process; returns it and its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "mojinet", "serve", str(model_path), "--port",
+                             "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+    if not m:
+        proc.kill()
+        raise SystemExit(f"the server did not start: {line}{proc.communicate()[1]}")
+    for _ in range(400):
+        try:
+            httpx.get(m.group(1) + "/api/model", timeout=2)
+            return proc, m.group(1)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the server did not answer")
+
+
+def burst(url: str, bodies: list[bytes], clients: int, requests: int) -> tuple[Counter, list]:
+    """``clients`` threads, each with its own connection, post ``requests`` bodies each."""
+    statuses: Counter = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(clients)
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=120) as c:
+            gate.wait()
+            for i in range(requests):
+                try:
+                    r = c.post("/api/predict", content=bodies[(k + i) % len(bodies)],
+                               headers={"content-type": "application/json"})
+                except httpx.HTTPError as e:
+                    with lock:
+                        errors.append(repr(e))
+                    continue
+                ok = r.status_code == 200 or (r.status_code == 503 and "retry-after" in r.headers
+                                              and "detail" in r.json())
+                with lock:
+                    statuses[r.status_code] += 1
+                    if not ok:
+                        errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses, errors
+
+
+def measure(url: str, pid: int, bodies: list[bytes], clients: int, requests: int,
+            settle: float) -> dict:
+    """Idle RSS, the burst (peak RSS, statuses, time) and RSS ``settle`` seconds after it."""
+    small = large_drawing(280, 0)
+    with httpx.Client(base_url=url, timeout=60) as c:
+        for _ in range(5):  # warm up: first requests import and compile what serving needs
+            c.post("/api/predict", content=small, headers={"content-type": "application/json"})
+    time.sleep(settle)
+    idle = rss_mb(pid)
+    sampled = [idle]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.wait(0.01):
+            sampled.append(rss_mb(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        statuses, errors = burst(url, bodies, clients, requests)
+    finally:
+        elapsed = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+    time.sleep(settle)
+    return {"idle": idle, "peak": max(rss_mb(pid, "VmHWM"), max(sampled)),
+            "after": rss_mb(pid), "statuses": statuses, "errors": errors, "seconds": elapsed}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--requests", type=int, default=4, help="drawings per client")
+    p.add_argument("--size", type=int, default=2000, help="drawing width and height, pixels")
+    p.add_argument("--settle", type=float, default=2.0, help="seconds to wait before measuring")
+    p.add_argument("--max-peak-mb", type=float, default=500.0)
+    p.add_argument("--max-after", type=float, default=1.10, help="RSS after / idle")
+    p.add_argument("serve_args", nargs="*", help="extra `mojinet serve` options (after --)")
+    args = p.parse_args(argv)
+
+    net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
+    model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
+    bodies = [large_drawing(args.size, seed) for seed in range(8)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_model(model, Path(tmp) / "bench.npz")
+        proc, url = start_server(path, *args.serve_args)
+        try:
+            m = measure(url, proc.pid, bodies, args.clients, args.requests, args.settle)
+            alive = httpx.get(url + "/api/model", timeout=5).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            proc.stdout.close()
+            proc.stderr.close()
+    n = args.clients * args.requests
+    print(f"{args.clients} clients × {args.requests} drawings of {args.size}×{args.size} "
+          f"({np.mean([len(b) for b in bodies]) / 1000:.0f} kB bodies), {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    statuses = ", ".join(f"HTTP {s} × {c}" for s, c in sorted(m["statuses"].items()))
+    print(f"  {n} requests in {m['seconds']:.1f} s: {statuses}; errors {len(m['errors'])}")
+    for e in m["errors"][:5]:
+        print("  error:", e)
+    print(f"  server RSS: idle {m['idle']:.0f} MB, peak {m['peak']:.0f} MB, "
+          f"{args.settle:g} s after {m['after']:.0f} MB "
+          f"(after/idle = {m['after'] / m['idle']:.3f})")
+    print(f"  server still up afterwards: {alive}")
+    bad = (m["errors"] or not alive or m["peak"] > args.max_peak_mb
+           or m["after"] > args.max_after * m["idle"])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The JSON shapes of the draw page's API: what each request and response body holds.
+
+They are the published OpenAPI schema (``/openapi.json``), so they say everything a body must
+hold: ``predict_request(h, w)`` builds the request body for a model reading h×w inputs, with
+``pixels`` exactly h·w numbers in [0, 1] (or h rows of w) and strict types (no strings for
+numbers, no NaN); every error body is a ``Problem``.
+"""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: What a client can ask for in ``top``.
+MAX_TOP = 1000
+#: ``image`` is a data URL or bare base64: ASCII letters, digits and ``+/=:;,._%-`` only (so
+#: each character is one byte of the body, and the body limit and ``maxLength`` agree).
+IMAGE_PATTERN = r"^\s*[A-Za-z0-9+/=:;,._%-]*\s*$"
+
+
+def _exactly_one_source(schema: dict) -> None:
+    """JSON Schema for "exactly one of image and pixels" (pydantic cannot say it by itself)."""
+    schema["oneOf"] = [{"required": ["image"]}, {"required": ["pixels"]}]
+    for name in ("image", "pixels"):
+        schema["properties"][name].pop("default", None)
+
+
+def predict_request(h: int, w: int, max_chars: int) -> type[BaseModel]:
+    """The body of ``POST /api/predict`` for a model reading h×w inputs (``max_chars``: the
+    longest ``image`` string the body limit lets through)."""
+    n = h * w
+    pixel = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    flat = Annotated[list[pixel], Field(min_length=n, max_length=n,
+                                        title=f"{n} values, row by row")]
+    row = Annotated[list[pixel], Field(min_length=w, max_length=w)]
+    rows = Annotated[list[row], Field(min_length=h, max_length=h, title=f"{h} rows of {w}")]
+
+    class PredictRequest(BaseModel):
+        """Send exactly one of `image` or `pixels`, and optionally `top`. Types are strict:
+        numbers as JSON numbers, never strings."""
+
+        model_config = ConfigDict(strict=True, extra="forbid",
+                                  json_schema_extra=_exactly_one_source)
+
+        image: str = Field(
+            None, max_length=max_chars, pattern=IMAGE_PATTERN,
+            description="The drawing: a data URL (`data:image/png;base64,…`, as "
+            "`canvas.toDataURL()` gives) or bare base64 of a PNG/JPEG/… file. Dark ink on light "
+            "paper or light ink on dark; transparent areas count as paper. The server "
+            "preprocesses it exactly like `mojinet predict`.")
+        pixels: flat | rows = Field(
+            None, description=f"An input already preprocessed: {n} numbers in [0, 1] row by "
+            f"row, or {h} rows of {w}; 1 = ink, 0 = background. Skips the image preprocessing.")
+        top: int = Field(5, ge=1, le=MAX_TOP, description="How many candidates to return "
+                         "(at most the number of classes are).")
+
+        @model_validator(mode="after")
+        def _one_source(self):
+            if (self.image is None) == (self.pixels is None):
+                raise ValueError("send exactly one of 'image' (a PNG data URL) or 'pixels'")
+            return self
+
+    return PredictRequest
+
+
+class Problem(BaseModel):
+    """Every error response: what is wrong and what to send instead."""
+
+    detail: str = Field(description="One readable sentence or more: what is wrong with the "
+                        "request and what to do.")
+
+
+class DictionaryEntry(BaseModel):
+    """A kanji's readings and meanings (KANJIDIC2) or a kana's romaji (from its Unicode name)."""
+
+    char: str
+    kind: str = Field(description="kanji, hiragana or katakana")
+    source: str = Field(description="KANJIDIC2 (kanji) or Unicode (kana: romaji from the "
+                        "character's Unicode name)")
+    on: list[str] | None = Field(None, description="Kanji: on'yomi, in katakana.")
+    kun: list[str] | None = Field(None, description="Kanji: kun'yomi, in hiragana ('.' marks "
+                                  "where okurigana start, '-' a prefix or suffix; a few loanword "
+                                  "readings are katakana).")
+    meanings: list[str] | None = Field(None, description="Kanji: English meanings.")
+    grade: int | None = Field(None, description="Kanji: 1-6 kyōiku (school year), 8 other jōyō, "
+                              "9-10 jinmeiyō.")
+    grade_name: str | None = None
+    strokes: int | None = Field(None, description="Kanji: stroke count.")
+    jlpt: int | None = Field(None, description="Kanji: the old four-level JLPT (4 easiest).")
+    credit: str | None = Field(None, description="Kanji: the acknowledgement to show with the "
+                               "data (KANJIDIC2 © EDRDG, CC BY-SA 4.0).")
+    credit_url: str | None = None
+    romaji: str | None = Field(None, description="Kana: Hepburn romaji (を → wo).")
+    small: bool | None = Field(None, description="Kana: a small kana (ゃ, ッ …).")
+
+
+class Candidate(BaseModel):
+    label: str = Field(description="The class label (a digit, kana or kanji).")
+    index: int = Field(description="The output neuron's index.")
+    probability: float
+    dictionary: DictionaryEntry | None = Field(
+        None, description="Present when the label is a kanji or kana: its readings and meanings "
+        "(absent for digits, Latin letters and other labels).")
+
+
+class LayerActivations(BaseModel):
+    size: int
+    activation: str = Field(description="The layer's activation function σ.")
+    values: list[float] = Field(description="Each neuron's activation a = σ(z).")
+
+
+class Prediction(BaseModel):
+    top: list[Candidate] = Field(description="Best candidates first.")
+    input: list[list[float]] = Field(description="The input as the network sees it (h rows of w "
+                                     "values in [0, 1], 1 = ink), after preprocessing.")
+    layers: list[LayerActivations] = Field(description="Every layer after the input, in order; "
+                                           "the last is the output layer.")
+
+
+class LayerInfo(BaseModel):
+    fan_in: int
+    fan_out: int
+    weights: int
+    biases: int
+
+
+class DictionarySource(BaseModel):
+    entries: int = Field(description="How many of the model's classes have an entry.")
+    kanji: int = Field(description="How many of them are kanji (KANJIDIC2 entries).")
+    credit: str
+    credit_url: str
+    source_url: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    sizes: list[int] = Field(description="Neurons per layer, input layer first.")
+    activations: list[str] = Field(description="One per layer after the input.")
+    activation_ranges: list[list[float | None]] = Field(
+        description="[low, high] of each activation's output (null = unbounded).")
+    cost: str
+    classes: list[str]
+    image_shape: list[int]
+    layers: list[LayerInfo]
+    n_weights: int
+    n_biases: int
+    n_params: int
+    test_accuracy: float | None = None
+    dataset: str | None = None
+    dictionary: DictionarySource | None = Field(
+        None, description="Present when some classes have dictionary entries (kana, kanji).")
+
+
+class Weights(BaseModel):
+    layer: int
+    neuron: int
+    label: str | None = Field(description="The class label, for output neurons.")
+    shape: list[int] = Field(description="[h, w] for layer 1 (an image), [fan_in] deeper.")
+    weights: list[float] = Field(description="Incoming weights, row by row.")
+    bias: float
+    min: float
+    max: float
+
+

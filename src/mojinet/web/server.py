@@ -1,0 +1,96 @@
+"""The uvicorn server for the draw page, with the limits a server on the open network needs.
+
+``make_server(app)`` is what ``mojinet serve`` runs:
+
+- HTTP/1.1 through h11, with request headers capped at ``MAX_HEADER_BYTES`` (larger: 400);
+- a header deadline: a connection must deliver a request's complete headers within
+  ``header_timeout`` seconds of opening (or of the previous response), else it gets 408 and is
+  closed — uvicorn itself only times out idle keep-alive connections, so a client dribbling
+  header bytes ("slowloris") would otherwise hold its connection for ever;
+- idle keep-alive connections closed after ``keep_alive`` seconds;
+- at most ``max_connections`` connections at once (more get uvicorn's plain-text 503), a backstop
+  far above what the page needs;
+- glibc's allocator tuned to give large blocks back (``pool.tune_malloc``).
+
+The body deadline, size cap and decode pool are in the app (``guard.BodyLimit``, ``pool``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .pool import tune_malloc
+
+HEADER_TIMEOUT = 10.0
+KEEP_ALIVE = 5
+MAX_HEADER_BYTES = 16 * 1024
+MAX_CONNECTIONS = 1000
+
+
+def _timeout_response(seconds: float) -> bytes:
+    body = json.dumps({"detail": f"the request headers did not arrive within {seconds:g} s"})
+    return (f"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}").encode()
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol plus a deadline for each request's headers."""
+
+    header_timeout = HEADER_TIMEOUT
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._started = False  # has any byte of the current request arrived?
+        self._deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        self._started = True
+        super().data_received(data)
+        self._check_headers()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._cancel_deadline()  # the next request on this connection gets its own
+            self._started = False
+            self._deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def connection_lost(self, exc) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def _check_headers(self) -> None:
+        if self.conn.their_state is not h11.IDLE:  # h11 has parsed the request line and headers
+            self._cancel_deadline()
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        if self._started:  # a client that sent nothing (a browser's preconnect) just goes
+            self.transport.write(_timeout_response(self.header_timeout))
+        self.transport.close()
+
+
+def make_server(app, header_timeout: float = HEADER_TIMEOUT, keep_alive: float = KEEP_ALIVE,
+                max_connections: int = MAX_CONNECTIONS, tune_memory: bool = True) -> uvicorn.Server:
+    """A uvicorn server for ``app`` with the limits above; run it with ``.run(sockets=[...])``.
+
+    ``tune_memory`` applies ``tune_malloc`` to the whole process (right for a server process;
+    tests that serve from a thread of a bigger process can leave it off)."""
+    protocol = type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
+    if tune_memory:
+        tune_malloc()
+    config = uvicorn.Config(app, http=protocol, log_level="warning", access_log=False,
+                            timeout_keep_alive=keep_alive, limit_concurrency=max_connections,
+                            h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    return uvicorn.Server(config)
