@@ -17,18 +17,17 @@ import time
 import numpy as np
 
 from mojinet import load_dataset
-from mojinet.cli import parse_args
 from mojinet.data.augment import Augment, describe
 from mojinet.nn.network import Network
 from mojinet.nn.optim import make_optimizer
 from mojinet.nn.train import AUGMENT_CHUNK, one_hot
+from mojinet.presets import PRESETS
 
 
 def preset_parts(name: str):
-    a = parse_args(["train", "--preset", name])
+    a = PRESETS[name].config
     sizes = [784, *a.hidden, 10]
-    net = Network(sizes, [a.activation] * len(a.hidden) + [a.output_activation], a.cost,
-                  init=a.init, seed=0)
+    net = Network(sizes, list(a.layer_activations), a.cost, init=a.init, seed=0)
     opt = make_optimizer(a.optimizer, a.eta, momentum=a.momentum, nesterov=a.nesterov,
                          weight_decay=a.weight_decay)
     aug = Augment((28, 28), rotate=a.rotate, scale=a.scale, shift=a.shift,

@@ -22,8 +22,8 @@ Peers:
   mojinet            mojinet.train (the fast path it picks on its own)
   torch              torch==2.13.0 CPU, nn.Linear layers, plain tensors (no DataLoader), SGD
   sklearn            MLPClassifier(solver="sgd"), one partial_fit per epoch
-  mojinet-blas       mojinet.train forced onto the pure-NumPy engine (MOJINET_FAST=blas)
-  mojinet-reference  mojinet.train forced onto Network.backprop + SGD.step (MOJINET_FAST=0)
+  mojinet-blas       mojinet.train(engine="blas"), the NumPy/BLAS engine
+  mojinet-reference  mojinet.train(engine="reference"): Network.backprop + SGD.step
 
 Not part of the test suite; see docs/benchmarks.md.
 """
@@ -146,14 +146,11 @@ class _Stop(Exception):
 class MojinetPeer(Peer):
     def __init__(self, cfg, init_params, X, y, threads, engine, total, seed=SEED):
         super().__init__(cfg, init_params, X, y, threads, seed)
-        if engine != "default":  # read by mojinet.nn.fast at train time
-            os.environ["MOJINET_FAST"] = engine
-        from mojinet import SGD, Network
-        from mojinet.nn import fast
+        from mojinet import SGD, Network, engines
 
-        self.fast = fast
-        if engine != "0":
-            fast.load_kernels()  # as a server would (training would load them anyway)
+        self.engines, self.engine = engines, engine
+        if engine != "reference":
+            engines.load_kernels()  # as a server would (training would load them anyway)
         acts = [cfg["hidden"]] * (len(cfg["sizes"]) - 2) + [cfg["output"]]
         self.net = Network(cfg["sizes"], acts, cfg["cost"], seed=0)
         for p, q in zip(self.net.parameters(), init_params):
@@ -180,7 +177,7 @@ class MojinetPeer(Peer):
                 try:
                     mojinet.train(self.net, self.X, self.y, optimizer=self.optimizer,
                                   epochs=self.total, batch_size=self.cfg["batch"], rng=self.rng,
-                                  progress=False, on_epoch_end=on_epoch_end)
+                                  progress=False, on_epoch_end=on_epoch_end, engine=self.engine)
                 except _Stop:
                     pass
 
@@ -194,7 +191,8 @@ class MojinetPeer(Peer):
         import mojinet
 
         mojinet.train(self.net, self.X, self.y, optimizer=self.optimizer, epochs=n,
-                      batch_size=self.cfg["batch"], rng=self.rng, progress=False)
+                      batch_size=self.cfg["batch"], rng=self.rng, progress=False,
+                      engine=self.engine)
 
     def close(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -203,10 +201,10 @@ class MojinetPeer(Peer):
             self._thread.join()
 
     def predict_proba(self, X):
-        return self.fast.feedforward(self.net, X)
+        return self.engines.feedforward(self.net, X)
 
     def predict_one(self, x):
-        self.fast.feedforward(self.net, x)
+        self.engines.feedforward(self.net, x)
 
 
 class TorchPeer(Peer):
@@ -308,7 +306,7 @@ def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
         return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
         return SklearnPeer(cfg, init_params, X, y, threads, seed)
-    engine = {"mojinet": "default", "mojinet-blas": "blas", "mojinet-reference": "0"}[name]
+    engine = {"mojinet": "auto", "mojinet-blas": "blas", "mojinet-reference": "reference"}[name]
     return MojinetPeer(cfg, init_params, X, y, threads, engine, total, seed)
 
 

@@ -88,7 +88,7 @@ def ready_page(browser, url, **context):
 def served_page(browser, model, name, **context):
     """The draw page of ``mojinet serve`` for ``model``."""
     from mojinet.web.app import create_app
-    from mojinet.web.serve import BackgroundServer
+    from webserver import BackgroundServer
 
     with BackgroundServer(create_app(model, name)) as url, ready_page(browser, url + "/",
                                                                        **context) as page:

@@ -78,9 +78,8 @@ def test_training_stops_when_the_callback_says_so(rng):
 
 
 @pytest.mark.parametrize("batch_size", [7, 10, 60])
-def test_identity_augment_gives_exactly_the_plain_training(rng, batch_size, monkeypatch):
+def test_identity_augment_gives_exactly_the_plain_training(rng, batch_size):
     """Images go through ``augment`` in chunks, but each mini-batch is still X[its indices]."""
-    monkeypatch.setenv("MOJINET_FAST", "0")  # both runs in the reference loop (same rounding)
     X, y = _data(rng)
     seen = []
 

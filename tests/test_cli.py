@@ -59,7 +59,8 @@ def test_validation_split(tmp_path, capsys):
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Training on 800 images" in text and "200 validation images" in text
-    assert load_model(out).training["config"]["n_train"] == 800
+    training = load_model(out).training
+    assert training["n_train"] == 800 and training["config"]["validation"] == 200
 
 
 def test_evaluate(trained, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mojinet.data import kanji
-from mojinet.data.handwriting import STYLES, Style, draw, jitter_strokes, render
+from mojinet.data.handwriting import STYLES, Style, jitter_strokes, render
 from mojinet.data.kanjivg import (
     KanjiVGError,
     flatten,
@@ -15,6 +15,7 @@ from mojinet.data.kanjivg import (
     parse_svg,
     svg_path,
 )
+from mojinet.data.render import draw
 
 
 @pytest.fixture(autouse=True)

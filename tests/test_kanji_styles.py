@@ -197,7 +197,7 @@ def test_round_pen_without_taper_draws_as_before():
     # nib 1 and taper 0 take the round-pen path: identical to draw()'s plain lines and dots
     g = load_glyph("右")
     strokes = jitter_strokes(g, STYLES["default"], np.random.default_rng(3))
-    from mojinet.data.handwriting import draw
+    from mojinet.data.render import draw
 
     np.testing.assert_array_equal(draw(strokes, 32, 2.0), draw(strokes, 32, 2.0, nib=1.0))
     tapered = draw(strokes, 32, 2.0, taper=0.8)

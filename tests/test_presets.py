@@ -1,49 +1,60 @@
-"""Presets and the train options of issue 4 on the command line (tiny runs on real MNIST)."""
+"""Presets (named RunConfigs) and the train options of issue 4 on the command line (tiny runs on
+real MNIST)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from mojinet.cli import main, parse_args
+from mojinet.cli.train import config_from_args
+from mojinet.config import RunConfig
 from mojinet.io import load_model
 from mojinet.presets import BASE, PRESETS, get_preset
 
 
 def test_the_default_is_still_the_chapter_recipe():
-    args = parse_args(["train"])
-    assert args.preset == "chapter"
-    expected = dict(hidden=[16, 16], activation="sigmoid", output_activation="sigmoid",
+    config = config_from_args(parse_args(["train"]))
+    assert config.preset == "chapter" and config.out == "mojinet-mnist.npz"
+    assert config.replace(out=None) == PRESETS["chapter"].config == BASE
+    expected = dict(hidden=(16, 16), activation="sigmoid", output_activation="sigmoid",
                     cost="quadratic", init="xavier", batch_size=10, eta=3.0, schedule="cosine",
                     momentum=0.0, weight_decay=3e-5, epochs=40, optimizer="sgd", warmup=0,
-                    nesterov=False, dropout=None, max_norm=0.0, rotate=0.0, scale=0.0,
-                    shift=0.0, elastic_alpha=0.0)
-    assert {k: getattr(args, k) for k in expected} == expected
+                    nesterov=False, dropout=(0.0, 0.0), max_norm=0.0, rotate=0.0, scale=0.0,
+                    shift=0.0, elastic_alpha=0.0, engine="auto")
+    assert {k: getattr(config, k) for k in expected} == expected
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_every_preset_supplies_every_option(name):
-    args = parse_args(["train", "--preset", name])
-    for key, value in PRESETS[name].options.items():
-        assert getattr(args, key) == value, key
-    assert set(PRESETS[name].options) == set(BASE)
-    assert PRESETS[name].source and PRESETS[name].summary
+def test_every_preset_is_what_the_command_line_builds(name):
+    """``train --preset NAME`` without other options is exactly the preset's config."""
+    preset = PRESETS[name]
+    out = preset.config.out or "mojinet-mnist.npz"
+    assert config_from_args(parse_args(["train", "--preset", name])) == preset.config.replace(
+        out=out)
+    assert preset.config.preset == name and preset.source and preset.summary
+    assert RunConfig.from_toml(preset.config.to_toml()) == preset.config
 
 
 def test_the_issue_shapes():
-    assert PRESETS["chapter-tuned"].options["hidden"] == [16, 16]  # the chapter's shape
-    assert PRESETS["nielsen"].options["hidden"] == [30]
-    assert PRESETS["nielsen"].options["eta"] == 3.0
-    assert PRESETS["nielsen"].options["batch_size"] == 10
-    assert PRESETS["nielsen2"].options["hidden"] == [100]
-    assert PRESETS["nielsen2"].options["cost"] == "cross-entropy"
-    assert PRESETS["record"].options["elastic_alpha"] > 0
+    assert PRESETS["chapter-tuned"].config.hidden == (16, 16)  # the chapter's shape
+    assert PRESETS["nielsen"].config.hidden == (30,)
+    assert PRESETS["nielsen"].config.eta == 3.0
+    assert PRESETS["nielsen"].config.batch_size == 10
+    assert PRESETS["nielsen2"].config.hidden == (100,)
+    assert PRESETS["nielsen2"].config.cost == "cross-entropy"
+    assert PRESETS["record"].config.elastic_alpha > 0
 
 
 def test_options_given_override_the_preset():
-    args = parse_args(["train", "--preset", "record", "--epochs", "3", "--no-nesterov",
-                       "--momentum", "0"])
-    assert args.epochs == 3 and args.nesterov is False and args.momentum == 0
-    assert args.hidden == PRESETS["record"].options["hidden"]
+    config = config_from_args(parse_args(["train", "--preset", "record", "--epochs", "3",
+                                          "--no-nesterov", "--momentum", "0"]))
+    record = PRESETS["record"].config
+    assert config == record.replace(epochs=3, nesterov=False, momentum=0.0, out=config.out)
+    changed = [f.name for f in dataclasses.fields(config)
+               if getattr(config, f.name) != getattr(record, f.name)]
+    assert sorted(changed) == ["epochs", "momentum", "nesterov", "out"]
 
 
 def test_unknown_preset(capsys):
@@ -62,9 +73,9 @@ def test_a_preset_trains_end_to_end(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "preset best-cpu" in text and "s distorting" in text and "Test accuracy" in text
     config = load_model(out).training["config"]
-    assert config["preset"] == "best-cpu"
-    assert config["augment"]["rotate"] == PRESETS["best-cpu"].options["rotate"]
-    assert config["optimizer"]["nesterov"] is True
+    assert config["preset"] == "best-cpu" and config["hidden"] == [20]
+    assert config["rotate"] == PRESETS["best-cpu"].config.rotate
+    assert config["nesterov"] is True
 
 
 def test_validation_best_epoch_early_stopping_dropout_max_norm_adam(tmp_path, capsys):
@@ -80,6 +91,7 @@ def test_validation_best_epoch_early_stopping_dropout_max_norm_adam(tmp_path, ca
     model = load_model(out)
     assert model.training["best_epoch"] >= 1
     assert model.training["config"]["dropout"] == [0.1, 0.3]
+    assert model.state == {}  # a finished run keeps no resume state
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -88,12 +100,16 @@ def test_validation_best_epoch_early_stopping_dropout_max_norm_adam(tmp_path, ca
     (["--nesterov"], "Nesterov momentum needs a momentum"),
     (["--dropout", "1.5"], "dropout probability"),
     (["--rotate", "-5"], "rotate"),
+    (["--eta", "-1"], "eta must be > 0, got -1"),
+    (["--image-size", "20"], "mnist takes no option(s) size"),
+    (["--preset", "chapter-distilled"], "--teacher best-cpu.npz"),
 ])
 def test_clear_errors(tmp_path, capsys, argv, message):
     code = main(["train", "--limit", "50", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
                  *argv])
     assert code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 def test_help_shows_the_preset_defaults(capsys):

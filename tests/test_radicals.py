@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mojinet.data import kanji
 from mojinet.nn.network import Network
 from mojinet.nn.optim import SGD
+from mojinet.nn.regularize import Dropout, MaxNorm
 from mojinet.nn.train import one_hot, train
 from mojinet.nn.twohead import TwoHeadNetwork, component_accuracy
 from mojinet.radicals import analyse, auc, auc_matrix, component_table, rankdata
@@ -120,16 +121,19 @@ def _two_head(lam=0.7, seed=0):
     return net, X, Y
 
 
-def _total_cost(net, X, Y):
-    c, comp = net.costs(X, Y)
+def _total_cost(net, X, Y, masks=None):
+    c, comp = net.costs(X, Y, masks)
     return c + net.lam * comp
 
 
+@pytest.mark.parametrize("dropout", [None, Dropout(0.2, 0.5)], ids=["plain", "dropout"])
 @pytest.mark.parametrize("lam", [0.0, 0.7, 3.0])
-def test_two_head_gradients_match_central_differences(lam):
+def test_two_head_gradients_match_central_differences(lam, dropout):
+    """With dropout too: the two-head model reuses the trunk's backward pass, masks and all."""
     net, X, Y = _two_head(lam)
-    grads = net.backprop(X, Y)
-    assert grads.cost == pytest.approx(_total_cost(net, X, Y))
+    masks = None if dropout is None else dropout.masks(net, len(X), np.random.default_rng(4))
+    grads = net.backprop(X, Y, masks)
+    assert grads.cost == pytest.approx(_total_cost(net, X, Y, masks))
     analytic = [g for nw, nb in zip(grads.nabla_w, grads.nabla_b) for g in (nw, nb)]
     h = 1e-6
     for p, g in zip(net.parameters(), analytic):
@@ -138,12 +142,15 @@ def test_two_head_gradients_match_central_differences(lam):
         for i in range(p.size):
             saved = flat[i]
             flat[i] = saved + h
-            plus = _total_cost(net, X, Y)
+            plus = _total_cost(net, X, Y, masks)
             flat[i] = saved - h
-            minus = _total_cost(net, X, Y)
+            minus = _total_cost(net, X, Y, masks)
             flat[i] = saved
             num[i] = (plus - minus) / (2 * h)
         np.testing.assert_allclose(g.reshape(-1), num, rtol=1e-5, atol=1e-8)
+    if masks is not None:  # the masks matter: without them the gradient is another one
+        plain = net.backprop(X, Y)
+        assert not np.allclose(plain.nabla_w[0], grads.nabla_w[0])
 
 
 def test_two_head_with_lambda_zero_is_the_trunk():
@@ -161,6 +168,16 @@ def test_two_head_validation():
     trunk = Network([4, 5, 3], ["relu", "softmax"], "cross-entropy", seed=0)
     with pytest.raises(ValueError, match="shape"):
         TwoHeadNetwork(trunk, np.ones((4, 2)))
+
+
+def test_two_head_trains_with_dropout_and_max_norm():
+    net, X, Y = _two_head(0.7)
+    y = np.argmax(Y, axis=1)
+    before = [p.copy() for p in net.parameters()]
+    train(net, X, y, optimizer=SGD(0.5), epochs=3, batch_size=3, rng=np.random.default_rng(0),
+          dropout=Dropout(0.1, 0.5), constraint=MaxNorm(0.8))
+    assert all(not np.array_equal(p, q) for p, q in zip(net.parameters(), before))
+    assert max(np.linalg.norm(W, axis=0).max() for W in net.weights) <= 0.8 + 1e-9
 
 
 def test_two_head_learns_components_with_the_training_loop():
@@ -220,7 +237,8 @@ def test_train_radical_and_sample_commands(tmp_path, capsys):
     assert {"test_accuracy", "test_accuracy_thin", "component_head"} <= set(results)
     model = load_model(out)
     assert model.classes == CLASSES
-    assert model.training["config"]["radical_head"]["components"][0] == "木"
+    assert model.training["component_head"]["components"][0] == "木"
+    assert model.training["config"]["dataset"] == "kanjivg"
     png = tmp_path / "s.png"
     assert main(["kanji-sample", "あい", "--n", "3", "--size", "28", "--out", str(png)]) == 0
     from PIL import Image
@@ -241,7 +259,7 @@ def test_radicals_command_on_kana_model_is_a_clear_error(tmp_path, capsys):
 
 def test_topk_accuracy_and_kanji_eval(tiny_model, capsys):
     from mojinet.cli import main
-    from mojinet.kanji_cli import topk_accuracy
+    from mojinet.inspect import topk_accuracy
 
     net = Network([3, 3], "softmax", "cross-entropy", seed=0, dtype=np.float64)
     net.weights[0][:] = np.array([[3.0, 2, 1], [1, 3, 2], [2, 1, 3]])

@@ -183,7 +183,7 @@ def test_figures_rejects_bad_formats(small_model, tmp_path, capsys):
 
 
 def test_figure_names_agree_between_the_command_and_the_library():
-    from mojinet.inspect_cli import FIGURES_NAMES
+    from mojinet.cli.inspect import FIGURES_NAMES
     from mojinet.viz.report import FIGURES
 
     assert FIGURES_NAMES == FIGURES

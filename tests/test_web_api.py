@@ -27,7 +27,7 @@ from mojinet.io import Model, save_model  # noqa: E402
 from mojinet.nn.network import Network  # noqa: E402
 from mojinet.web.app import create_app  # noqa: E402
 from mojinet.web.readout import DrawingError, decode_drawing  # noqa: E402
-from mojinet.web.serve import BackgroundServer  # noqa: E402
+from webserver import BackgroundServer  # noqa: E402
 
 LIMIT = 200_000  # a small body limit so the tests can cross it cheaply
 
@@ -374,7 +374,7 @@ def test_serve_without_a_model_trains_the_default_one(tmp_path, monkeypatch, cap
     from mojinet.web import serve
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(serve, "DEFAULT_TRAIN_ARGS", ["--limit", "300", "--epochs", "1"])
+    monkeypatch.setattr(serve, "DEFAULT_CONFIG", serve.DEFAULT_CONFIG.replace(limit=300, epochs=1))
     path = serve._default_model()
     assert path == tmp_path / serve.DEFAULT_MODEL or path.resolve() == (
         tmp_path / serve.DEFAULT_MODEL).resolve()

@@ -18,7 +18,7 @@ from mojinet.data.dictionary import CREDIT, CREDIT_URL, lookup  # noqa: E402
 from mojinet.io import Model, save_model  # noqa: E402
 from mojinet.nn.network import Network  # noqa: E402
 from mojinet.web.app import create_app  # noqa: E402
-from mojinet.web.serve import BackgroundServer  # noqa: E402
+from webserver import BackgroundServer  # noqa: E402
 
 
 def biased_model(classes, favourite: str, hidden: int = 8) -> Model:

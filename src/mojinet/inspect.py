@@ -18,7 +18,7 @@ For one image
 What the network learned
 - ``incoming_weight_images`` each first-layer hidden neuron's incoming weights as an image.
 - ``preferred_inputs``       the input that most excites a neuron (projected gradient ascent).
-- ``confusion_matrix``, ``confident_mistakes``.
+- ``confusion_matrix``, ``topk_accuracy``, ``confident_mistakes``.
 - ``top_k_active``, ``jaccard_matrix``, ``class_overlap``, ``overlap_summary``: do the same
   hidden neurons fire for every example of a class, or different ones for different variations?
   (``standardise`` first to rank neurons by how unusually active they are.)
@@ -45,6 +45,7 @@ __all__ = [
     "Sensitivity", "OverlapSummary", "layer_activations", "output_contributions", "sensitivities",
     "largest_sensitivities", "output_nudges", "cost_gradient_wrt_output", "activation_gradients",
     "incoming_weight_images", "preferred_inputs", "confusion_matrix", "confident_mistakes",
+    "topk_accuracy",
     "top_k_active", "jaccard_matrix", "class_overlap", "overlap_summary", "chance_jaccard",
     "diverse_examples", "layer_name", "standardise",
 ]
@@ -173,16 +174,6 @@ def output_nudges(net: Network, x: Array, label: int) -> Array:
     return -cost_gradient_wrt_output(net, activations[-1], y)[0]  # (n_out,)
 
 
-def _backward_to_input(net: Network, zs, activations, l: int, grad_a: Array) -> list[Array]:
-    """Given ∂f/∂aˡ (batch, n_l), return [∂f/∂a⁰, …, ∂f/∂aˡ] by the chain rule (BP2 and W·δ)."""
-    grads = [grad_a]
-    for m in range(l, 0, -1):
-        delta = net.activations[m - 1].backward(zs[m - 1], activations[m], grad_a)  # ∂f/∂zᵐ
-        grad_a = delta @ net.weights[m - 1].T  # ∂f/∂aᵐ⁻¹: (batch, n_{m-1})
-        grads.append(grad_a)
-    return grads[::-1]
-
-
 def activation_gradients(net: Network, x: Array, label: int) -> list[Array]:
     """∂C/∂aˡ for every layer l (input first) for one input, wanting output ``label``.
 
@@ -192,9 +183,10 @@ def activation_gradients(net: Network, x: Array, label: int) -> list[Array]:
     X = _one_row(net, x)
     zs, activations = net.forward(X)
     Y = one_hot(np.array([label]), net.sizes[-1], np.float64)
-    grad_out = cost_gradient_wrt_output(net, activations[-1], Y)  # (1, n_out)
-    grads = _backward_to_input(net, zs, activations, net.n_layers, grad_out)
-    return [g[0] for g in grads]
+    grad_out = cost_gradient_wrt_output(net, activations[-1], Y)  # ∂C/∂aᴸ: (1, n_out)
+    delta = net.activations[-1].backward(zs[-1], activations[-1], grad_out)  # δᴸ = ∂C/∂zᴸ
+    back = net.backward(zs, activations, delta, to_input=True)  # backpropagation's BP2, to a⁰
+    return [g[0] for g in [*back.grad_a, grad_out]]
 
 
 # ----------------------------------------------------------------------------- what was learned
@@ -255,12 +247,13 @@ def preferred_inputs(
         return X
 
     X = project(X)
-    W_rows = net.weights[layer - 1][:, neurons].T  # ∂zⱼ/∂aˡ⁻¹ for row j: (n, n_{l-1})
+    delta = np.zeros((n, net.sizes[layer]), dtype=net.dtype)  # ∂zⱼ/∂zˡ: row r is 1 at neurons[r]
+    delta[np.arange(n), neurons] = 1
     for t in range(steps):
         eta = step_size * 0.01 ** (t / max(steps - 1, 1))
         zs, activations = net.forward(X.astype(net.dtype))
-        grads = _backward_to_input(net, zs, activations, layer - 1, W_rows)
-        g = grads[0].astype(np.float64)  # ∂zⱼ/∂x: (n, n_in)
+        back = net.backward(zs, activations, delta, top=layer, to_input=True)  # BP2, to x
+        g = back.grad_a[0].astype(np.float64)  # ∂zⱼ/∂x: (n, n_in)
         g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)  # direction only
         X = project(X + eta * g)
     zs, _ = net.forward(X.astype(net.dtype))
@@ -272,6 +265,17 @@ def confusion_matrix(y_true: Array, y_pred: Array, n_classes: int) -> Array:
     cm = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return cm
+
+
+def topk_accuracy(net, X: Array, y: Array, k: int, batch_size: int = 4096) -> float:
+    """Share of the rows of X whose class y is among the k most active outputs of ``net``."""
+    hits = 0
+    for i in range(0, len(X), batch_size):
+        A = net.feedforward(X[i : i + batch_size])  # (batch, n_out)
+        k_ = min(k, A.shape[1])
+        top = np.argpartition(-A, k_ - 1, axis=1)[:, :k_]  # (batch, k)
+        hits += int((top == y[i : i + batch_size, None]).any(axis=1).sum())
+    return hits / len(X)
 
 
 def confident_mistakes(P: Array, y: Array, n: int = 16) -> Array:

@@ -6,6 +6,10 @@ Layout of a model file (a ZIP archive, as written by ``numpy.savez_compressed``)
   "sizes": [...], "activations": [...], "cost": ..., "classes": [...], "preprocessing": {...},
   "training": {...}}``
 - ``W0.npy``, ``b0.npy``, ``W1.npy``, …: float32 weights (fan_in, fan_out) and biases (fan_out,).
+- ``state.NAME.npy`` (only in a model saved during a run): the arrays a resumed run needs —
+  optimiser velocities or moments, the best epoch's parameters, a second output head. The
+  metadata's ``"state"`` entry declares each one's dtype and shape; ``training["resume"]`` holds
+  the rest of that state as JSON (epoch, random-generator state, counters).
 
 Loading reads the archive with ``zipfile`` and parses each ``.npy`` header itself: it checks the
 metadata first, then that every array's header declares exactly the dtype and shape the metadata
@@ -19,20 +23,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import engines  # network.feedforward's numbers, in fewer calls
 from ._files import atomic_writer
-from .nn import fast  # network.feedforward's numbers, in fewer calls
 from .nn.network import Network
 
 FORMAT = "mojinet-model"
 VERSION = 1
 _MAX_META_BYTES = 16 * 1024 * 1024
 _MAX_PARAMS = 500_000_000
+_STATE_NAME = re.compile(r"[A-Za-z0-9_.]{1,64}")
+_STATE_DTYPES = ("<f4", "<f8")
 
 
 class ModelFileError(ValueError):
@@ -47,6 +54,7 @@ class Model:
     classes: tuple[str, ...]
     preprocessing: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)  # arrays for resuming its run
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -62,7 +70,7 @@ class Model:
         For a softmax output these are its probabilities; for sigmoid outputs (the chapter's
         network) each neuron's share of the total activation.
         """
-        A = fast.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
+        A = engines.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
         if self.network.activations[-1].name == "softmax":
             return A
         A = np.clip(A, 0.0, None)
@@ -86,6 +94,8 @@ class Model:
             "classes": list(self.classes),
             "preprocessing": self.preprocessing,
             "training": self.training,
+            "state": {name: {"dtype": a.dtype.str, "shape": list(a.shape)}
+                      for name, a in self.state.items()},
         }
 
 
@@ -103,6 +113,11 @@ def save_model(model: Model, path: str | os.PathLike) -> Path:
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{l}"] = np.ascontiguousarray(W, dtype=np.float32)
         arrays[f"b{l}"] = np.ascontiguousarray(b, dtype=np.float32)
+    for name, a in model.state.items():
+        if not _STATE_NAME.fullmatch(name) or a.dtype.str not in _STATE_DTYPES:
+            raise ValueError(f"state array {name!r} ({a.dtype}): names are letters, digits, "
+                             f"'.' and '_', dtypes float32 or float64")
+        arrays[f"state.{name}"] = np.ascontiguousarray(a)
     with atomic_writer(path) as f:
         np.savez_compressed(f, **arrays)
     return path
@@ -173,7 +188,7 @@ def _parse_meta(raw, path: Path) -> dict:
         raise ModelFileError(
             f"{path}: metadata needs {sizes[-1]} class labels, got {classes!r:.80}"
         )
-    for key in ("preprocessing", "training"):
+    for key in ("preprocessing", "training", "state"):
         if not isinstance(meta.get(key, {}), dict):
             raise ModelFileError(f"{path}: metadata field {key!r} must be an object")
     return meta
@@ -192,6 +207,7 @@ def load_model(path: str | os.PathLike) -> Model:
             for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
                 weights.append(_read_npy(zf, f"W{l}", path, "f", (fan_in, fan_out)))
                 biases.append(_read_npy(zf, f"b{l}", path, "f", (fan_out,)))
+            state = _read_state(zf, meta.get("state", {}), path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, io.UnsupportedOperation,
             NotImplementedError) as e:
         if isinstance(e, FileNotFoundError):
@@ -212,4 +228,26 @@ def load_model(path: str | os.PathLike) -> Model:
     except ValueError as e:
         raise ModelFileError(f"{path}: metadata describes an invalid network ({e})") from e
     return Model(net, tuple(str(c) for c in meta["classes"]), meta.get("preprocessing", {}),
-                 meta.get("training", {}))
+                 meta.get("training", {}), state)
+
+
+def _read_state(zf: zipfile.ZipFile, declared: dict, path: Path) -> dict[str, np.ndarray]:
+    """The ``state.NAME`` arrays the metadata declares, each checked against its declaration."""
+    state, total = {}, 0
+    for name, spec in declared.items():
+        shape = spec.get("shape") if isinstance(spec, dict) else None
+        dtype = spec.get("dtype") if isinstance(spec, dict) else None
+        if (not _STATE_NAME.fullmatch(name) or dtype not in _STATE_DTYPES
+                or not isinstance(shape, list) or len(shape) > 4
+                or not all(isinstance(n, int) and 0 <= n <= 100_000_000 for n in shape)):
+            raise ModelFileError(f"{path}: metadata declares a bad state array {name!r}: "
+                                 f"{spec!r:.80}")
+        total += int(np.prod(shape, dtype=np.int64))
+        if total > _MAX_PARAMS:
+            raise ModelFileError(f"{path}: metadata declares implausibly large state arrays")
+        a = _read_npy(zf, f"state.{name}", path, "f", shape)
+        if a.dtype.str != dtype:
+            raise ModelFileError(f"{path}: state array {name} is {a.dtype}, the metadata says "
+                                 f"{dtype}")
+        state[name] = a.copy()  # writeable: a resumed run goes on changing it
+    return state

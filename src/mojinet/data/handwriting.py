@@ -14,15 +14,21 @@ per image:
    "elastic" displacement field (a sum of a few random low-frequency sine waves);
 3. a random pen: width (capped for characters with many strokes), a broad nib that draws
    horizontal strokes thinner than vertical ones, and a taper towards each stroke's end;
-4. drawing as in MNIST: the ink's bounding box (pen included) is fitted into a ``box``-pixel square
-   (20 px for 28 × 28, kept in ratio for other sizes), drawn with round joins and caps on a canvas
-   ``supersample`` times larger, averaged down (anti-aliasing gives grey levels), and centred by its
-   centre of mass — the same normalisation ``images.to_input`` applies to a user's picture.
+4. drawing as in MNIST (``render.draw``, the same code that draws real strokes): the ink's
+   bounding box (pen included) is fitted into a ``box``-pixel square (20 px for 28 × 28, kept in
+   ratio for other sizes), drawn with round joins and caps on a canvas ``supersample`` times
+   larger, averaged down (anti-aliasing gives grey levels), and centred by its centre of mass —
+   the same normalisation ``images.to_input`` applies to a user's picture; styles with a
+   ``scan`` (``pencil``, ``scan``) put the ink on paper first (``render.scan``).
+
+Real strokes (``strokes.Sample.to_glyph``) go through the same ``render`` with ``jitter=False``
+(drawn as written, with the style's pen) or with the writer's distortions on top (components
+only where the source knows them: KanjiVG).
 
 Everything random comes from the ``np.random.Generator`` passed in, so a seed fixes the images.
 The draws of steps 0, 1's square stretch and 3's nib and taper come after all the others and are
 skipped when a style turns them off, so the style "plain" draws generator version 1's images.
-Non-goals: imitating stroke order effects (connected strokes, hooks) or paper and scanner noise.
+Non-goals: imitating stroke order effects (connected strokes, hooks).
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .kanjivg import BOX, Glyph
+from .render import Scan, draw, scan
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,22 @@ class Style:
     # Busy characters get finer strokes (as in print, where a bold 議 is not a blot): with
     # k strokes the pen is at most max(lo, crowding / (k + 2)) pixels at 28 × 28 (0 = no cap).
     crowding: float = 32.0
+    # Paper, pencil and scanner (``render.Scan``): None = ink drawn straight into the field.
+    scan: Scan | None = None
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The parameters as JSON values (``scan`` only when set, so that the styles without
+        one keep the dataset cache keys they had before it existed)."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if self.scan is None:
+            del out["scan"]
+        else:
+            out["scan"] = {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in asdict(self.scan).items()}
+        return out
 
 
 # The writer of generator version 1: a round pen of 1.2–2.4 px, KanjiVG's proportions between
@@ -99,6 +115,12 @@ STYLES: dict[str, Style] = {
     "varied": Style(component_scale_sd=0.18, component_shift_sd=0.09, component_shear_sd=0.1,
                     component_angle_sd=5.0, pen_width=(0.7, 3.2), nib=(0.3, 1.0),
                     taper=(0.0, 0.6), crowding=40.0),
+    # On paper: a thin, light, grainy pencil, or a pen; then a phone photo or a scan.
+    "pencil": Style(pen_width=(0.5, 1.3), scan=Scan(pencil=(0.4, 0.8), grain=0.5,
+                                                    paper=(0.0, 0.2), texture=0.012,
+                                                    blur=(0.0, 0.6), jpeg=(60, 95))),
+    "scan": Style(scan=Scan(pencil=(0.7, 1.0), grain=0.1, paper=(0.0, 0.3), texture=0.015,
+                            blur=(0.2, 0.9), jpeg=(40, 90))),
 }
 
 
@@ -212,118 +234,34 @@ def vary_components(P: np.ndarray, s: np.ndarray, groups: tuple[np.ndarray, ...]
     return P
 
 
-def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
-         supersample: int = 4, nib: float = 1.0, taper: float = 0.0) -> np.ndarray:
-    """Step 4: polylines (KanjiVG units) → (size, size) float32 image in [0, 1], ink = 1.
-
-    ``pen`` is the pen width in output pixels (of vertical strokes, with a broad ``nib`` < 1:
-    horizontal ones are ``nib · pen`` wide; ``taper`` narrows each stroke's last 40 % down to
-    (1 − taper) · pen). Fits the inked bounding box into ``box`` pixels (default
-    round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
-    """
-    if box is None:
-        box = max(1, round(size * 20 / 28))
-    allp = np.concatenate(strokes)  # (N, 2)
-    lo, hi = allp.min(axis=0), allp.max(axis=0)  # (2,)
-    extent = float(max(hi - lo))  # longer side of the centre-line box, units
-    # Scale so that centre-line extent + pen width (in pixels) = box: extent·k + pen = box.
-    k = max(box - pen, 1.0) / max(extent, 1e-6)  # pixels per unit
-    S = supersample
-    canvas = size * S
-    offset = (canvas / 2) - (lo + hi) / 2 * k * S  # (2,) centre the box on the canvas
-    Q = allp * (k * S) + offset  # (N, 2) canvas pixels
-    # Sharp turns (> 25°) inside a stroke get a round dot, as do both ends of every stroke:
-    # PIL's own round joins (joint="curve") cost a Python call per vertex.
-    v = np.diff(Q, axis=0)  # (N-1, 2)
-    norm = np.linalg.norm(v, axis=1) + 1e-12  # (N-1,)
-    cos = (v[:-1] * v[1:]).sum(1) / (norm[:-1] * norm[1:])  # (N-2,) at points 1 … N-2
-    last = np.cumsum([len(P) for P in strokes]) - 1  # (k,)
-    first = np.r_[0, last[:-1] + 1]  # (k,)
-    dot = np.zeros(len(Q), dtype=bool)  # (N,)
-    dot[1:-1] = cos < 0.9
-    dot[first] = dot[last] = True
-    img = Image.new("L", (canvas, canvas), 0)
-    d = ImageDraw.Draw(img)
-    width = max(1, int(round(pen * S)))
-    r = width / 2
-    if nib == 1.0 and taper == 0.0:  # a round pen of one width: wide lines and dots
-        for a, b in zip(first, last):
-            if b > a:
-                d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
-        for x, y in Q[dot].tolist():
-            d.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    else:
-        _draw_shaped(d, Q, v / norm[:, None], first, last, dot, pen * S / 2, nib, taper)
-    a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
-    a *= np.float32(1 / 255)
-    # Centre of mass → the middle of the field, by whole pixels, keeping the ink inside.
-    total = a.sum()
-    if total <= 0:
-        return a
-    rows = np.flatnonzero(a.any(axis=1))
-    cols = np.flatnonzero(a.any(axis=0))
-    cy = (a.sum(axis=1) @ np.arange(size)) / total
-    cx = (a.sum(axis=0) @ np.arange(size)) / total
-    dy = int(round(size / 2 - cy - 0.5))
-    dx = int(round(size / 2 - cx - 0.5))
-    dy = min(max(dy, -rows[0]), size - 1 - rows[-1])
-    dx = min(max(dx, -cols[0]), size - 1 - cols[-1])
-    return np.roll(a, (dy, dx), axis=(0, 1))
-
-
-def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
-                 last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float) -> None:
-    """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper.
-
-    Q: (N, 2) canvas points, u: (N−1, 2) unit segment directions. Each stroke is cut at its
-    ``dot`` points (ends and sharp turns) into pieces; a piece is one polygon (its centre line
-    offset by ± r along the normals) and every dot a disc of the local radius, so the Python
-    calls stay one per piece and dot, as for the round pen."""
-    n = len(Q)
-    stroke = np.zeros(n, dtype=np.int64)  # (N,) stroke index of each point
-    stroke[first[1:]] = 1
-    stroke = np.cumsum(stroke)
-    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (N,) length up to point i
-    seg[first] = 0.0
-    arc = np.cumsum(seg)  # (N,)
-    arc -= arc[first][stroke]
-    length = np.maximum(arc[last][stroke], 1e-9)  # (N,)
-    t = arc / length  # (N,) 0 … 1 along each stroke
-    u_in = np.r_[u[:1], u]  # (N, 2) direction of the segment ending at each point
-    u_out = np.r_[u, u[-1:]]  # (N, 2) … and of the one starting there
-    u_in[first] = u_out[first]
-    u_out[last] = u_in[last]
-    tangent = u_in + u_out  # (N, 2)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (N,) 0 until 60 % of the stroke, then → 1
-    r = r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)  # (N,)
-    normal_in = np.stack([-u_in[:, 1], u_in[:, 0]], -1)  # (N, 2)
-    normal_out = np.stack([-u_out[:, 1], u_out[:, 0]], -1)  # (N, 2)
-    normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1)  # (N, 2)
-    cuts = np.flatnonzero(dot)  # includes every stroke's first and last point
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        if b == a or stroke[a] != stroke[b]:
-            continue
-        nrm = normal[a : b + 1].copy()  # (m, 2)
-        nrm[0], nrm[-1] = normal_out[a], normal_in[b]  # a piece's ends follow its own segment
-        off = nrm * r[a : b + 1, None]  # (m, 2)
-        outline = np.concatenate([Q[a : b + 1] + off, (Q[a : b + 1] - off)[::-1]])  # (2m, 2)
-        d.polygon(outline.ravel().tolist(), fill=255)
-    for (x, y), rr in zip(Q[dot].tolist(), r[dot].tolist()):
-        d.ellipse((x - rr, y - rr, x + rr, y + rr), fill=255)
-
-
-def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
-           style: str | Style | None = None, supersample: int = 4) -> np.ndarray:
-    """One synthetic handwritten ``glyph``: (size, size) float32 in [0, 1], ink = 1."""
-    style = get_style(style)
-    rng = rng if rng is not None else np.random.default_rng()
-    strokes = jitter_strokes(glyph, style, rng)
+def pick_pen(style: Style, n_strokes: int, size: int, rng: np.random.Generator):
+    """Step 3: (width in output pixels, nib, taper) for one image of ``n_strokes`` strokes."""
     lo, hi = style.pen_width
     if style.crowding > 0:
-        hi = min(hi, max(lo, style.crowding / (len(glyph.strokes) + 2)))
+        hi = min(hi, max(lo, style.crowding / (n_strokes + 2)))
     pen = rng.uniform(lo, hi) * size / 28
     # Drawn only when the style asks for them, so that round-pen styles keep their images.
     nib = rng.uniform(*style.nib) if style.nib != (1.0, 1.0) else 1.0
     taper = rng.uniform(*style.taper) if style.taper != (0.0, 0.0) else 0.0
-    return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)
+    return pen, nib, taper
+
+
+def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
+           style: str | Style | None = None, supersample: int = 4,
+           jitter: bool = True) -> np.ndarray:
+    """One handwritten ``glyph``: (size, size) float32 in [0, 1], ink = 1.
+
+    With ``jitter`` (the synthetic writer) the strokes are varied first (steps 0–2); without
+    (real strokes, ``strokes.Sample.to_glyph``) they are drawn as written, with the style's pen
+    (step 3) and, if the style has one, its ``scan``."""
+    style = get_style(style)
+    rng = rng if rng is not None else np.random.default_rng()
+    strokes = jitter_strokes(glyph, style, rng) if jitter else list(glyph.strokes)
+    pen, nib, taper = pick_pen(style, len(glyph.strokes), size, rng)
+    if style.scan is None:
+        return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)
+
+    def page(side: int, box: int) -> np.ndarray:
+        return draw(strokes, side, pen * side / size, box, supersample, nib, taper)
+
+    return scan(page, size, max(1, round(size * 20 / 28)), style.scan, rng)

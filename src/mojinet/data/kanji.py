@@ -10,7 +10,9 @@
   .npz under $MOJINET_CACHE (default: the OS cache folder) so it is drawn only once.
 * ``components(chars)``: each character's components from KanjiVG's annotations.
 * registered datasets "kanjivg-CHARSET" (e.g. ``load_dataset("kanjivg-grade1", "test",
-  size=48)``; ``mojinet train --dataset kanjivg-hiragana [--image-size 48]``).
+  size=48)``; ``mojinet train --dataset kanjivg-hiragana [--image-size 48]``), and "kanjivg" for
+  any characters, counts and training styles (``load_dataset("kanjivg", "train", chars="日月",
+  per_class=50, style=["default", "thin"])``; the component-head model trains on it).
 
 Stroke data: KanjiVG, CC BY-SA 3.0, Ulrich Apel and contributors (see ``kanjivg.CREDIT``).
 """
@@ -189,6 +191,23 @@ def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SI
     return synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
 
 
+def load_synthetic_split(split: str, chars: str = "hiragana", per_class: int | None = None,
+                         test_per_class: int | None = None, size: int = DEFAULT_SIZE,
+                         style="default") -> Dataset:
+    """"train": ``per_class`` images of each character (seed 0) in ``style`` (a name, or a list
+    mixed round-robin); "test": ``test_per_class`` images by other writers (seed 1) in the
+    default style. Counts default to those of the named datasets (``default_counts``)."""
+    chars = resolve_chars(chars)
+    n_train, n_test = default_counts(len(chars))
+    if split == "train":
+        return synthetic_dataset(chars, per_class or n_train, size, TRAIN_SEED, style,
+                                 name=f"kanjivg-{len(chars)}-train")
+    if split == "test":
+        return synthetic_dataset(chars, test_per_class or n_test, size, TEST_SEED, "default",
+                                 name=f"kanjivg-{len(chars)}-test")
+    raise ValueError(f"kanjivg has no split {split!r}; choose train or test")
+
+
 def _register() -> None:
     from .registry import register_dataset
 
@@ -216,11 +235,24 @@ def _register() -> None:
             replace=True,
         )
 
+    def load_any(split, data_dir=None, chars="hiragana", per_class=None, test_per_class=None,
+                 size=DEFAULT_SIZE, style="default"):
+        return load_synthetic_split(split, chars, per_class, test_per_class, size, style)
+
+    register_dataset(
+        "kanjivg", load_any, credit=f"{CREDIT} {CHARSET_CREDIT}",
+        description=("synthetic handwriting of any characters drawn from KanjiVG strokes; "
+                     "options chars (a set name or the characters), per_class, test_per_class, "
+                     "size, style (training writers' styles)"),
+        image_shape=(DEFAULT_SIZE, DEFAULT_SIZE), license="CC BY-SA 3.0 (KanjiVG)",
+        homepage="https://kanjivg.tagaini.net", replace=True,
+    )
+
 
 _register()
 
 
 __all__ = [
     "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
-    "load_kanjivg_dataset", "render_images", "cache_dir", "default_counts",
+    "load_kanjivg_dataset", "load_synthetic_split", "render_images", "cache_dir", "default_counts",
 ]

@@ -4,7 +4,8 @@
 line (``mojinet train --dataset NAME``). Each dataset is a ``DatasetSpec`` registered with
 ``register_dataset``; other modules add theirs the same way (the KanjiVG synthetic sets do), so
 this file needs no edit for a new dataset. ``"folder:PATH"`` names a folder of the user's own
-images, one subfolder per class.
+images, one subfolder per class; any dataset that reads the user's files (``needs_data_dir``)
+takes its path the same way, e.g. ``"strokes:PATH"`` for pen strokes (``kanji.py``).
 
 MNIST ships inside the package (verified against SHA256SUMS on every load), so training works
 offline. A local folder holding the same IDX files can stand in for it: pass ``data_dir`` or set
@@ -39,7 +40,7 @@ FOLDER_PREFIX = "folder:"
 
 # Modules that register datasets when imported; tried (if installed) the first time the
 # registry is listed. Third-party packages can use the entry-point group "mojinet.datasets".
-DATASET_MODULES = ("mojinet.data.catalog", "mojinet.data.kanji")
+DATASET_MODULES = ("mojinet.data.catalog", "mojinet.data.kanji", "mojinet.data.strokeset")
 
 
 @dataclass(frozen=True)
@@ -127,16 +128,26 @@ def available_datasets() -> dict[str, DatasetSpec]:
     return dict(sorted(DATASETS.items()))
 
 
+def split_path(name: str) -> tuple[str, str | None]:
+    """``"folder:scans"`` → ``("folder", "scans")``; ``"mnist"`` → ``("mnist", None)``."""
+    key, sep, path = name.partition(":")
+    return (key, path) if sep else (name, None)
+
+
 def get_spec(name: str) -> DatasetSpec:
-    """The spec of a registered dataset; ``"folder:PATH"`` gives the ``folder`` spec."""
+    """The spec of a registered dataset; ``"folder:PATH"`` gives the ``folder`` spec (and so
+    for every dataset that reads the user's files, e.g. ``"strokes:PATH"``)."""
     datasets = available_datasets()
-    key = "folder" if name.startswith(FOLDER_PREFIX) else name
+    key, path = split_path(name)
     if key not in datasets:
         missing = "".join(f"; {why}" for why in PLUGIN_ERRORS.values())
         raise ValueError(
             f"unknown dataset {name!r}; available: {', '.join(datasets)} "
             f"(or folder:PATH for your own images, one subfolder per class){missing}"
         )
+    if path is not None and not datasets[key].needs_data_dir:
+        raise ValueError(f"{key} is not read from your files: drop ':{path}' (or pass a data "
+                         f"folder with --data-dir)")
     return datasets[key]
 
 
@@ -161,12 +172,15 @@ def load_dataset(name: str = "mnist", split: str = "train", data_dir=None, **opt
     (e.g. ``size=64`` for image folders); see ``mojinet datasets``.
     """
     spec = get_spec(name)
-    if name.startswith(FOLDER_PREFIX):
+    key, path = split_path(name)
+    if path is not None:
         if data_dir is not None:
             raise ValueError(f"give the folder once: {name!r} already names it, drop data_dir")
-        data_dir = name[len(FOLDER_PREFIX):]
-        if not data_dir:
-            raise ValueError("folder: needs a path, e.g. folder:scans/ (one subfolder per class)")
+        if not path:
+            example = ("folder:scans/ (one subfolder per class)" if key == "folder"
+                       else f"{key}:PATH")
+            raise ValueError(f"{key}: needs a path, e.g. {example}")
+        data_dir = path
     if split not in spec.splits:
         raise ValueError(f"{spec.name} has no split {split!r}; choose one of: "
                          f"{', '.join(spec.splits)}")

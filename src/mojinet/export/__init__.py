@@ -2,5 +2,5 @@
 ``web.export_web`` (the draw page as static files that run the network in the browser).
 
 Each module imports its heavy dependency (``onnx``) only when called; ``mojinet export`` is the
-command (``export_cli``).
+command (``cli/export.py``).
 """

@@ -3,7 +3,9 @@
 A neuron's activation is a = σ(z), where z = W·a_prev + b is its weighted input. Backpropagation
 needs, for each layer, δ = ∂C/∂z given ∂C/∂a. For the elementwise functions that is
 δ = ∂C/∂a ⊙ σ'(z); softmax couples the neurons of a layer, so it gets the full Jacobian-vector
-product. Every function here takes and returns arrays of shape (batch, neurons) and keeps dtype.
+product. Every function here takes and returns arrays of shape (batch, neurons) and keeps dtype;
+``out`` (which may be z itself) says where to write, so the fast engines can reuse their buffers
+with the same functions.
 
 Non-goals: learnable activations (PReLU), activations with hyperparameters.
 """
@@ -18,26 +20,35 @@ import numpy as np
 Array = np.ndarray
 
 
-def sigmoid(z: Array) -> Array:
-    """σ(z) = 1 / (1 + e^(−z)), numerically stable for any z (no overflow at ±1000)."""
-    # e^(−|z|) never overflows; for z < 0 use σ(z) = e^z / (1 + e^z).
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+def sigmoid(z: Array, out: Array | None = None) -> Array:
+    """σ(z) = 1 / (1 + e^(−z)), numerically stable for any z (no overflow at ±1000), with full
+    relative precision in the tails: 1 / (1 + e) for z ≥ 0 and e / (1 + e) for z < 0, where
+    e = e^(−|z|) ∈ (0, 1] never overflows."""
+    z = np.asarray(z)
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # e = e^(−|z|)
+    numerator = np.greater_equal(z, 0, out=np.empty_like(e))  # 1 where z ≥ 0, else 0 …
+    np.maximum(numerator, e, out=numerator)  # … and there e = e^z
+    e += 1
+    return np.divide(numerator, e, out=out)
 
 
-def relu(z: Array) -> Array:
+def relu(z: Array, out: Array | None = None) -> Array:
     """max(0, z)."""
-    return np.maximum(z, 0)
+    return np.maximum(z, 0, out=out)
 
 
-def tanh(z: Array) -> Array:
-    return np.tanh(z)
+def tanh(z: Array, out: Array | None = None) -> Array:
+    return np.tanh(z, out=out)
 
 
-def softmax(z: Array) -> Array:
+def softmax(z: Array, out: Array | None = None) -> Array:
     """Row-wise e^z / Σ e^z, shifted by the row maximum so that nothing overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))  # (batch, n), every entry in (0, 1]
-    return e / e.sum(axis=-1, keepdims=True)
+    e = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)  # (batch, n)
+    np.exp(e, out=e)  # every entry in (0, 1]
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def log_softmax(z: Array) -> Array:
@@ -55,12 +66,12 @@ class Activation:
     """
 
     name: str
-    fn: Callable[[Array], Array]
+    fn: Callable[..., Array]  # fn(z, out=None) = σ(z)
     derivative: Callable[[Array, Array], Array] | None  # σ'(z) from (z, a); None: not elementwise
     output_range: tuple[float, float]
 
-    def __call__(self, z: Array) -> Array:
-        return self.fn(z)
+    def __call__(self, z: Array, out: Array | None = None) -> Array:
+        return self.fn(z, out=out)
 
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         if self.derivative is not None:

@@ -31,14 +31,17 @@ def _quadratic_delta(z: Array, a: Array, y: Array, out: Activation) -> Array:
     return out.backward(z, a, (a - y) / len(a))  # (batch, n_out)
 
 
+def binary_cross_entropy_from_logits(z: Array, y: Array) -> Array:
+    """−[y ln σ(z) + (1 − y) ln(1 − σ(z))] elementwise, from z: max(z, 0) − z·y + ln(1 + e^(−|z|)),
+    finite for any z (σ(z) itself would round to 0 or 1 and make a log of 0)."""
+    return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+
 def _cross_entropy_fn(z: Array, a: Array, y: Array, out: Activation) -> float:
     if out is SOFTMAX:
         per_sample = -np.sum(y * log_softmax(z), axis=1, dtype=np.float64)
     else:
-        # −[y ln σ(z) + (1−y) ln(1−σ(z))] = max(z, 0) − z·y + ln(1 + e^(−|z|))
-        per_sample = np.sum(
-            np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=1, dtype=np.float64
-        )
+        per_sample = np.sum(binary_cross_entropy_from_logits(z, y), axis=1, dtype=np.float64)
     return float(per_sample.mean())
 
 

@@ -29,6 +29,15 @@ class Gradients(NamedTuple):
     cost: float
 
 
+class Backward(NamedTuple):
+    """What ``Network.backward`` returns: for the weight layers below the start, ∂C/∂Wˡ and ∂C/∂bˡ,
+    and ∂C/∂Aˡ, the gradient with respect to each layer's activations."""
+
+    nabla_w: list[Array]  # nabla_w[l]: (fan_in, fan_out) for weight layer l < top
+    nabla_b: list[Array]  # nabla_b[l]: (fan_out,)
+    grad_a: list[Array | None]  # grad_a[l]: ∂C/∂Aˡ (batch, sizes[l]); grad_a[0] only if asked
+
+
 Masks = Sequence[Array | None] | None  # dropout masks, one per weight layer (see forward)
 
 
@@ -135,6 +144,18 @@ class Network:
     def n_params(self) -> int:
         return self.n_weights + self.n_biases
 
+    def summary(self) -> str:
+        """Layer sizes, activations and cost, and exact parameter counts per layer."""
+        lines = [f"Network {'-'.join(map(str, self.sizes))}: activations "
+                 f"{', '.join(a.name for a in self.activations)}; cost {self.cost.name}"]
+        for l, W in enumerate(self.weights, start=1):
+            fan_in, fan_out = W.shape
+            lines.append(f"  layer {l}: {fan_in:>5} → {fan_out:<5} {W.size:>10,} weights + "
+                         f"{fan_out:,} biases")
+        lines.append(f"  total: {self.n_weights:,} weights + {self.n_biases:,} biases = "
+                     f"{self.n_params:,} parameters")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         acts = ",".join(a.name for a in self.activations)
         return f"Network({'-'.join(map(str, self.sizes))}, {acts}, {self.cost.name})"
@@ -211,24 +232,52 @@ class Network:
         so (BP4) uses Ãˡ⁻¹ and (BP2) gains the mask: δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ ⊙ Mˡ) ⊙ σ'(Zˡ).
         """
         zs, activations = self.forward(X, masks)
-        Y = np.asarray(Y, dtype=self.dtype)
-        if Y.shape != activations[-1].shape:
-            raise ValueError(
-                f"wanted outputs Y must have shape {activations[-1].shape}, got {Y.shape}"
-            )
+        Y = self.check_wanted(Y, activations[-1])
         out = self.activations[-1]
         cost = self.cost.fn(zs[-1], activations[-1], Y, out)
-        nabla_w: list[Array] = [None] * self.n_layers  # type: ignore[list-item]
-        nabla_b: list[Array] = [None] * self.n_layers  # type: ignore[list-item]
-
         delta = self.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
-        for l in range(self.n_layers - 1, -1, -1):
+        back = self.backward(zs, activations, delta, masks=masks)  # (BP2)–(BP4)
+        return Gradients(back.nabla_w, back.nabla_b, cost)
+
+    def backward(self, zs, activations, delta: Array, *, top: int | None = None,
+                 masks: Masks = None, joins: dict[int, Array] | None = None,
+                 to_input: bool = False) -> Backward:
+        """(BP2)–(BP4) from δ at layer ``top`` (default: the output, δᴸ) down to the input.
+
+        ``zs``, ``activations``: from ``forward`` (with the same ``masks``); ``delta``: (batch,
+        sizes[top]). For each weight layer l < top (0-based, Wˡ maps Aˡ to Zˡ⁺¹):
+
+            ∂C/∂bˡ = Σ_rows δ,  ∂C/∂Wˡ = (Ãˡ)ᵀ δ,  ∂C/∂Ãˡ = δ (Wˡ)ᵀ (+ joins[l])
+            ∂C/∂Aˡ = ∂C/∂Ãˡ ⊙ Mˡ,  and one layer down  δ ← σ'-backward of ∂C/∂Aˡ     (BP2)
+
+        with Ãˡ = Aˡ ⊙ Mˡ the masked activations when there is dropout. ``joins[l]`` adds the
+        gradient of another branch that reads layer l's activations (e.g. the component head of
+        ``twohead.py``: ∂C/∂Aᴴ gets δᵁVᵀ as well). ``to_input``: also ∂C/∂A⁰, the gradient with
+        respect to the input pixels (one more product; backprop does not need it).
+        """
+        top = self.n_layers if top is None else top
+        nabla_w: list[Array] = [None] * top  # type: ignore[list-item]
+        nabla_b: list[Array] = [None] * top  # type: ignore[list-item]
+        grad_a: list[Array | None] = [None] * top
+        for l in range(top - 1, -1, -1):
             nabla_b[l] = delta.sum(axis=0)  # (BP3) (fan_out,)
             nabla_w[l] = _masked(activations[l], masks, l).T @ delta  # (BP4) (fan_in, fan_out)
+            if l == 0 and not to_input:
+                break
+            grad = delta @ self.weights[l].T  # ∂C/∂Ãˡ: (batch, fan_in)
+            if joins and l in joins:
+                grad = grad + joins[l]
+            grad_a[l] = _masked(grad, masks, l)  # ∂C/∂Aˡ: (batch, fan_in)
             if l > 0:
-                grad_a = _masked(delta @ self.weights[l].T, masks, l)  # ∂C/∂Aˡ⁻¹: (batch, fan_in)
-                delta = self.activations[l - 1].backward(zs[l - 1], activations[l], grad_a)  # (BP2)
-        return Gradients(nabla_w, nabla_b, cost)
+                delta = self.activations[l - 1].backward(zs[l - 1], activations[l], grad_a[l])
+        return Backward(nabla_w, nabla_b, grad_a)
+
+    def check_wanted(self, Y: Array, out: Array) -> Array:
+        """Y as wanted outputs for the output activations ``out``: same shape, the net's dtype."""
+        Y = np.asarray(Y, dtype=self.dtype)
+        if Y.shape != out.shape:
+            raise ValueError(f"wanted outputs Y must have shape {out.shape}, got {Y.shape}")
+        return Y
 
     def _check_masks(self, masks: Masks, batch: int) -> None:
         if masks is None:

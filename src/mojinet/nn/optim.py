@@ -14,7 +14,11 @@ Ordered by complexity; g is ∂C/∂w for one parameter array w, η the learning
   w ← w − η m̂/(√ŝ + ε). Weight decay is L2 added to g, like ``torch.optim.Adam``'s.
 
 Both are checked in the tests against hand-computed steps and against PyTorch on identical
-gradients. Non-goals: per-parameter learning rates, gradient clipping, second-order methods.
+gradients. What the next step depends on besides the parameters — SGD's ``velocity``, Adam's ``m``,
+``s`` and ``t`` — is public: the fast engines share it, and ``state()``/``load_state()`` give it
+to a saved run so that it can resume exactly where it stopped.
+
+Non-goals: per-parameter learning rates, gradient clipping, second-order methods.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ class SGD:
     momentum: float = 0.0
     weight_decay: float = 0.0
     nesterov: bool = False
-    _velocity: list[np.ndarray] | None = field(default=None, init=False, repr=False)
+    # v for [W¹, b¹, W², b², …] (made by the first step with momentum; the fast engines use it)
+    velocity: list[np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         _check_eta(self.eta)
@@ -64,13 +69,13 @@ class SGD:
             raise ValueError("Nesterov momentum needs a momentum > 0 (e.g. --momentum 0.9)")
 
     def step(self, net: Network, grads: Gradients) -> None:
-        if self.momentum and self._velocity is None:
-            self._velocity = [np.zeros_like(p) for p in net.parameters()]
+        if self.momentum and self.velocity is None:
+            self.velocity = [np.zeros_like(p) for p in net.parameters()]
         for i, (is_weight, w, g) in enumerate(_pairs(net, grads)):
             if self.weight_decay and is_weight:
                 g = g + self.weight_decay * w  # ∇(C + λ/2 ‖w‖²)
             if self.momentum:
-                v = self._velocity[i]
+                v = self.velocity[i]
                 v *= self.momentum
                 v += g  # v ← μv + g
                 if self.nesterov:
@@ -78,6 +83,14 @@ class SGD:
                 else:
                     g = v
             w -= self.eta * g  # w ← w − η g
+
+    def state(self) -> dict:
+        """What the next step depends on besides the parameters: {"velocity": [...]} or {}."""
+        return {} if self.velocity is None else {"velocity": self.velocity}
+
+    def load_state(self, state: dict) -> None:
+        """Take over a ``state()`` (e.g. read back from a saved run)."""
+        self.velocity = _arrays(state, "velocity", self.momentum > 0)
 
     def config(self) -> dict:
         return {"name": "sgd", "eta": self.eta, "momentum": self.momentum,
@@ -93,9 +106,9 @@ class Adam:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
-    t: int = field(default=0, init=False)
-    _m: list[np.ndarray] | None = field(default=None, init=False, repr=False)
-    _s: list[np.ndarray] | None = field(default=None, init=False, repr=False)
+    t: int = field(default=0, init=False)  # steps taken
+    m: list[np.ndarray] | None = field(default=None, init=False, repr=False)  # running mean of g
+    s: list[np.ndarray] | None = field(default=None, init=False, repr=False)  # … of g²
 
     def __post_init__(self):
         _check_eta(self.eta)
@@ -107,16 +120,16 @@ class Adam:
         _check_weight_decay(self.weight_decay)
 
     def step(self, net: Network, grads: Gradients) -> None:
-        if self._m is None:
-            self._m = [np.zeros_like(p) for p in net.parameters()]
-            self._s = [np.zeros_like(p) for p in net.parameters()]
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in net.parameters()]
+            self.s = [np.zeros_like(p) for p in net.parameters()]
         self.t += 1
         correction1 = 1 - self.beta1**self.t  # 1 − β₁ᵗ
         correction2 = 1 - self.beta2**self.t  # 1 − β₂ᵗ
         for i, (is_weight, w, g) in enumerate(_pairs(net, grads)):
             if self.weight_decay and is_weight:
                 g = g + self.weight_decay * w
-            m, s = self._m[i], self._s[i]
+            m, s = self.m[i], self.s[i]
             m *= self.beta1
             m += (1 - self.beta1) * g  # m ← β₁m + (1 − β₁)g
             s *= self.beta2
@@ -125,9 +138,30 @@ class Adam:
             s_hat = s / correction2
             w -= self.eta * m_hat / (np.sqrt(s_hat) + self.eps)
 
+    def state(self) -> dict:
+        """What the next step depends on besides the parameters: t, and m and s once made."""
+        return {"t": self.t} if self.m is None else {"t": self.t, "m": self.m, "s": self.s}
+
+    def load_state(self, state: dict) -> None:
+        """Take over a ``state()`` (e.g. read back from a saved run)."""
+        t = state.get("t", 0)
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"Adam's step count t must be a whole number >= 0, got {t!r}")
+        self.t, self.m, self.s = t, _arrays(state, "m", t > 0), _arrays(state, "s", t > 0)
+
     def config(self) -> dict:
         return {"name": "adam", "eta": self.eta, "beta1": self.beta1, "beta2": self.beta2,
                 "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+def _arrays(state: dict, key: str, needed: bool) -> list[np.ndarray] | None:
+    """state[key] as a list of arrays (None when it is not there and not ``needed``)."""
+    arrays = state.get(key)
+    if arrays is None and not needed:
+        return None
+    if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
+        raise ValueError(f"optimiser state {key!r} must be a list of arrays, got {arrays!r:.60}")
+    return arrays
 
 
 def make_optimizer(name: str, eta: float, *, momentum: float = 0.0, nesterov: bool = False,

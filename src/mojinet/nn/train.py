@@ -7,10 +7,15 @@ the optimiser for a step. After each epoch it records the mean training cost (av
 epoch's batches, each measured just before its step) and, when an evaluation set is given, its
 cost and accuracy.
 
-Training aids, all optional and off by default (issue 4): ``augment(X_batch, rng)`` distorts each
-mini-batch before backprop (``data.augment``), ``dropout`` draws masks for backprop
-(``regularize.Dropout``), ``constraint(net)`` runs after each step (``regularize.MaxNorm``), and
-``on_epoch_end`` may return True to stop early (``callbacks.EarlyStopping``).
+Training aids, all optional and off by default (issue 4): ``augment(X_chunk, rng)`` distorts the
+images before backprop, a chunk of whole mini-batches at a time (``data.augment``), ``dropout``
+draws masks for backprop (``regularize.Dropout``), ``constraint(net)`` runs after each step
+(``regularize.MaxNorm``), and ``on_epoch_end`` may return True to stop early
+(``callbacks.EarlyStopping``).
+
+The steps themselves are ``ReferenceSteps`` — backprop, then the optimiser's step — unless a fast
+engine's trainer is passed as ``steps`` (``mojinet.engines``; ``mojinet.train`` picks one). Both
+see the same shuffled batches and the same random draws, so they give the same numbers.
 
 If the cost stops being finite, the network is put back as it was at the start of that epoch and
 ``TrainingDiverged`` says what to change.
@@ -25,7 +30,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import fast
 from .network import Network
 from .regularize import Dropout
 
@@ -96,6 +100,43 @@ def _diverged(net: Network, snapshot, optimizer, epoch: int, what: str):
     )
 
 
+class ReferenceSteps:
+    """The chapter's step, batch by batch: ``Network.backprop`` then ``optimizer.step`` (and the
+    max-norm ``constraint``); with ``dropout``, masks drawn from ``rng`` for each batch.
+
+    ``run`` is the interface the fast engines (``mojinet.engines``) implement too, and this class
+    is what they are tested against.
+    """
+
+    engine = "reference"
+
+    def __init__(self, net, optimizer, batch_size: int, rng: np.random.Generator,
+                 dropout: Dropout | None = None, constraint: Callable | None = None):
+        self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
+        self.rng, self.dropout, self.constraint = rng, dropout, constraint
+
+    def run(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, start: int,
+            stop: int) -> np.ndarray:
+        """Train on the batches ``order[i : i + batch_size]`` for i = start, start + batch_size, …
+        < stop. Returns each batch's cost before its step; stops after the first batch whose cost
+        is not finite, without taking that step."""
+        costs = []
+        for i in range(start, stop, self.batch_size):
+            idx = order[i : i + self.batch_size]
+            if self.dropout:  # masks drawn here; backprop itself stays pure
+                masks = self.dropout.masks(self.net, len(idx), self.rng)
+                grads = self.net.backprop(X[idx], Y[idx], masks)
+            else:
+                grads = self.net.backprop(X[idx], Y[idx])
+            costs.append(grads.cost)
+            if not np.isfinite(grads.cost):
+                break
+            self.optimizer.step(self.net, grads)  # one step per batch
+            if self.constraint is not None:
+                self.constraint(self.net)
+        return np.array(costs, dtype=np.float64)
+
+
 def train(
     net: Network,
     X: np.ndarray,
@@ -114,6 +155,7 @@ def train(
     dropout: Dropout | None = None,
     constraint: Callable[[Network], None] | None = None,
     targets: np.ndarray | None = None,
+    steps=None,
 ) -> History:
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
@@ -122,9 +164,51 @@ def train(
     called after each epoch (printing, checkpoints); if it returns True, training stops there.
     ``augment``, ``dropout`` and ``constraint``: see the module docstring. ``targets`` (n, n_out),
     if given, are the wanted outputs instead of one-hot rows of y (soft targets from a teacher
-    network, ``nn/distill.py``); y still gives the labels for reporting. Returns the
-    ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
+    network, ``nn/distill.py``); y still gives the labels for reporting. ``steps``: what does the
+    mini-batch steps — default ``ReferenceSteps``; a fast engine's trainer
+    (``mojinet.engines.select``) made for this net, optimiser and batch size gives the same
+    numbers in fewer calls. Returns the ``History``; on KeyboardInterrupt the history so far is
+    attached as ``exc.history``.
     """
+    X, Y = _check_training_data(net, X, y, batch_size, epochs, targets)
+    history = history if history is not None else History()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if steps is None:
+        steps = ReferenceSteps(net, optimizer, batch_size, rng, dropout, constraint)
+    elif dropout or constraint is not None:
+        raise ValueError(f"the {steps.engine} engine does no dropout or max-norm; leave steps "
+                         f"out (the reference loop does them)")
+    first = len(history.epochs) + 1
+    try:
+        for epoch in range(first, first + epochs):
+            start = time.perf_counter()
+            if schedule is not None:
+                optimizer.eta = schedule(epoch - 1)
+            snapshot = [p.copy() for p in net.parameters()]
+            # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
+            # which is checked below and answered with TrainingDiverged.
+            with np.errstate(over="ignore", invalid="ignore"):
+                record = _epoch(net, X, Y, steps, rng, augment, progress, epoch)
+                if not np.isfinite(record.train_cost):
+                    _diverged(net, snapshot, optimizer, epoch, f"cost {record.train_cost}")
+                if not all(np.isfinite(p).all() for p in net.parameters()):
+                    _diverged(net, snapshot, optimizer, epoch, "parameters non-finite")
+            record.eta = getattr(optimizer, "eta", None)
+            if eval_data is not None:
+                record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)
+            record.seconds = time.perf_counter() - start
+            history.epochs.append(record)
+            if on_epoch_end is not None and on_epoch_end(net, record):
+                break  # e.g. early stopping
+    except KeyboardInterrupt as exc:
+        exc.history = history  # type: ignore[attr-defined]
+        raise
+    return history
+
+
+def _check_training_data(net, X, y, batch_size: int, epochs: int, targets):
+    """(X, Y) in the network's dtype, Y the one-hot wanted outputs (or ``targets``)."""
     n = len(X)
     if n == 0:
         raise ValueError("no training samples")
@@ -140,70 +224,49 @@ def train(
         if targets.shape != Y.shape:
             raise ValueError(f"targets must have shape {Y.shape}, got {targets.shape}")
         Y = np.asarray(targets, dtype=net.dtype)  # (n, n_out) soft targets
-    history = history if history is not None else History()
-    if progress is None:
-        progress = sys.stderr.isatty()
-    first = len(history.epochs) + 1
-    # The fast path (nn/fast.py): the same batches and math in fused calls; None when it does not
-    # support this network/optimiser, and then the reference loop below does everything.
-    # Augmentation, dropout and constraints exist only in the reference loop.
-    plain = augment is None and not dropout and constraint is None
-    trainer = fast.trainer_for(net, optimizer, batch_size) if plain else None
-    try:
-        for epoch in range(first, first + epochs):
-            start = time.perf_counter()
-            if schedule is not None:
-                optimizer.eta = schedule(epoch - 1)
-            snapshot = [p.copy() for p in net.parameters()]
-            order = rng.permutation(n)  # shuffle
-            batches = range(0, n, batch_size)  # split
-            cost_sum = 0.0
-            if trainer is not None:  # fast path; it leaves the reference loop nothing to do, or
-                # the batch whose cost was not finite (recomputed and reported below)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    cost_sum, done = trainer.run_epoch(X, Y, order, progress, f"epoch {epoch}")
-                batches = range(done, n, batch_size)
-            if progress and len(batches):
-                from tqdm import tqdm
+    return X, Y
 
-                batches = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
-            augment_seconds = 0.0
-            chunk = batch_size * -(-AUGMENT_CHUNK // batch_size)  # whole mini-batches
-            # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
-            # which is checked below and answered with TrainingDiverged.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for i in batches:
-                    idx = order[i : i + batch_size]
-                    if augment is None:
-                        Xb = X[idx]  # (batch, n_in)
-                    else:
-                        if i % chunk == 0:  # distort the next chunk of shuffled images afresh
-                            t0 = time.perf_counter()
-                            distorted = augment(X[order[i : i + chunk]], rng)  # (chunk, n_in)
-                            augment_seconds += time.perf_counter() - t0
-                        Xb = distorted[i % chunk : i % chunk + batch_size]  # (batch, n_in)
-                    if dropout:  # masks drawn here; backprop itself stays pure
-                        grads = net.backprop(Xb, Y[idx], dropout.masks(net, len(idx), rng))
-                    else:  # (networks without dropout support, e.g. nn/twohead.py's, work too)
-                        grads = net.backprop(Xb, Y[idx])
-                    if not np.isfinite(grads.cost):
-                        _diverged(net, snapshot, optimizer, epoch, f"cost {grads.cost}")
-                    cost_sum += grads.cost * len(idx)
-                    optimizer.step(net, grads)  # one step per batch
-                    if constraint is not None:
-                        constraint(net)
-                if not all(np.isfinite(p).all() for p in net.parameters()):
-                    _diverged(net, snapshot, optimizer, epoch, "parameters non-finite")
-            record = EpochRecord(epoch, cost_sum / n, eta=getattr(optimizer, "eta", None))
-            if augment is not None:
-                record.augment_seconds = augment_seconds
-            if eval_data is not None:
-                record.eval_cost, record.eval_accuracy = evaluate(net, *eval_data)
-            record.seconds = time.perf_counter() - start
-            history.epochs.append(record)
-            if on_epoch_end is not None and on_epoch_end(net, record):
-                break  # e.g. early stopping
-    except KeyboardInterrupt as exc:
-        exc.history = history  # type: ignore[attr-defined]
-        raise
-    return history
+
+def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int) -> EpochRecord:
+    """One pass: shuffle, then the mini-batches in chunks of whole batches (a chunk of images is
+    distorted at once when augmenting; chunks also pace the progress bar). The record's cost is
+    not finite if a batch's was (that batch and the rest are not done)."""
+    n, m = len(X), steps.batch_size
+    order = rng.permutation(n)  # shuffle
+    chunk = n
+    if augment is not None:  # one call per mini-batch of 10 would be mostly per-call overhead
+        chunk = m * -(-AUGMENT_CHUNK // m)
+    elif progress:
+        chunk = max(m, (n // 100) // m * m)  # ~100 progress updates
+    bar = _progress_bar(len(range(0, n, m)), f"epoch {epoch}") if progress else None
+    cost_sum, augment_seconds = 0.0, 0.0
+    try:
+        for first in range(0, n, chunk):
+            rows = order[first : first + chunk]  # whole mini-batches of the shuffled samples
+            if augment is None:
+                costs = steps.run(X, Y, order, first, first + len(rows))
+            else:  # distort this chunk's images afresh
+                t0 = time.perf_counter()
+                distorted = augment(X[rows], rng)  # (chunk, n_in)
+                augment_seconds += time.perf_counter() - t0
+                costs = steps.run(distorted, Y[rows], np.arange(len(rows)), 0, len(rows))
+            sizes = np.minimum(m, len(rows) - m * np.arange(len(costs)))  # rows per batch
+            cost_sum += float(costs @ sizes)
+            if bar is not None:
+                bar.update(len(costs))
+            if len(costs) and not np.isfinite(costs[-1]):
+                cost_sum = float(costs[-1])
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    record = EpochRecord(epoch, cost_sum / n)
+    if augment is not None:
+        record.augment_seconds = augment_seconds
+    return record
+
+
+def _progress_bar(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", leave=False)

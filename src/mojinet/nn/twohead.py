@@ -15,7 +15,9 @@ layer receives error from both heads:
     δᵁ = λ (P − T) / (n k)                  (sigmoid + cross-entropy: σ' cancels, as in costs.py)
     ∂C/∂Aᴴ = δᴸ (Wᴸ)ᵀ + δᵁ Vᵀ               (BP2 with two layers above)
 
-Parameters are ordered [W¹, b¹, …, Wᴸ, bᴸ, V, c] so that ``SGD`` updates all of them.
+Parameters are ordered [W¹, b¹, …, Wᴸ, bᴸ, V, c] so that ``SGD`` updates all of them. The
+backward pass is the trunk's own (``Network.backward``, with the head's δᵁVᵀ joining at the last
+hidden layer), so dropout works as in the trunk: the head reads the same masked Ãᴴ.
 ``trunk`` is a normal ``Network``: save it with ``io.save_model`` and every command works on it.
 Non-goals: heads on other layers, weighting components differently.
 """
@@ -24,8 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import sigmoid
+from .costs import binary_cross_entropy_from_logits
 from .init import init_layer
-from .network import Gradients, Network
+from .network import Gradients, Masks, Network
 
 Array = np.ndarray
 
@@ -71,9 +75,21 @@ class TwoHeadNetwork:
     def activations(self):
         return self.trunk.activations
 
-    def forward(self, X: Array):
+    @property
+    def n_layers(self) -> int:
+        return self.trunk.n_layers
+
+    @property
+    def weights(self) -> list[Array]:
+        return [*self.trunk.weights, self.V]
+
+    @property
+    def biases(self) -> list[Array]:
+        return [*self.trunk.biases, self.c]
+
+    def forward(self, X: Array, masks: Masks = None):
         """The trunk's (zs, activations): the class head is the network's output."""
-        return self.trunk.forward(X)
+        return self.trunk.forward(X, masks)
 
     def feedforward(self, X: Array) -> Array:
         return self.trunk.feedforward(X)
@@ -84,64 +100,50 @@ class TwoHeadNetwork:
     def components(self, X: Array) -> Array:
         """P (batch, k): the component head's probability for every component."""
         _, activations = self.trunk.forward(X)
-        return _sigmoid(activations[-2] @ self.V + self.c)  # (batch, k)
+        return sigmoid(activations[-2] @ self.V + self.c)  # (batch, k)
 
     def parameters(self) -> list[Array]:
         return [*self.trunk.parameters(), self.V, self.c]
 
-    def costs(self, X: Array, Y: Array) -> tuple[float, float]:
-        """(class cost, component cost before λ) of a batch."""
-        zs, activations = self.trunk.forward(X)
-        Y = np.asarray(Y, dtype=self.dtype)
-        out = self.trunk.activations[-1]
-        class_cost = self.trunk.cost.fn(zs[-1], activations[-1], Y, out)
-        U = activations[-2] @ self.V + self.c  # (batch, k)
-        T = Y @ self.M  # (batch, k)
-        return class_cost, _bce(U, T)
+    def costs(self, X: Array, Y: Array, masks: Masks = None) -> tuple[float, float]:
+        """(class cost, component cost before λ) of a batch (with fixed dropout ``masks``)."""
+        zs, activations = self.trunk.forward(X, masks)
+        Y = self.trunk.check_wanted(Y, activations[-1])
+        class_cost = self.trunk.cost.fn(zs[-1], activations[-1], Y, self.trunk.activations[-1])
+        H = self._head_input(activations, masks)
+        return class_cost, _bce(H @ self.V + self.c, Y @ self.M)
 
-    def backprop(self, X: Array, Y: Array) -> Gradients:
-        """Gradients of C = C_class + λ C_components for every parameter (pure)."""
+    def backprop(self, X: Array, Y: Array, masks: Masks = None) -> Gradients:
+        """Gradients of C = C_class + λ C_components for every parameter (pure). ``masks``:
+        dropout masks, as for ``Network.backprop``."""
         trunk = self.trunk
-        zs, activations = trunk.forward(X)
-        Y = np.asarray(Y, dtype=self.dtype)
-        if Y.shape != activations[-1].shape:
-            raise ValueError(f"Y must have shape {activations[-1].shape}, got {Y.shape}")
+        zs, activations = trunk.forward(X, masks)
+        Y = trunk.check_wanted(Y, activations[-1])
         out = trunk.activations[-1]
-        L = trunk.n_layers
-        H = activations[-2]  # last hidden layer Aᴴ: (batch, hidden)
+        H = self._head_input(activations, masks)  # (batch, hidden)
         U = H @ self.V + self.c  # (batch, k)
-        P = _sigmoid(U)  # (batch, k)
         T = Y @ self.M  # (batch, k) component targets
-        n, k = P.shape
+        n, k = U.shape
         cost = trunk.cost.fn(zs[-1], activations[-1], Y, out) + self.lam * _bce(U, T)
 
-        delta_U = self.lam * (P - T) / (n * k)  # (batch, k)
+        delta_U = self.lam * (sigmoid(U) - T) / (n * k)  # (batch, k)
+        delta = trunk.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
+        # (BP2)–(BP4) of the trunk, the head's error joining where it reads: ∂C/∂Ãᴴ += δᵁVᵀ
+        back = trunk.backward(zs, activations, delta, masks=masks,
+                              joins={trunk.n_layers - 1: delta_U @ self.V.T})
         nabla_V = H.T @ delta_U  # (hidden, k)
         nabla_c = delta_U.sum(axis=0)  # (k,)
+        return Gradients([*back.nabla_w, nabla_V], [*back.nabla_b, nabla_c], cost)
 
-        nabla_w: list[Array] = [None] * L  # type: ignore[list-item]
-        nabla_b: list[Array] = [None] * L  # type: ignore[list-item]
-        delta = trunk.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
-        for l in range(L - 1, -1, -1):
-            nabla_b[l] = delta.sum(axis=0)  # (BP3) (fan_out,)
-            nabla_w[l] = activations[l].T @ delta  # (BP4) (fan_in, fan_out)
-            if l > 0:
-                grad_a = delta @ trunk.weights[l].T  # ∂C/∂Aˡ⁻¹: (batch, fan_in)
-                if l == L - 1:  # the last hidden layer also feeds the component head
-                    grad_a = grad_a + delta_U @ self.V.T  # (batch, hidden)
-                delta = trunk.activations[l - 1].backward(zs[l - 1], activations[l], grad_a)
-        return Gradients([*nabla_w, nabla_V], [*nabla_b, nabla_c], cost)
-
-
-def _sigmoid(u: Array) -> Array:
-    e = np.exp(-np.abs(u))
-    return np.where(u >= 0, 1 / (1 + e), e / (1 + e)).astype(u.dtype, copy=False)
+    def _head_input(self, activations, masks: Masks) -> Array:
+        """What the head reads: the last hidden layer Aᴴ as it is passed on (Ãᴴ with dropout)."""
+        H, last = activations[-2], self.trunk.n_layers - 1  # (batch, hidden)
+        return H if masks is None or masks[last] is None else H * masks[last]
 
 
 def _bce(U: Array, T: Array) -> float:
-    """Mean over samples and components of −[t ln σ(u) + (1 − t) ln(1 − σ(u))], from u (stable)."""
-    per = np.maximum(U, 0) - U * T + np.log1p(np.exp(-np.abs(U)))  # (batch, k)
-    return float(per.mean(dtype=np.float64))
+    """Mean over samples and components of the binary cross-entropy from u (stable)."""
+    return float(binary_cross_entropy_from_logits(U, T).mean(dtype=np.float64))
 
 
 def component_accuracy(model: TwoHeadNetwork, X: Array, y: Array) -> dict:

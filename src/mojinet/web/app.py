@@ -30,10 +30,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from .. import __version__
+from .. import __version__, engines
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
-from ..nn import fast
 from .apidocs import ASSETS, add_docs
 from .guard import (
     DOCS_CSP,
@@ -200,7 +199,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                        max_pending=max_pending)
     app.add_middleware(HeaderCheck, allowed=hosts)
     app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
-    fast.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
+    engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
     h, w = model.image_shape
     _add_handlers(app, f"pixels must hold {h * w} values: numbers in [0, 1], {h}×{w} row by "
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")

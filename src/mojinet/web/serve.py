@@ -1,8 +1,8 @@
 """``mojinet serve [MODEL]``: start the draw page on a local web server.
 
 With no MODEL it uses the default model file (``mojinet-mnist.npz``, what ``mojinet train``
-writes) if there is one, and otherwise trains a small version of the chapter's network first and
-saves it there, so the next start is instant.
+writes) if there is one, and otherwise trains the chapter's network first (``runner.run`` with
+``DEFAULT_CONFIG``) and saves it there, so the next start is instant.
 
 This module imports FastAPI and uvicorn only when the command runs, so the rest of the CLI works
 without the ``web`` extra.
@@ -15,12 +15,14 @@ import socket
 import sys
 from pathlib import Path
 
+from ..presets import PRESETS
+from ..runner import run
+
 DEFAULT_MODEL = "mojinet-mnist.npz"
 DEFAULT_PORT = 8000
-#: Extra arguments for ``mojinet train`` when serve has to train the default network: none, so it
-#: is exactly what ``mojinet train`` makes (the chapter's 784-16-16-10 on all of MNIST, about a
-#: minute on one core; tests shorten it).
-DEFAULT_TRAIN_ARGS: list[str] = []
+#: The run serve makes when it has to train the default network: exactly what ``mojinet train``
+#: makes (the chapter's 784-16-16-10 on all of MNIST, about a minute on one core; tests shorten it).
+DEFAULT_CONFIG = PRESETS["chapter"].config
 
 
 class ServeError(ValueError):
@@ -61,15 +63,14 @@ def _default_model() -> Path:
     path = Path(DEFAULT_MODEL)
     if path.is_file():
         return path
-    from ..cli import CHAPTER_DEFAULTS
-    from ..cli import main as cli_main
+    def say(text: str) -> None:
+        print(text, flush=True)
 
-    print(f"No model given and no {DEFAULT_MODEL} here: training the default network first "
-          f"(`mojinet train`: 784-16-16-10 on MNIST, {CHAPTER_DEFAULTS['epochs']} epochs, about "
-          f"a minute). It is saved to {path}, so next time the page starts at once.", flush=True)
-    status = cli_main(["train", *DEFAULT_TRAIN_ARGS, "--out", str(path)])
-    if status != 0:
-        raise ServeError(f"training the default network failed (status {status})")
+    config = DEFAULT_CONFIG.replace(out=str(path))
+    say(f"No model given and no {DEFAULT_MODEL} here: training the default network first "
+        f"(`mojinet train`: 784-16-16-10 on MNIST, {config.epochs} epochs, about a minute). It "
+        f"is saved to {path}, so next time the page starts at once.")
+    run(config, log=say)
     return path
 
 
@@ -135,40 +136,3 @@ def cmd_serve(args) -> int:
     finally:
         sock.close()
     return 0
-
-
-class BackgroundServer:
-    """Serve an ASGI app from a thread (tests, notebooks): ``with BackgroundServer(app) as url:``.
-
-    Listens on ``host`` and a free port; stops (and waits for the thread) on leaving the block.
-    """
-
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0):
-        self.app, self.host, self.port, self.timeout = app, host, port, timeout
-
-    def __enter__(self) -> str:
-        import threading
-        import time
-
-        import uvicorn
-
-        self._sock = _listen(self.host, self.port)
-        port = self._sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
-                                                     access_log=False))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name="mojinet-web", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + self.timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError("the web server did not start")
-            time.sleep(0.01)
-        self.url = f"http://{self.host}:{port}"
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(self.timeout)
-        self._sock.close()

@@ -6,16 +6,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import inspect as ins
-from .data.images import to_input
-from .data.registry import DATA_DIR_ENV, dataset_name, get_spec, load_dataset
-from .io import Model, load_model
+from .. import inspect as ins
+from ..data.images import to_input
+from ..data.registry import DATA_DIR_ENV, dataset_name
+from ..io import Model, load_model
+from ..runner import model_split
+from .printer import say, say_json
 
 # The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
 # does not import matplotlib; a test checks the two lists agree).
@@ -26,21 +26,6 @@ FIGURES_NAMES = ("activation-functions", "network", "gradient-descent", "trainin
 
 class InspectError(ValueError):
     """Bad arguments for inspect/figures (shown to the user as one line)."""
-
-
-def _print(*args, **kwargs):
-    print(*args, **kwargs, flush=True)
-
-
-def _dataset_name(model: Model, given: str | None) -> str:
-    return given or model.training.get("config", {}).get("dataset") or "mnist"
-
-
-def _test_split(model: Model, name: str | None, data_dir):
-    """The test split of ``name`` (default: the model's dataset), read at the model's size."""
-    name = _dataset_name(model, name)
-    options = {"size": model.image_shape[0]} if "size" in get_spec(name).options else {}
-    return load_dataset(name, "test", data_dir, **options)
 
 
 def _class_index(model: Model, label: str) -> int:
@@ -200,7 +185,7 @@ def cmd_inspect(args) -> int:
     if (args.image is None) == (args.index is None):
         raise InspectError("give either an IMAGE file or --index N (a test image), not both")
     if args.index is not None:
-        data = _test_split(model, args.dataset, args.data_dir)
+        data = model_split(model, "test", args.dataset, args.data_dir)
         if not 0 <= args.index < len(data):
             raise InspectError(f"--index must be in 0..{len(data) - 1} for {data.name}")
         x = data.X[args.index]
@@ -219,17 +204,17 @@ def cmd_inspect(args) -> int:
     label = None if args.label is None else _class_index(model, args.label)
     rep = inspect_report(model, x, label, args.top)
     if args.json:
-        _print(json.dumps({"source": source, **rep}, ensure_ascii=False, indent=1))
+        say_json({"source": source, **rep})
     else:
-        _print(_format_report(rep, source, args.top))
+        say(_format_report(rep, source, args.top))
     return 0
 
 
 def cmd_figures(args) -> int:
-    from .viz.report import make_figures
+    from ..viz.report import make_figures
 
     model = load_model(args.model)
-    data = _test_split(model, args.dataset, args.data_dir)
+    data = model_split(model, "test", args.dataset, args.data_dir)
     if args.limit < 0:
         raise InspectError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
     if args.limit:
@@ -240,23 +225,23 @@ def cmd_figures(args) -> int:
         raise InspectError(f"--formats takes png, svg and/or pdf separated by commas, not "
                            f"{args.formats!r}")
     cls = None if args.class_label is None else _class_index(model, args.class_label)
-    _print(f"Drawing figures for {args.model} with {len(data):,} {data.name} images into "
+    say(f"Drawing figures for {args.model} with {len(data):,} {data.name} images into "
            f"{args.out}:")
     only = None if not args.only else set(args.only)
     entries, result = make_figures(model, data, args.out, formats, layer=args.layer, k=args.k,
                                    class_index=cls, standardised=args.standardise, only=only,
-                                   log=_print)
-    _print(f"Wrote {len(entries)} figures ({', '.join(formats)}) and "
+                                   log=say)
+    say(f"Wrote {len(entries)} figures ({', '.join(formats)}) and "
            f"{Path(args.out) / 'index.md'} / index.html with the captions.")
     if result is not None:
         s, o = result.summary, result.other
         how = ("z-scored activations" if result.standardised else "activations")
-        _print(f"Within-class analysis (hidden layer {result.layer}, top {s.k} of {s.n_neurons} "
+        say(f"Within-class analysis (hidden layer {result.layer}, top {s.k} of {s.n_neurons} "
                f"neurons by {how}, Jaccard): within a class {s.within:.3f}, between classes "
                f"{s.between:.3f}, random sets {s.chance:.3f}")
-        _print(f"  ranking by {'activations' if result.standardised else 'z-scored activations'}"
+        say(f"  ranking by {'activations' if result.standardised else 'z-scored activations'}"
                f" instead: within {o.within:.3f}, between {o.between:.3f}")
-        _print("  per class (within / between): " + "  ".join(
+        say("  per class (within / between): " + "  ".join(
             f"{c}: {a:.2f}/{b:.2f}" for c, a, b in
             zip(model.classes, s.per_class_within, s.per_class_between)))
     return 0
@@ -303,7 +288,3 @@ def add_parser(sub) -> None:
     f.add_argument("--only", nargs="+", metavar="NAME", choices=FIGURES_NAMES,
                    help=f"draw only these figures: {', '.join(FIGURES_NAMES)}")
     f.set_defaults(func=cmd_figures)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: mojinet inspect … / mojinet figures …")

@@ -1,7 +1,7 @@
 """The kanji commands: ``radicals``, ``train-radical``, ``kanji-eval`` and ``kanji-sample``.
 
-Thin: parse, call ``radicals`` / ``nn.twohead`` / ``data.kanji``, print. Registered in
-``cli.build_parser`` by one ``add_parser(sub)`` line.
+Thin: parse, call ``radicals`` / ``runner`` / ``data.kanji``, print. Registered in
+``cli.parser.COMMANDS`` by one line.
 """
 
 from __future__ import annotations
@@ -13,27 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .data.handwriting import STYLES
-from .data.kanji import CHARSETS, TEST_SEED, synthetic_dataset
-from .data.kanjivg import CREDIT
+from .._files import atomic_writer
+from ..data.handwriting import STYLES
+from ..data.kanji import CHARSETS, TEST_SEED, synthetic_dataset
+from ..inspect import topk_accuracy
+from ..io import save_model
+from ..nn.train import evaluate
+from ..presets import PRESETS
+from ..real_eval import add_real_options
+from ..runner import run
+from .common import load_square_model
+from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
 
 
-def _print(*args, **kwargs):
-    print(*args, **kwargs, flush=True)
-
-
 # ----------------------------------------------------------------------------- radicals
 def cmd_radicals(args) -> int:
-    from .io import load_model
-    from .radicals import analyse, figure
+    from ..radicals import analyse, figure
 
-    model = load_model(args.model)
-    h, w = model.image_shape
-    if h != w:
-        raise ValueError(f"{args.model}: radicals needs square input images, not {h}×{w}")
+    model, h = load_square_model(args.model, "radicals")
     data = synthetic_dataset("".join(model.classes), args.samples, h, args.seed, args.style)
     started = time.perf_counter()
     report = analyse(model.network, model.classes, data.X, data.y, min_kanji=args.min_kanji,
@@ -42,126 +41,78 @@ def cmd_radicals(args) -> int:
     summary = report.summary()
     rows = report.table(args.top)
     if args.json:
-        _print(json.dumps({"summary": summary, "best": rows}, ensure_ascii=False, indent=1))
+        say(json.dumps({"summary": summary, "best": rows}, ensure_ascii=False, indent=1))
     else:
-        _print(f"{args.model}: {len(model.classes)} classes, {summary['neurons']} hidden neurons, "
+        say(f"{args.model}: {len(model.classes)} classes, {summary['neurons']} hidden neurons, "
                f"{summary['components']} components in >= {args.min_kanji} classes, "
                f"{summary['samples']:,} held-out synthetic samples (seed {args.seed}), "
                f"{seconds:.1f} s")
-        _print(f"components with a neuron of AUC >= {args.threshold}: "
+        say(f"components with a neuron of AUC >= {args.threshold}: "
                f"{summary['components_with_neuron_above']} of {summary['components']}; with the "
                f"component-kanji assignment shuffled ({args.shuffles} times): mean "
                f"{summary['shuffled_above_mean']:.1f}, max {summary['shuffled_above_max']}")
-        _print(f"median best AUC per component: {summary['median_best_auc']:.3f} (shuffled "
+        say(f"median best AUC per component: {summary['median_best_auc']:.3f} (shuffled "
                f"{summary['shuffled_median_best_auc']:.3f})")
-        _print("components with a neuron of AUC >= t (shuffled: mean, max): " + "; ".join(
+        say("components with a neuron of AUC >= t (shuffled: mean, max): " + "; ".join(
             f"{r['threshold']:g}: {r['components']} ({r['shuffled_mean']:.1f}, "
             f"{r['shuffled_max']})" for r in summary["by_threshold"]))
-        _print("component  kanji  best AUC  neuron      shuffled best AUC")
+        say("component  kanji  best AUC  neuron      shuffled best AUC")
         for r in rows:
-            _print(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "
+            say(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "
                    f"L{r['layer']} #{r['neuron']:<6}  {r['shuffled_best_auc']:.3f}")
     if args.figure:
-        from ._files import atomic_writer
-
-        fig = figure(report, model.network, data.X, data.y, model.classes, (h, w),
+        fig = figure(report, model.network, data.X, data.y, model.classes, (h, h),
                      top=args.figure_rows)
         with atomic_writer(args.figure) as f:
             fig.savefig(f, format=Path(args.figure).suffix.lstrip(".") or "png")
-        _print(f"figure: {args.figure}")
+        say(f"figure: {args.figure}")
     return 0
 
 
 # ----------------------------------------------------------------------------- train-radical
 def cmd_train_radical(args) -> int:
-    """Train a classifier with (lam > 0) or without (lam = 0) the component head, same seed."""
-    from .io import Model, save_model
-    from .nn.network import Network
-    from .nn.optim import SGD
-    from .nn.schedules import make_schedule
-    from .nn.train import evaluate, train
-    from .nn.twohead import TwoHeadNetwork, component_accuracy
-    from .radicals import component_table
-
-    chars = args.charset
-    train_set = synthetic_dataset(chars, args.per_class, args.size, 0, args.style)
-    # The test writers always use the default style; --eval-styles adds the others.
-    test_set = synthetic_dataset(chars, args.test_per_class, args.size, TEST_SEED, "default")
-    components, M = component_table(train_set.classes, args.min_kanji)
-    if not components:
-        raise ValueError(f"no component is in {args.min_kanji} or more of these characters")
-    sizes = [train_set.n_features, *args.hidden, train_set.n_classes]
-    trunk = Network(sizes, ["relu"] * len(args.hidden) + ["softmax"], "cross-entropy",
-                    init="he", seed=args.seed)
-    net = TwoHeadNetwork(trunk, M, lam=args.lam, seed=args.seed)
-    optimizer = SGD(args.eta, momentum=0.9, weight_decay=args.weight_decay)
-    _print(f"Training {'-'.join(map(str, sizes))} + component head ({len(components)} "
-           f"components, lambda {args.lam:g}) on {len(train_set):,} images")
-    started = time.perf_counter()
-    history = train(
-        net, train_set.X, train_set.y, optimizer=optimizer, epochs=args.epochs,
-        batch_size=args.batch_size, rng=np.random.default_rng(args.seed),
-        eval_data=(test_set.X, test_set.y), schedule=make_schedule("cosine", args.eta, args.epochs),
-        on_epoch_end=lambda n, r: _print(f"epoch {r.epoch:>3}/{args.epochs}  cost "
-                                         f"{r.train_cost:.4f}  test accuracy "
-                                         f"{r.eval_accuracy:.2%}  ({r.seconds:.1f} s)"),
-    )
-    seconds = time.perf_counter() - started
-    _, acc = evaluate(trunk, test_set.X, test_set.y)
-    comp = component_accuracy(net, test_set.X, test_set.y)
-    results = {"test_accuracy": acc, "seconds": round(seconds, 1), "component_head": comp}
-    for style in args.eval_styles:
-        held = synthetic_dataset(chars, args.test_per_class, args.size, TEST_SEED, style)
-        results[f"test_accuracy_{style}"] = evaluate(trunk, held.X, held.y)[1]
-    h, w = train_set.image_shape
-    training = {
-        "config": {"dataset": f"kanjivg:{chars}", "per_class": args.per_class,
-                   "hidden": args.hidden, "eta": args.eta, "epochs": args.epochs,
-                   "batch_size": args.batch_size, "seed": args.seed, "style": args.style,
-                   "radical_head": {"lambda": args.lam, "components": components}},
-        "status": "finished", "history": history.to_dict(), "seconds": round(seconds, 2),
-        "mojinet_version": __version__, **results, "credit": CREDIT,
-    }
-    preprocessing = {"image_shape": [h, w],
-                     "input": "pixel / 255, 1 = ink, 0 = background, rows flattened in C order",
-                     "user_images": {"method": "crop to ink, fit box, centre of mass", "size": h,
-                                     "box": round(h * 20 / 28)}}
-    path = save_model(Model(trunk, train_set.classes, preprocessing, training), args.out)
-    _print(json.dumps(results))
-    _print(f"Saved the classifier (without the component head) to {path}")
+    """Train a classifier with (lam > 0) or without (lam = 0) the component head, same seed: the
+    ``kanji-radical`` preset with these options, run by ``runner.run``."""
+    options = {"chars": args.charset, "per_class": args.per_class,
+               "test_per_class": args.test_per_class, "size": args.size, "style": args.style}
+    config = PRESETS["kanji-radical"].config.replace(
+        dataset_options=options, radical_lambda=args.lam, radical_min_kanji=args.min_kanji,
+        hidden=tuple(args.hidden), eta=args.eta, weight_decay=args.weight_decay,
+        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, out=args.out)
+    model = run(config, log=say)
+    training = model.training
+    results = {"test_accuracy": training["test_accuracy"], "seconds": training["seconds"]}
+    if "component_head" in training:
+        head = training["component_head"]
+        results["component_head"] = {k: head[k] for k in ("per_component", "exact_set")}
+    for style in args.eval_styles:  # other writers, in other styles
+        held = synthetic_dataset(args.charset, args.test_per_class, args.size, TEST_SEED, style)
+        training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
+        results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
+    path = save_model(model, args.out)
+    say(json.dumps(results))
+    say(f"Saved the classifier (without the component head) to {path}")
     return 0
 
 
 # ----------------------------------------------------------------------------- kanji-eval
-def topk_accuracy(network, X, y, k: int, batch_size: int = 4096) -> float:
-    """Share of samples whose class is among the k most active outputs."""
-    hits = 0
-    for i in range(0, len(X), batch_size):
-        A = network.feedforward(X[i : i + batch_size])  # (batch, n_out)
-        k_ = min(k, A.shape[1])
-        top = np.argpartition(-A, k_ - 1, axis=1)[:, :k_]  # (batch, k)
-        hits += int((top == y[i : i + batch_size, None]).any(axis=1).sum())
-    return hits / len(X)
-
-
 def cmd_kanji_eval(args) -> int:
     """Top-1 and top-k accuracy of a model on fresh synthetic samples (any seed and style)."""
-    from .io import load_model
-
-    model = load_model(args.model)
-    h, w = model.image_shape
-    if h != w:
-        raise ValueError(f"{args.model}: needs square input images, not {h}×{w}")
+    model, h = load_square_model(args.model, "kanji-eval")
     results = {}
     for style in args.styles:
         data = synthetic_dataset("".join(model.classes), args.per_class, h, args.seed, style)
         top1 = topk_accuracy(model.network, data.X, data.y, 1)
         topk = topk_accuracy(model.network, data.X, data.y, args.top)
         results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
-        _print(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
+        say(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
                f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")
+    if args.real:  # real pen strokes beside them (real_eval.py, issue 13)
+        from ..real_eval import report_real
+
+        results["real"] = report_real(model, args)
     if args.json:
-        _print(json.dumps(results))
+        say(json.dumps(results, ensure_ascii=False))
     return 0
 
 
@@ -170,8 +121,6 @@ def cmd_kanji_sample(args) -> int:
     """A sheet of synthetic samples, to see what the generator draws."""
     from PIL import Image
 
-    from ._files import atomic_writer
-
     data = synthetic_dataset(args.chars, args.n, args.size, args.seed, args.style, cache=False)
     k = data.n_classes
     imgs = data.images().reshape(args.n, k, args.size, args.size)  # sample-major
@@ -179,7 +128,7 @@ def cmd_kanji_sample(args) -> int:
     pil = Image.fromarray(np.rint(255 - sheet * 255).astype(np.uint8))
     with atomic_writer(args.out) as f:
         pil.save(f, format="PNG")
-    _print(f"{k} characters × {args.n} samples → {args.out}")
+    say(f"{k} characters × {args.n} samples → {args.out}")
     return 0
 
 
@@ -233,6 +182,7 @@ def add_parser(sub) -> None:
     e.add_argument("--styles", nargs="+", default=["default"], choices=list(STYLES))
     e.add_argument("--top", type=int, default=10)
     e.add_argument("--json", action="store_true")
+    add_real_options(e, required=False)  # --real PATH …: real strokes too (see real-eval)
     e.set_defaults(func=cmd_kanji_eval)
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")

@@ -1,6 +1,6 @@
 """``mojinet export MODEL --onnx FILE | --web DIR``: a model for other runtimes or static hosting.
 
-Registered in the CLI with ``export_cli.add_parser(sub)``. The export code is in ``export/``.
+The export code is in ``mojinet/export/``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
-
-class ExportError(ValueError):
-    """The export cannot run; the message says what to do."""
+from .printer import CLIError, say
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -30,27 +28,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def cmd_export(args) -> int:
-    from .io import load_model
+    from ..io import load_model
 
     if not args.onnx and not args.web:
-        raise ExportError("say what to write: --onnx FILE, --web DIR, or both")
+        raise CLIError("say what to write: --onnx FILE, --web DIR, or both")
     model = load_model(args.model)
     sizes = "-".join(map(str, model.network.sizes))
     if args.onnx:
         if importlib.util.find_spec("onnx") is None:
-            raise ExportError("--onnx needs the onnx package; install it with pip install "
-                              "'mojinet[export]'")
-        from .export.onnx import export_onnx
+            raise CLIError("--onnx needs the onnx package; install it with pip install "
+                           "'mojinet[export]'")
+        from ..export.onnx import export_onnx
 
         path = export_onnx(model, args.onnx)
-        print(f"Wrote {path} ({sizes}, {len(model.classes)} classes; ONNX opset 17, "
-              f"{path.stat().st_size:,} bytes)", flush=True)
+        say(f"Wrote {path} ({sizes}, {len(model.classes)} classes; ONNX opset 17, "
+            f"{path.stat().st_size:,} bytes)")
     if args.web:
-        from .export.web import export_web
+        from ..export.web import export_web
 
         files = export_web(model, args.web, name=Path(args.model).name)
         total = sum(f.stat().st_size for f in files)
-        print(f"Wrote the draw page for {sizes} to {args.web} ({len(files)} files, {total:,} "
-              f"bytes). Serve the folder with any static host, e.g. python -m http.server -d "
-              f"{args.web}", flush=True)
+        say(f"Wrote the draw page for {sizes} to {args.web} ({len(files)} files, {total:,} "
+            f"bytes). Serve the folder with any static host, e.g. python -m http.server -d "
+            f"{args.web}")
     return 0

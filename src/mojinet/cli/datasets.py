@@ -3,10 +3,9 @@ they are on this machine already. Thin: reads the registry, prints."""
 
 from __future__ import annotations
 
-import json
-
-from .data.fetch import CACHE_ENV, cache_dir, dataset_cache, is_cached
-from .data.registry import DatasetSpec, available_datasets, get_spec
+from ..data.fetch import CACHE_ENV, cache_dir, dataset_cache, is_cached
+from ..data.registry import DatasetSpec, available_datasets, get_spec
+from .printer import say, say_json
 
 
 def cache_state(spec: DatasetSpec) -> str:
@@ -47,24 +46,24 @@ def cmd_datasets(args) -> int:
     specs = [get_spec(args.name)] if args.name else list(available_datasets().values())
     infos = [describe(s) for s in specs]
     if args.json:
-        print(json.dumps(infos, ensure_ascii=False, indent=1), flush=True)
+        say_json(infos)
         return 0
-    print(f"cache: {cache_dir()}  (set ${CACHE_ENV} to move it)\n")
+    say(f"cache: {cache_dir()}  (set ${CACHE_ENV} to move it)\n")
     for d in infos:
         shape = "×".join(map(str, d["image_shape"])) if d["image_shape"] else "?"
         sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items()) or "?"
-        print(f"{d['name']}: {d['description']}")
-        print(f"  {d['classes'] or '?'} classes, {shape} images; {sizes}; splits "
+        say(f"{d['name']}: {d['description']}")
+        say(f"  {d['classes'] or '?'} classes, {shape} images; {sizes}; splits "
               f"{'/'.join(d['splits'])}; {d['state']}")
         if d["license"]:
-            print(f"  license: {d['license']}" + (f"; {d['homepage']}" if d["homepage"] else ""))
+            say(f"  license: {d['license']}" + (f"; {d['homepage']}" if d["homepage"] else ""))
         if args.name or args.verbose:
             for f in d["files"]:
                 size = f"{f['size']:,} bytes, " if f["size"] else ""
-                print(f"  file {f['name']} ({size}{f['checksum']})")
+                say(f"  file {f['name']} ({size}{f['checksum']})")
                 for u in f["urls"]:
-                    print(f"    {u}")
-        print(f"  credit: {d['credit']}\n")
+                    say(f"    {u}")
+        say(f"  credit: {d['credit']}\n")
     return 0
 
 

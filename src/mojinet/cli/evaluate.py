@@ -1,0 +1,72 @@
+"""``mojinet evaluate`` (accuracy, per class, confusion matrix) and ``mojinet info``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import engines
+from ..config import ConfigError, RunConfig
+from ..data.registry import dataset_name
+from ..inspect import confusion_matrix
+from ..io import load_model
+from ..runner import model_split
+from .printer import CLIError, format_confusion, say
+
+
+def cmd_evaluate(args) -> int:
+    model = load_model(args.model)
+    data = model_split(model, args.split, args.dataset, args.data_dir)
+    if data.n_features != model.network.sizes[0] or data.n_classes != len(model.classes):
+        raise CLIError(
+            f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
+            f"classes, but {data.name} has {data.n_features} and {data.n_classes}"
+        )
+    pred = np.concatenate([engines.predict(model.network, data.X[i:i + 10_000])
+                           for i in range(0, len(data), 10_000)])
+    cm = confusion_matrix(data.y, pred, data.n_classes)
+    right = np.diag(cm)
+    say(f"{args.model}: accuracy {right.sum() / cm.sum():.2%} ({right.sum():,} of {cm.sum():,} "
+        f"{data.name})")
+    say("per-class accuracy:")
+    for c, row, k in zip(model.classes, cm, right):
+        say(f"  {c}: {row.sum() and k / row.sum():.2%} of {row.sum():,}")
+    say("confusion matrix (rows = true, columns = predicted):")
+    say(format_confusion(cm, model.classes))
+    return 0
+
+
+def cmd_info(args) -> int:
+    model = load_model(args.model)
+    say(f"{args.model}: mojinet model")
+    say(model.network.summary())
+    classes = model.classes
+    say(f"classes ({len(classes)}): {' '.join(classes[:50])}{' …' if len(classes) > 50 else ''}")
+    say(f"input image: {model.image_shape[0]}×{model.image_shape[1]}")
+    t = model.training
+    if t:
+        cfg = t.get("config", {})
+        try:  # the recorded run, as the config file that reruns it (mojinet train --config)
+            say("run:\n  " + RunConfig.from_dict(cfg).to_toml().strip().replace("\n", "\n  "))
+        except ConfigError:  # made by an older mojinet, or in Python without run()
+            if cfg:
+                say("training: " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
+        hist = t.get("history", [])
+        say(f"status: {t.get('status', '?')}, {len(hist)} epochs, {t.get('seconds', '?')} s")
+        if "test_accuracy" in t:
+            say(f"test accuracy: {t['test_accuracy']:.2%}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
+    e.add_argument("model")
+    e.add_argument("--dataset", type=dataset_name, metavar="NAME",
+                   help="the dataset to check on (default: the one the model was trained on; "
+                        "see `mojinet datasets`), or folder:PATH")
+    e.add_argument("--split", default="test", help="train, test (or all, where offered)")
+    e.add_argument("--data-dir")
+    e.set_defaults(func=cmd_evaluate)
+
+    i = sub.add_parser("info", help="what a model file holds")
+    i.add_argument("model")
+    i.set_defaults(func=cmd_info)

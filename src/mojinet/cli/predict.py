@@ -1,0 +1,49 @@
+"""``mojinet predict``: classify image files (photos, scans, drawings) of characters."""
+
+from __future__ import annotations
+
+from .. import engines, scores
+from ..data.dictionary import CREDIT as DICTIONARY_CREDIT
+from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
+from ..data.dictionary import lookup_all
+from ..data.images import ImageError, load_images
+from .common import load_square_model
+from .printer import say, say_json, warn
+
+
+def cmd_predict(args) -> int:
+    model, h = load_square_model(args.model, "predict")
+    box = model.preprocessing.get("user_images", {}).get("box")
+    entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
+    results = []
+    status = 0
+    for image in args.images:
+        try:
+            X = load_images([image], size=h, box=box)
+        except (ImageError, FileNotFoundError) as e:
+            warn(f"{image}: error: {e}")
+            status = 1
+            continue
+        top = scores.candidates(model, engines.feedforward(model.network, X)[0], args.top)
+        results.append({"image": str(image), "output": scores.output_kind(model.network), "top": [
+            c | ({"dictionary": entries[c["label"]].to_dict()} if c["label"] in entries else {})
+            for c in top]})
+        if not args.json:
+            kind = scores.output_kind(model.network)
+            say(f"{image}: " + "  ".join(scores.describe(c, kind) for c in top))
+            if top[0]["label"] in entries:
+                say(f"  {top[0]['label']}: {entries[top[0]['label']].summary()}")
+    if args.json:
+        say_json(results)
+    elif any(e.kind == "kanji" for e in entries.values()) and results:
+        say(f"(readings and meanings: {DICTIONARY_CREDIT}, {DICTIONARY_CREDIT_URL})")
+    return status
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser("predict", help="classify image files (PNG, JPEG, …) of characters")
+    r.add_argument("model")
+    r.add_argument("images", nargs="+", metavar="IMAGE")
+    r.add_argument("--top", type=int, default=3, help="how many candidates to show")
+    r.add_argument("--json", action="store_true", help="print JSON instead of text")
+    r.set_defaults(func=cmd_predict)

@@ -1,0 +1,596 @@
+"""The compiled engine (Numba): a whole run of mini-batches in one compiled call, and the
+row-at-a-time inference kernel. The same math as ``Network.backprop`` followed by ``SGD.step``.
+
+Why it exists. For the chapter's network (784-16-16-10, mini-batches of 10) one training step is
+about half a million multiply-adds — a few microseconds of arithmetic — while the reference code
+makes some 45 NumPy calls of about a microsecond each, and a framework such as PyTorch spends
+hundreds of microseconds per step in dispatch. Speed for small networks is about the number of
+calls, not the FLOPs. ``CompiledTrainer.run`` trains a run of mini-batches in one call, forward
+pass, backpropagation and SGD step fused:
+
+  forward    Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ), sample by sample; the first layer over the non-zero
+             inputs only (the training set is compressed by rows once: ~80% of MNIST's pixels
+             are 0, so most of its products are 0·w and need not be done);
+  (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
+  (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ with the step w ← w − η(∂C/∂w + λw): without
+             momentum each sample's −η·aₖ·δ goes straight into W (no gradient array); with
+             momentum the first layer's ∂C/∂W is made a row at a time (from the batch's inputs
+             compressed by columns) and used at once for v ← μv + (…), w ← w − ηv; later
+             layers accumulate theirs in a buffer first.
+             Layers after the first keep their weights transposed inside the kernel, so that
+             every inner loop runs along the (long) fan-in rather than a fan-out of 10 or 16.
+
+The kernels loop their own way; ``tests/test_engines.py`` holds them equal to the reference on
+several activations, costs and optimiser settings. Numba is optional (``pip install
+'mojinet[fast]'``) and imported only when a kernel is first called (~0.5 s, which `mojinet
+predict` need not pay). Non-goals: GPUs, multi-threaded kernels (the machines this targets have
+few cores).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+import numpy as np
+
+from ..nn.network import Network
+from .common import ACT_CODES, COST_CODES, LayerBuffers, check_data, check_trainer, velocities
+
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+
+Array = np.ndarray
+
+
+class CompiledTrainer:
+    """Trains ``net`` with ``optimizer`` (a plain SGD) on mini-batches of ``batch_size`` rows, in
+    compiled calls (``run``: the interface of ``nn.train.ReferenceSteps``).
+
+    Reads the parameters, η, μ and λ afresh on every call (so schedules and callbacks that change
+    them work) and shares the momentum velocities with the optimiser (``optimizer.velocity``), so
+    that the reference and this trainer can take turns on the same state. The training inputs are
+    compressed once and reused while the same X array is passed again: X must not be changed in
+    place between calls (``train`` never does).
+    """
+
+    engine = "compiled"
+
+    def __init__(self, net: Network, optimizer, batch_size: int):
+        if not HAVE_NUMBA:
+            raise ValueError("the compiled engine needs numba: pip install 'mojinet[fast]'")
+        check_trainer(net, optimizer, batch_size, self.engine)
+        self.net, self.optimizer, self.batch_size = net, optimizer, int(batch_size)
+        self.buffers = LayerBuffers(net, self.batch_size)
+        dt = net.dtype
+        # scratch for the gradients: a row of layer 0's ∂C/∂W (with momentum), every layer's
+        # ∂C/∂b; layers ≥ 1 get gradient buffers transposed, (fan_out, fan_in)
+        self.grad0_row = np.empty(net.sizes[1], dtype=dt)  # (fan_out,)
+        self.grad_b = [np.empty_like(b) for b in net.biases]  # (fan_out,)
+        self.grads_t = [np.zeros((1, 1), dtype=dt)] + [
+            np.zeros_like(W.T, order="C") for W in net.weights[1:]]  # (fan_out, fan_in)
+        self.compressed = None  # (X, its compressed rows), made once per training set
+        self.act_codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+        self.cost_code = COST_CODES[net.cost]
+
+    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int) -> Array:
+        """Train on the batches that start at start, start + batch_size, … < stop.
+
+        Batch k holds the samples ``order[start + k·batch_size : … + batch_size]`` (clipped at
+        ``len(order)``). Returns each batch's cost before its step (float64). Stops after the
+        first batch whose cost is not finite, without taking that batch's step.
+        """
+        X, Y = check_data(self.net, X, Y, order[start:stop])
+        net, opt, buf = self.net, self.optimizer, self.buffers
+        dt = net.dtype
+        eta, mu, lam = dt.type(opt.eta), dt.type(opt.momentum), dt.type(opt.weight_decay)
+        costs = np.zeros(len(range(start, stop, self.batch_size)), dtype=np.float64)
+        vel = velocities(net, opt)
+        Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
+        X_ptr, X_idx, X_val = self._compress(X)
+        # layers ≥ 1 train on transposed copies (see _affine_t), written back afterwards
+        placeholder = self.grads_t[:1]
+        WTs = placeholder + [np.ascontiguousarray(W.T) for W in net.weights[1:]]
+        VTs = placeholder + [np.ascontiguousarray(V.T) for V in Vw[1:]]
+        try:
+            done = _train_batches(
+                X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
+                net.weights[0], Vw[0], self.grad0_row,
+                tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
+                tuple(self.grad_b), tuple(buf.zs), tuple(buf.activations), tuple(buf.deltas),
+                self.act_codes, self.cost_code, eta, mu, lam, costs,
+            )
+        finally:
+            for W, WT in zip(net.weights[1:], WTs[1:]):
+                W[...] = WT.T
+            if vel is not None:
+                for V, VT in zip(Vw[1:], VTs[1:]):
+                    V[...] = VT.T
+        return costs[:done]
+
+    def _compress(self, X: Array):
+        """X's compressed rows, made once and kept while the same X array is passed again."""
+        if self.compressed is None or self.compressed[0] is not X:
+            self.compressed = (X, compress_rows(X))
+        return self.compressed[1]
+
+
+# --------------------------------------------------------------------------- compiling
+_KERNELS: list[str] = []  # names of the functions below that Numba compiles
+
+
+def _njit(fn):
+    """Mark fn for compilation with Numba (when installed), done on the first call of any kernel."""
+    if not HAVE_NUMBA:
+        return fn
+    _KERNELS.append(fn.__name__)
+    return _Uncompiled(fn)
+
+
+class _Uncompiled:
+    """Stands in for a kernel until the first call, which compiles them all (or loads them from
+    Numba's on-disk cache) and puts the compiled versions in this module's namespace."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        _compile_kernels()
+        return globals()[self.fn.__name__](*args)
+
+
+def load_kernels() -> bool:
+    """Compile the kernels now (or load them from Numba's on-disk cache: ~1 s, most of it
+    importing Numba). Returns whether they are available.
+
+    Training does this on its first step. Inference (``engines.feedforward``) does not: a one-off
+    prediction (such as ``mojinet predict``) is done sooner with NumPy than by loading Numba
+    first, so it uses the compiled kernels only once they are loaded in this process. A
+    long-running server calls this at start-up."""
+    if HAVE_NUMBA and not loaded:
+        _compile_kernels()
+    return loaded
+
+
+loaded = False  # whether the kernels below are compiled (set by _compile_kernels)
+
+
+def _compile_kernels() -> None:
+    global loaded
+    try:
+        import numba
+    except ImportError as exc:  # found by find_spec but broken
+        raise RuntimeError(
+            f"numba is installed but cannot be imported ({exc}); reinstall it "
+            f"(pip install 'mojinet[fast]') or use engine blas"
+        ) from exc
+    namespace = globals()
+    namespace["_carray"], namespace["_pointer"] = numba.carray, _pointer_intrinsic()
+    for name in _KERNELS:
+        if isinstance(namespace[name], _Uncompiled):
+            # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
+            namespace[name] = numba.njit(cache=True, fastmath={"reassoc", "contract"},
+                                         nogil=True)(namespace[name].fn)
+    loaded = True
+
+
+
+# --------------------------------------------------------------------------- training kernels
+@_njit
+def _activate(Z, A, r, n, code):
+    """The first n entries of row r of A = σ(Z) (numerically stable sigmoid and softmax)."""
+    if code == 0:  # sigmoid: 1/(1 + e^(−z)), or e^z/(1 + e^z) for z < 0 (a select, no branch)
+        z, a = Z[r], A[r]  # (fan_out,)
+        for j in range(n):
+            e = np.exp(-abs(z[j]))
+            s = 1 / (1 + e)
+            a[j] = s if z[j] >= 0 else e * s
+    elif code == 1:  # relu
+        for j in range(n):
+            A[r, j] = max(Z[r, j], 0.0)
+    elif code == 2:  # tanh
+        for j in range(n):
+            A[r, j] = np.tanh(Z[r, j])
+    else:  # softmax, shifted by the row maximum
+        top = Z[r, 0]
+        for j in range(1, n):
+            top = max(top, Z[r, j])
+        total = 0.0
+        for j in range(n):
+            A[r, j] = np.exp(Z[r, j] - top)
+            total += A[r, j]
+        for j in range(n):
+            A[r, j] = A[r, j] / total
+
+
+@_njit
+def _derivative(z, a, code):
+    """σ'(z) of an elementwise activation, from z or a = σ(z)."""
+    if code == 0:
+        return a * (1 - a)
+    if code == 1:
+        return 1.0 if z > 0 else 0.0
+    return 1 - a * a  # tanh
+
+
+@_njit
+def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
+    """Sample r's cost Cₓ (float64) and its row of δᴸ into D (divided by the batch size m);
+    its wanted output is row y of Y."""
+    n = Z.shape[1]
+    cost = 0.0
+    if cost_code == 1:  # cross-entropy: δ = (a − y)/m
+        if code == 3:  # softmax: −Σ y ln a, with ln a = z − max − ln Σ e^(z − max)
+            top = np.float64(Z[r, 0])
+            for j in range(1, n):
+                top = max(top, np.float64(Z[r, j]))
+            total = 0.0
+            for j in range(n):
+                total += np.exp(np.float64(Z[r, j]) - top)
+            log_total = np.log(total)
+            for j in range(n):
+                cost -= Y[y, j] * (np.float64(Z[r, j]) - top - log_total)
+        else:  # sigmoid: max(z, 0) − z·y + ln(1 + e^(−|z|))
+            for j in range(n):
+                z = np.float64(Z[r, j])
+                cost += max(z, 0.0) - z * Y[y, j] + np.log1p(np.exp(-abs(z)))
+        for j in range(n):
+            D[r, j] = (A[r, j] - Y[y, j]) / m
+        return cost
+    for j in range(n):  # quadratic: ½‖a − y‖², ∂C/∂a = (a − y)/m
+        diff = A[r, j] - Y[y, j]
+        cost += 0.5 * np.float64(diff) * np.float64(diff)
+        D[r, j] = diff / m
+    if code == 3:  # softmax Jacobian: δ_j = a_j (g_j − Σ_k g_k a_k)
+        dot = 0.0
+        for j in range(n):
+            dot += D[r, j] * A[r, j]
+        for j in range(n):
+            D[r, j] = A[r, j] * (D[r, j] - dot)
+    else:
+        for j in range(n):
+            D[r, j] = D[r, j] * _derivative(Z[r, j], A[r, j], code)
+    return cost
+
+
+@_njit
+def compress_rows(X):
+    """X (n, d) as compressed rows: (indptr (n+1,), indices (nnz,) int32, values (nnz,)).
+
+    Row i's non-zero entries are values[indptr[i]:indptr[i+1]] at columns indices[…]. MNIST
+    images are ~80% zeros, so the first layer's products only need the other 20%.
+    """
+    n, d = X.shape
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        count = 0
+        for k in range(d):
+            if X[i, k] != 0:
+                count += 1
+        indptr[i + 1] = indptr[i] + count
+    indices = np.empty(indptr[n], dtype=np.int32)
+    values = np.empty(indptr[n], dtype=X.dtype)
+    for i in range(n):
+        p = indptr[i]
+        for k in range(d):
+            if X[i, k] != 0:
+                indices[p] = k
+                values[p] = X[i, k]
+                p += 1
+    return indptr, indices, values
+
+
+# Loops below work on 1-d row views (W[k], Z[r]) with the innermost loop over a whole row:
+# that is the form Numba turns into SIMD instructions (2-d indexing Z[r, j] defeats it).
+
+
+@_njit
+def _add_rows(y, M, index, value, start, end):
+    """y += Σ_p value[p]·M[index[p]] over p in [start, end): a combination of rows of M (fan_out,).
+
+    Four rows per pass over y, so that y is read and written once per four rows instead of once
+    per row (for 800-wide layers that is ~20% of the first layer's time)."""
+    p = start
+    while p + 4 <= end:
+        c0, c1, c2, c3 = value[p], value[p + 1], value[p + 2], value[p + 3]
+        m0, m1, m2, m3 = M[index[p]], M[index[p + 1]], M[index[p + 2]], M[index[p + 3]]
+        for j in range(y.shape[0]):
+            y[j] += c0 * m0[j] + c1 * m1[j] + c2 * m2[j] + c3 * m3[j]
+        p += 4
+    for q in range(p, end):
+        c, row = value[q], M[index[q]]
+        for j in range(y.shape[0]):
+            y[j] += c * row[j]
+
+
+@_njit
+def _affine_compressed(ptr, idx, val, rows, m, W, b, Z):
+    """Z[r] = (compressed row rows[r]) W + b for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ, each input k that is not 0
+    adding its value times row k of W."""
+    for r in range(m):
+        z = Z[r]  # (fan_out,)
+        z[:] = b
+        row = rows[r]
+        _add_rows(z, W, idx, val, ptr[row], ptr[row + 1])
+
+
+@_njit
+def _transpose_compressed(ptr, idx, val, rows, m, n_in):
+    """The batch rows[:m] of a compressed matrix, compressed by columns instead: (colptr
+    (n_in+1,), sample (nnz,), value (nnz,)); column k's entries are the batch's non-zero inputs
+    k, with the batch row r they come from."""
+    colptr = np.zeros(n_in + 1, dtype=np.int64)
+    for r in range(m):
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            colptr[idx[p] + 1] += 1
+    for k in range(n_in):
+        colptr[k + 1] += colptr[k]
+    sample = np.empty(colptr[n_in], dtype=np.int32)
+    value = np.empty(colptr[n_in], dtype=val.dtype)
+    fill = colptr[:n_in].copy()  # where column k's next entry goes
+    for r in range(m):
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            k = idx[p]
+            sample[fill[k]] = r
+            value[fill[k]] = val[p]
+            fill[k] += 1
+    return colptr, sample, value
+
+
+@_njit
+def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, g, eta, mu, lam):
+    """One momentum step for the first layer, row by row of W, with the gradient made on the fly:
+    gₖ = Σ_r aᵣₖ δᵣ (BP4, row k of ∂C/∂W, summed over the batch's samples whose input k is not 0),
+    then vₖ ← μvₖ + (gₖ + λwₖ), wₖ ← wₖ − ηvₖ. g is a (fan_out,) scratch row: no gradient matrix
+    is written and read back, and W and V are each read and written once."""
+    colptr, sample, value = _transpose_compressed(ptr, idx, val, rows, m, W.shape[0])
+    for k in range(W.shape[0]):
+        g[:] = 0
+        _add_rows(g, D, sample, value, colptr[k], colptr[k + 1])  # Σ_r aᵣₖ δᵣ
+        w, v = W[k], V[k]  # (fan_out,)
+        for j in range(w.shape[0]):
+            v[j] = mu * v[j] + (g[j] + lam * w[j])
+            w[j] -= eta * v[j]
+
+
+@_njit
+def _decay(W, eta, lam):
+    """W ← (1 − ηλ)W: the weight-decay half of a step without momentum (nothing when λ = 0)."""
+    if lam != 0:
+        shrink = 1 - eta * lam
+        for k in range(W.shape[0]):
+            w = W[k]  # a row
+            for j in range(w.shape[0]):
+                w[j] *= shrink
+
+
+@_njit
+def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
+    """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW) without momentum, fused: the decay (1 − ηλ)W first, then each
+    sample's −η·aₖ·δ added to row k of W straight away. The sum is the same as building ∂C/∂W and
+    stepping (only the order of the float additions differs), but W is read and written once
+    instead of W and then a gradient of the same size."""
+    _decay(W, eta, lam)
+    for r in range(m):
+        d = D[r]  # δ of sample r: (fan_out,)
+        row = rows[r]
+        for p in range(ptr[row], ptr[row + 1]):
+            c, w = -eta * val[p], W[idx[p]]  # −η·aₖ and row k of W: (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] += c * d[j]
+
+
+@_njit
+def dense_step(W, G, V, eta, mu, lam):
+    """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw), or with momentum
+    v ← μv + (g + λw), w ← w − ηv (V is ignored when μ = 0)."""
+    for k in range(W.shape[0]):
+        w, g, v = W[k], G[k], V[k]  # (fan_out,)
+        if mu != 0:
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] + (g[j] + lam * w[j])
+                w[j] -= eta * v[j]
+        else:
+            for j in range(w.shape[0]):
+                w[j] -= eta * (g[j] + lam * w[j])
+
+
+# Hidden layers' inputs are dense (sigmoid and tanh are never 0) and narrow (≤ 256): compressing
+# them costs more than it saves, and loops over fan_out = 10 or 16 are too short for SIMD. So for
+# l ≥ 1 the kernel keeps Wˡ transposed, WTˡ = (Wˡ)ᵀ: (fan_out, fan_in), and every inner loop runs
+# along a whole row of WTˡ or Aˡ⁻¹ (fan_in long).
+
+
+@_njit
+def _affine_t(A, m, WT, b, Z):
+    """Z[r, j] = A[r] · WT[j] + b[j] for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ with Wˡ given transposed."""
+    for r in range(m):
+        a, z = A[r], Z[r]  # (fan_in,), (fan_out,)
+        for j in range(z.shape[0]):
+            w = WT[j]  # (fan_in,): the weights into neuron j
+            s = b[j]
+            for k in range(a.shape[0]):
+                s += a[k] * w[k]
+            z[j] = s
+
+
+@_njit
+def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
+    """(BP2) δˡ⁻¹ = (δˡ (Wˡ)ᵀ) ⊙ σ'(Zˡ⁻¹) for rows r < m, with Wˡ given transposed."""
+    for r in range(m):
+        d, g = D[r], Dp[r]  # δˡ: (fan_out,), δˡ⁻¹: (fan_in,)
+        g[:] = 0
+        for j in range(d.shape[0]):
+            c, w = d[j], WT[j]  # (fan_in,)
+            for k in range(g.shape[0]):
+                g[k] += c * w[k]
+        z, a = Zp[r], Ap[r]  # (fan_in,)
+        for k in range(g.shape[0]):
+            g[k] *= _derivative(z[k], a[k], code)
+
+
+@_njit
+def _gradient_t(A, m, D, GT):
+    """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT)."""
+    GT[:] = 0
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, g = d[j], GT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                g[k] += c * a[k]
+
+
+@_njit
+def _step_t(A, m, D, WT, eta, lam):
+    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed``."""
+    _decay(WT, eta, lam)
+    for r in range(m):
+        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
+        for j in range(d.shape[0]):
+            c, w = -eta * d[j], WT[j]  # (fan_in,)
+            for k in range(a.shape[0]):
+                w[k] += c * a[k]
+
+
+@_njit
+def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V0, g0, WTs,
+                   VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs):
+    """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
+    docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
+    X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
+    WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; g0 and
+    gbs[l] are scratch rows for layer 0's weight gradient and the bias gradients. Returns how
+    many batches were done (the last one without its step if its cost was not finite)."""
+    n = order.shape[0]
+    L = len(bs)
+    done = 0
+    for first in range(start, stop, batch_size):
+        m = min(batch_size, n - first)
+        rows = order[first : first + m]
+        # forward: Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ)
+        for l in range(L):
+            Z, A = Zs[l], As[l]
+            if l == 0:
+                _affine_compressed(X_ptr, X_idx, X_val, rows, m, W0, bs[0], Z)
+            else:
+                _affine_t(As[l - 1], m, WTs[l], bs[l], Z)
+            for r in range(m):
+                _activate(Z, A, r, Z.shape[1], acts[l])
+        # (BP1) and the cost
+        cost = 0.0
+        for r in range(m):
+            cost += _cost_and_delta(Zs[L - 1], As[L - 1], Y, rows[r], Ds[L - 1], r,
+                                    acts[L - 1], cost_code, m)
+        cost /= m
+        costs[done] = cost
+        done += 1
+        if not np.isfinite(cost):
+            return done
+        for l in range(L - 1, -1, -1):
+            b, D = bs[l], Ds[l]
+            if l > 0:  # (BP2) δˡ⁻¹, with Wˡ before its step
+                _backprop_t(D, m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
+            # (BP3) ∂C/∂bˡ = Σ_rows δˡ, and the step for bˡ
+            gb = gbs[l]  # (fan_out,)
+            gb[:] = 0
+            for r in range(m):
+                d = D[r]
+                for j in range(gb.shape[0]):
+                    gb[j] += d[j]
+            vb = Vbs[l]
+            for j in range(b.shape[0]):
+                if mu != 0:
+                    vb[j] = mu * vb[j] + gb[j]
+                    b[j] -= eta * vb[j]
+                else:
+                    b[j] -= eta * gb[j]
+            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum; with
+            # momentum a row at a time for layer 0, through a gradient buffer for the others
+            if l == 0 and mu == 0:
+                _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+            elif l == 0:
+                _momentum_step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, V0, g0, eta,
+                                          mu, lam)
+            elif mu == 0:
+                _step_t(As[l - 1], m, D, WTs[l], eta, lam)
+            else:
+                _gradient_t(As[l - 1], m, D, GTs[l])
+                dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+    return done
+
+
+
+# --------------------------------------------------------------------------- inference
+@_njit
+def activate_rows(Z, code):
+    """Z ← σ(Z) row by row, in place: (batch, n) (``code``: see ``common.ACT_CODES``)."""
+    for r in range(Z.shape[0]):
+        _activate(Z, Z, r, Z.shape[1], code)
+
+
+# One image through the chapter's network is ~20,000 multiply-adds, a microsecond or two; passing
+# the weights to compiled code as tuples of arrays costs about as much again (Numba unboxes every
+# array on every call). So the row kernel gets one int64 array, the layout, with five numbers
+# per layer: [address of Wˡ, fan_in, fan_out, address of bˡ, activation code], and sees Wˡ and bˡ
+# through arrays made on the addresses (``_pointer``). The layout is made by ``Plan``, which also
+# holds the arrays themselves (so the addresses stay valid) and is remade whenever the network's
+# arrays are replaced (``inference.py``).
+LAYOUT = 5  # numbers per layer in a layout
+_carray = _pointer = None  # numba.carray and _pointer_intrinsic(), set by _compile_kernels
+
+
+def _pointer_intrinsic():
+    """``_pointer(address, like)``: a pointer to ``like``'s element type at ``address`` (for
+    ``_carray``), made when the kernels are compiled. Numba has no public way to turn an
+    integer into a pointer; an intrinsic is its documented way to add one."""
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _pointer(typingctx, address, like):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+        return types.CPointer(like.dtype)(types.int64, like), codegen
+
+    return _pointer
+
+
+@_njit
+def feedforward_rows(X, layout, out):
+    """Output activations for every row of X into out (batch, n_out), one row at a time through
+    all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic).
+    layout: see above. out comes from the caller: returning a new array from compiled code costs
+    ~0.5 µs more."""
+    L = layout.shape[0] // LAYOUT
+    width = 0
+    for l in range(L):
+        width = max(width, layout[LAYOUT * l + 2])
+    Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
+    idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
+    for r in range(X.shape[0]):
+        for l in range(L):
+            w_at, fan_in, fan_out, b_at, code = layout[LAYOUT * l : LAYOUT * (l + 1)]
+            W = _carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
+            b = _carray(_pointer(b_at, X), (fan_out,))  # bˡ: (fan_out,)
+            a = X[r] if l == 0 else Z[l - 1]  # (≥ fan_in,)
+            z = Z[l]  # (≥ fan_out,)
+            n = 0
+            for k in range(fan_in):  # the non-zero inputs, without a branch per input
+                idx[n] = k
+                n += a[k] != 0
+            for j in range(fan_out):
+                z[j] = b[j]
+            for q in range(n):
+                c, w = a[idx[q]], W[idx[q]]  # input k and its row of weights: (fan_out,)
+                for j in range(fan_out):
+                    z[j] += c * w[j]
+            _activate(Z, Z, l, fan_out, code)
+        o, a = out[r], Z[L - 1]  # (n_out,)
+        for j in range(o.shape[0]):
+            o[j] = a[j]
+
