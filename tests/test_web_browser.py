@@ -123,8 +123,9 @@ def test_prediction_updates_while_drawing_throttled(page):
     for before, after in zip(log, log[1:]):
         assert after["start"] >= before["end"] - 1, log  # one request in flight at a time
     gaps = np.diff(starts)
-    # Throttled, not one request per move. The page stamps its send time before it encodes
-    # the canvas, so a gap seen at fetch() may come out shorter by that encoding's jitter.
+    # Throttled, not one request per move. The page counts the throttle from the moment the
+    # backend sends (after encoding the canvas: backend.js calls `sending()`); the margin is
+    # for the clocks of the page and of this wrapper.
     assert gaps.min() >= 0.75 * 120, gaps
     assert page.errors == []
 

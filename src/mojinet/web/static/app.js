@@ -162,7 +162,8 @@ function pump() {
   const version = state.version;
   const n = state.info.classes.length;
   const top = n <= MAX_BARS_ALL ? n : Math.max(TOP_BARS, 5);
-  backend.predict(pad, top)
+  // The backend says when it sends (after encoding the drawing): the throttle counts from there.
+  backend.predict(pad, top, () => { state.lastSent = performance.now(); })
     .then((result) => { if (version === state.version || state.pending) show(result, version); })
     .catch((err) => {
       if (err.retryAfter) {   // busy: send the drawing again once Retry-After has passed

@@ -1,6 +1,6 @@
 // Where the page's answers come from. The page (app.js) asks a backend three things — describe
-// the model, read the drawing on this canvas, give one neuron's incoming weights — and draws the
-// answers; it does not know which backend it has:
+// the model, read the drawing on this canvas (calling `sending()` as it sends it), give one
+// neuron's incoming weights — and draws the answers; it does not know which backend it has:
 //   serverBackend()   `mojinet serve`: the JSON API (/api/model, /api/predict, /api/weights)
 //   staticBackend()   `mojinet export MODEL --web DIR`: model.json + weights.bin next to the page,
 //                     run in this browser by net.js (no server beyond any static file host)
@@ -24,12 +24,11 @@
       kind: "server",
       hasApi: true,
       info: () => fetch("api/model").then(json),
-      async predict(canvas, top) {
+      async predict(canvas, top, sending = () => {}) {
+        const body = JSON.stringify({ image: canvas.toDataURL("image/png"), top });
+        sending();
         const r = await fetch("api/predict", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ image: canvas.toDataURL("image/png"), top }),
-        });
+          method: "POST", headers: { "Content-Type": "application/json" }, body });
         if (r.status === 503) {   // busy: the page sends the drawing again after Retry-After
           const seconds = Number(r.headers.get("Retry-After")) || 1;
           throw new Busy(`The server is busy; trying again in ${seconds} s…`, seconds);
@@ -73,8 +72,9 @@
       kind: "static",
       hasApi: false,
       info: () => model.then((m) => m.info),
-      async predict(canvas, top) {
+      async predict(canvas, top, sending = () => {}) {
         const m = await model;
+        sending();
         const { size, box } = m.info.preprocessing;
         const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
         const x = net.toInput(rgba, canvas.width, canvas.height, size, box);
