@@ -160,7 +160,7 @@ def test_render_shape_range_and_box(size):
     box = round(size * 20 / 28)
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= box + 2  # fits the MNIST-like box
     cy = (img.sum(1) @ np.arange(size)) / img.sum()
-    assert abs(cy - (size / 2 - 0.5)) <= 1.5  # centred by centre of mass
+    assert abs(cy - size / 2) <= 1.5  # centred by centre of mass
 
 
 def test_render_is_deterministic_under_a_seed_and_varies_across_seeds():

@@ -127,7 +127,7 @@ def test_real_and_synthetic_images_share_the_normalisation(real_file):
         rows, cols = np.flatnonzero(a.max(1) > 0.05), np.flatnonzero(a.max(0) > 0.05)
         assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (19, 20, 21)
         r, c = np.indices(a.shape)
-        assert abs((r * a).sum() / a.sum() - 13.5) <= 0.5 + 1e-6
+        assert abs((r * a).sum() / a.sum() - 14.0) <= 0.5 + 1e-6
 
 
 # ----------------------------------------------------------------------------- the commands

@@ -34,7 +34,7 @@ from .handwriting import Style, get_style, render
 from .kanjivg import CREDIT, load_glyph
 
 CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
-GENERATOR_VERSION = 2  # bump when the drawing changes, so old cache files are not reused
+GENERATOR_VERSION = 3  # bump when the drawing changes, so old cache files are not reused
 # (2: per-component variation, pen shape, square and crowding in the default style)
 GRADES = tuple(f"grade{g}" for g in range(1, 7))
 CHARSETS = ("hiragana", "katakana", "kana", *GRADES, "kyoiku", "joyo")

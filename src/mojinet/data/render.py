@@ -76,8 +76,9 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
 
 
 def center_by_mass(a: np.ndarray) -> np.ndarray:
-    """Move the ink's centre of mass to the middle of the field, by whole pixels, keeping the
-    ink inside. a: (size, size) float image, ink > 0."""
+    """Move the ink's centre of mass to pixel (size/2, size/2), by whole pixels, keeping the ink
+    inside (a blank pixel from the edge where it fits): the place ``images.fit_and_center`` (and so ``predict``, the page and MNIST) puts it.
+    a: (size, size) float image, ink > 0."""
     size = len(a)
     total = a.sum()
     if total <= 0:
@@ -86,11 +87,16 @@ def center_by_mass(a: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero(a.any(axis=0))
     cy = (a.sum(axis=1) @ np.arange(size)) / total
     cx = (a.sum(axis=0) @ np.arange(size)) / total
-    dy = int(round(size / 2 - cy - 0.5))
-    dx = int(round(size / 2 - cx - 0.5))
-    dy = min(max(dy, -rows[0]), size - 1 - rows[-1])
-    dx = min(max(dx, -cols[0]), size - 1 - cols[-1])
-    return np.roll(a, (dy, dx), axis=(0, 1))
+    dy = int(round(size / 2 - cy))
+    dx = int(round(size / 2 - cx))
+    return np.roll(a, (_inside(dy, rows, size), _inside(dx, cols, size)), axis=(0, 1))
+
+
+def _inside(shift: int, inked: np.ndarray, size: int) -> int:
+    """The shift nearest to ``shift`` that keeps the inked rows (or columns) inside the field,
+    one blank pixel from its edge when they leave room for it."""
+    margin = 1 if inked[-1] - inked[0] + 1 <= size - 2 else 0
+    return min(max(shift, margin - inked[0]), size - 1 - margin - inked[-1])
 
 
 def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
@@ -194,12 +200,9 @@ def scan(draw_page, size: int, box: int, options: Scan, rng: np.random.Generator
         page.save(buf, "JPEG", quality=quality)
         page = Image.open(io.BytesIO(buf.getvalue()))
     try:
-        a = to_input(page, size=size, box=box)
+        return to_input(page, size=size, box=box)  # centred where draw centres
     except ImageError:  # nothing stands out any more (a very faint pencil): an empty field
         return np.zeros((size, size), dtype=np.float32)
-    # to_input puts the centre of mass at (size/2, size/2), MNIST's place; the writer's images
-    # have it at size/2 − 1/2: centre again as draw does, so every style shares one frame.
-    return center_by_mass(a)
 
 
 def _texture(shape: tuple[int, int], sd: float, rng: np.random.Generator) -> np.ndarray:
