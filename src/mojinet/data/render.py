@@ -77,8 +77,8 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
 
 def center_by_mass(a: np.ndarray) -> np.ndarray:
     """Move the ink's centre of mass to pixel (size/2, size/2), by whole pixels, keeping the ink
-    inside (a blank pixel from the edge where it fits): the place ``images.fit_and_center`` (and so ``predict``, the page and MNIST) puts it.
-    a: (size, size) float image, ink > 0."""
+    inside (a blank pixel from the edge where it fits): the place ``images.fit_and_center``
+    (and so ``predict``, the page and MNIST) puts it. a: (size, size) float image, ink > 0."""
     size = len(a)
     total = a.sum()
     if total <= 0:
