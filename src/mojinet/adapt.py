@@ -35,7 +35,7 @@ from .io import Model, load_model
 
 __all__ = ["ADAPT_DEFAULTS", "CHECK_PER_CLASS", "DEFAULT_REPEAT", "DEFAULT_REPLAY", "MAX_REPEAT",
            "MIN_REPLAY", "REPLAY_SEED", "USER_SHARE", "adapt_config", "adaptation_data",
-           "finetune_base", "is_adaptation", "mix", "replay_per_class", "replay_sets",
+           "finetune_base", "is_adaptation", "mix", "original", "replay_per_class", "replay_sets",
            "user_repeat", "user_samples"]
 
 #: Replayed images of the original distribution per class (when fine-tuning on strokes), and
@@ -154,6 +154,24 @@ def user_repeat(n_user: int, n_replay: int) -> int:
     return int(min(MAX_REPEAT, max(DEFAULT_REPEAT, np.ceil(wanted))))
 
 
+def original(model: Model, max_steps: int = 100) -> Model:
+    """The model whose data ``model`` was first trained on: itself, or — for an adapted model,
+    recorded as fine-tuned on strokes — the model it was fine-tuned from, and so on back."""
+    for _ in range(max_steps):
+        recorded = model.training.get("config") or {}
+        dataset, start = recorded.get("dataset"), recorded.get("finetune")
+        if not (isinstance(dataset, str) and dataset.startswith("strokes:") and start):
+            return model
+        try:
+            model = load_model(start)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"the model was adapted from {start}, which cannot be read ({e}); "
+                              f"its original data are not known: fine-tune with replay 0 "
+                              f"(--replay 0)") from e
+    raise ConfigError(f"more than {max_steps} adaptations in a row; fine-tune from the "
+                      f"original model")
+
+
 def _is_kanjivg(model: Model) -> bool:
     """Whether the model reads KanjiVG characters (kana, kanji), so the synthetic writer can
     draw its classes: recorded as trained on a kanjivg set, or every class one non-ASCII char."""
@@ -169,16 +187,16 @@ def replay_sets(model: Model, per_class: int, check_per_class: int,
     distribution, at its input size and with its classes."""
     from .runner import model_split
 
-    size = model.image_shape[0]
-    if _is_kanjivg(model):
+    size, first = model.image_shape[0], original(model)
+    if _is_kanjivg(first):
         from .data.kanji import TEST_SEED, synthetic_dataset
 
         chars = "".join(model.classes)
         replay = (synthetic_dataset(chars, per_class, size, REPLAY_SEED, name="replay")
                   if per_class else None)
         return replay, synthetic_dataset(chars, check_per_class, size, TEST_SEED, name="check")
-    replay = _per_class(model_split(model, "train"), per_class, seed) if per_class else None
-    check = _per_class(model_split(model, "test"), check_per_class, seed)
+    replay = _per_class(model_split(first, "train"), per_class, seed) if per_class else None
+    check = _per_class(model_split(first, "test"), check_per_class, seed)
     for part in (replay, check):
         if part is not None and part.classes != model.classes:
             raise ConfigError(f"the model's recorded dataset ({part.name}) has other classes "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import logging
 import os
 import threading
 import time
@@ -34,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from ..io import Model, save_model
+from .schemas import AdaptStatus, SampleRequest, SampleSaved, SamplesInfo
 
+log = logging.getLogger("mojinet.web")
 #: Samples one folder may hold (a person teaching a model writes tens to a few thousand).
 MAX_SAMPLES = 20_000
 #: Saving: a burst of this many, then one per ``SAVE_EVERY`` seconds.
@@ -226,6 +229,7 @@ def run_adaptation(job: AdaptJob, live: LiveModel, store: SampleStore, **changes
                        f"of them read right; held-out writers {job.before['held_out']:.1%} → "
                        f"{job.after['held_out']:.1%}. Saved as {out.name}.")
     except Exception as e:  # reported on the page; the old model stays in use
+        log.exception("adapting to %s failed", store.folder)
         job.state, job.message = "failed", f"Adapting failed: {e}"
 
 
@@ -256,7 +260,6 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
     from starlette.exceptions import HTTPException
 
     from .readout import DrawingError, decode_drawing
-    from .schemas import AdaptStatus, SampleRequest, SampleSaved, SamplesInfo
 
     job, saves, starts = AdaptJob(), RateLimit(), RateLimit(burst=3, every=10.0)
 
