@@ -44,10 +44,14 @@ def split_writer(samples, writer: str, k: int):
     return [s for s in mine if s.session in first], [s for s in mine if s.session not in first]
 
 
-def scores(model, groups: dict, per_class: int) -> dict[str, Score]:
-    """Top-1 (and top-10) per group of real samples, and on fresh synthetic writers."""
-    out = {name: evaluate_real(model, samples)["all"] for name, samples in groups.items()}
-    out["fresh synthetic writers"] = evaluate_synthetic(model, per_class, 3, "default", 10)
+def scores(model, groups: dict, per_class: int, known: dict | None = None) -> dict[str, Score]:
+    """Top-1 (and top-10) per group of real samples, and on fresh synthetic writers; groups
+    already in ``known`` (the unchanged model's scores) are taken from there."""
+    known = known or {}
+    out = {name: known[name] if name in known else evaluate_real(model, samples)["all"]
+           for name, samples in groups.items()}
+    name = "fresh synthetic writers"
+    out[name] = known.get(name) or evaluate_synthetic(model, per_class, 3, "default", 10)
     return out
 
 
@@ -71,12 +75,15 @@ def adapt(model_path: Path, samples, work: Path, name: str) -> tuple[object, flo
     return model, time.perf_counter() - started
 
 
-def one_writer(model_path, model, tegaki, cnn, writer, k, per_class, work):
+def one_writer(model_path, model, tegaki, cnn, writer, k, per_class, work, known):
+    """Adapt to ``writer``'s first k sittings; before/after scores (``known``: the unchanged
+    model's scores of the groups that do not depend on k, filled in here)."""
     taught, rest = split_writer(tegaki, writer, k)
     others = {"other tegaki-lab writer": [s for s in tegaki if s.writer != writer],
               "cnn_chinese_hw": cnn}
     groups = {"this writer, other sittings": rest, **others}
-    before = scores(model, groups, per_class)
+    before = scores(model, groups, per_class, known)
+    known.update({g: before[g] for g in before if g != "this writer, other sittings"})
     adapted, seconds = adapt(model_path, taught, work, f"{writer}-k{k}")
     after = scores(adapted, groups, per_class)
     return {"writer": writer, "k": k, "n_taught": len(taught), "seconds": seconds,
@@ -117,9 +124,11 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for writer in writers:
+            known = {} if not rows else {"fresh synthetic writers":
+                                         rows[0]["before"]["fresh synthetic writers"]}
             for k in args.k:
                 rows.append(one_writer(args.model, model, tegaki, cnn, writer, k,
-                                       args.per_class, Path(tmp)))
+                                       args.per_class, Path(tmp), known))
                 print(f"done {writer} k={k}", file=sys.stderr, flush=True)
     print_table(rows)
     if args.json:

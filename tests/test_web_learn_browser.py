@@ -67,6 +67,6 @@ def test_correct_a_drawing_and_learn_it(digits_model, tmp_path):
             f"() => document.body.dataset.adapted && ({SETTLED})() "
             f"&& document.querySelector('#prediction').dataset.label === '{taught}'",
             timeout=180_000)
-        assert "Adapted to your 1 samples" in page.locator("#learn-status").inner_text()
+        assert "Adapted to your 1 sample:" in page.locator("#learn-status").inner_text()
         page.screenshot(path=str(ARTIFACTS / "learn-my-hand.png"), full_page=True)
         assert page.errors == []

@@ -224,7 +224,7 @@ def run_adaptation(job: AdaptJob, live: LiveModel, store: SampleStore, **changes
         job.after = _scores(adapted.network, user, check)
         live.swap(adapted, out)
         job.model, job.state = out.name, "done"
-        job.message = (f"Adapted to your {len(user)} samples: "
+        job.message = (f"Adapted to your {len(user)} sample{'s' * (len(user) != 1)}: "
                        f"{job.before['your_samples']:.0%} → {job.after['your_samples']:.0%} "
                        f"of them read right; held-out writers {job.before['held_out']:.1%} → "
                        f"{job.after['held_out']:.1%}. Saved as {out.name}.")
