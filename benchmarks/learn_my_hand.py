@@ -61,6 +61,7 @@ def cell(score: Score) -> str:
 
 
 def pooled(parts) -> Score:
+    parts = list(parts)
     return Score(sum(p.n for p in parts), sum(p.top1 for p in parts),
                  sum(p.topk for p in parts), 10)
 

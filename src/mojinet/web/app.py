@@ -11,6 +11,9 @@ Routes (documented in docs/web.md; the OpenAPI schema is at ``/openapi.json``, b
 - ``GET  /api/dictionary/{char}``          a kanji's readings and meanings (KANJIDIC2), a kana's
                                           romaji; the same entry ``/api/predict`` attaches to
                                           each candidate of a kana/kanji model
+- ``POST /api/samples``, ``GET /api/samples``   learn my hand: save a corrected drawing, count them
+- ``POST /api/adapt``, ``GET /api/adapt``       adapt the model to them in the background
+                                          (``learn.py``; the adapted model is swapped in)
 
 Every error is a 4xx (or 503) with ``{"detail": "<what is wrong and what to send>"}``, the
 ``Problem`` schema, declared for each route. In front of the app (``guard``): the header
