@@ -16,14 +16,15 @@ from mojinet.adapt import (
     DEFAULT_REPEAT,
     MAX_REPEAT,
     MIN_REPLAY,
+    adapt_config,
     adaptation_data,
     finetune_base,
     replay_sets,
     user_repeat,
     user_samples,
 )
-from mojinet.cli import main
-from mojinet.cli.train import base_config
+from mojinet.cli import main, parse_args
+from mojinet.cli.train import base_config, config_from_args
 from mojinet.config import ConfigError, RunConfig
 from mojinet.data.strokes import Sample, from_kanjivg, read_strokes, write_jsonl
 from mojinet.io import load_model
@@ -123,6 +124,13 @@ def test_user_repeat_bounds():
     assert user_repeat(1, 0) == DEFAULT_REPEAT
     assert user_repeat(1, 10_000) == MAX_REPEAT
     assert user_repeat(100, 3000) == 10  # 1000 / 100, a quarter of 4000
+
+
+def test_the_command_line_runs_what_the_page_runs(kana_model, hand, tmp_path):
+    out = str(tmp_path / "mine.npz")
+    args = parse_args(["train", "--finetune", str(kana_model), "--dataset", f"strokes:{hand}",
+                       "--out", out])
+    assert config_from_args(args) == adapt_config(kana_model, hand, out=out)
 
 
 def test_finetune_defaults_on_the_command_line(kana_model, hand):

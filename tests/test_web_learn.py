@@ -23,7 +23,8 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 from PIL import Image, ImageDraw  # noqa: E402
 
-from mojinet.config import RunConfig  # noqa: E402
+from mojinet.adapt import adapt_config  # noqa: E402
+from mojinet.config import RunConfig, read_config  # noqa: E402
 from mojinet.data.strokes import read_strokes  # noqa: E402
 from mojinet.io import load_model  # noqa: E402
 from mojinet.runner import run  # noqa: E402
@@ -117,6 +118,8 @@ def test_save_adapt_and_read_it_right(digits_model, tmp_path):
         # The new model is on disk beside the samples; the old file is untouched.
         adapted = folder / "models" / job["model"]
         assert load_model(adapted).classes == model.classes
+        # The run `mojinet train --finetune MODEL --dataset strokes:DIR --out NEW` makes.
+        assert read_config(adapted) == adapt_config(digits_model, folder, out=adapted)
         assert digits_model.read_bytes() == original
         assert client.get("/api/weights/1/0").json()["weights"] != weights
         assert predict(client, image) == taught
