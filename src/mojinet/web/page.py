@@ -3,9 +3,9 @@
 ``static/`` holds the page: ``index.html``, ``style.css`` and four scripts — ``net.js`` (the
 preprocessing and the network in JavaScript), ``backend.js`` (where answers come from: the
 server's API, or ``net.js`` on an exported model), ``app.js`` (the page itself) and
-``learn.js`` ("not what I wrote?" and "learn my hand", shown only by a server that learns). Generated
-here: ``palette.css`` (the sign colours of ``viz.palette``) and the favicon. ``index_html(backend)``
-is the page for one backend (``server`` or ``static``).
+``learn.js`` ("not what I wrote?" and "learn my hand", shown only by a server that learns).
+Generated here: ``palette.css`` (the sign colours of ``viz.palette``) and the favicon.
+``index_html(backend)`` is the page for one backend (``server`` or ``static``).
 
 No web framework here (the static export works without the ``web`` extra).
 """
