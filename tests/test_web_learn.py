@@ -228,3 +228,17 @@ def test_learning_off_answers_404(digits_model):
             assert r.status_code == 404 and "--samples" in r.json()["detail"]
         r = client.post("/api/samples", json=sample())
         assert r.status_code == 404
+
+
+def test_a_damaged_file_in_the_folder_is_named_not_a_crash(digits_model, tmp_path):
+    model = load_model(digits_model)
+    folder = samples_folder(tmp_path, model.classes)
+    folder.mkdir(parents=True)
+    (folder / "edited.jsonl").write_text('{"label": "4", "strokes": "oops"}\n')
+    app = create_app(model, "digits.npz", model_path=digits_model, samples=tmp_path)
+    with BackgroundServer(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for r in (client.get("/api/samples"), client.post("/api/adapt"),
+                  client.post("/api/samples", json=sample())):
+            assert r.status_code == 409 and "move it out" in r.json()["detail"], r.text
+        assert client.get("/api/model").status_code == 200
+    assert (folder / "edited.jsonl").exists()  # never deleted: the user's data

@@ -100,16 +100,18 @@ PREDICT_ERRORS = {
 LEARN_OFF = {404: _problem("Learning is off on this server (started without a samples folder).")}
 LEARN_ERRORS = {
     "samples": {**PREDICT_ERRORS, **LEARN_OFF,
-                409: _problem("The samples folder is full."),
+                409: _problem("The samples folder is full, or holds a file that cannot be "
+                              "read."),
                 422: _problem("Not a usable sample: wrong field types or values, a label the "
                               "model does not know, a bitmap that is not a PNG."),
                 429: _problem("Too many samples at once; retry after Retry-After seconds.",
                               retry=True)},
-    "adapt": {**LEARN_OFF, 409: _problem("An adaptation is running already, or there are no "
-                                         "samples yet."),
+    "adapt": {**LEARN_OFF, 409: _problem("An adaptation is running already, there are no "
+                                         "samples yet, or the folder holds a file that cannot "
+                                         "be read."),
               429: _problem("Adaptations started too often; retry after Retry-After seconds.",
                             retry=True)},
-    "get": LEARN_OFF,
+    "get": {**LEARN_OFF, 409: _problem("The samples folder holds a file that cannot be read.")},
 }
 PATH_ERRORS = {404: _problem("No such layer, neuron or dictionary entry."),
                422: _problem("A path parameter of the wrong type or length.")}

@@ -81,6 +81,10 @@ class RateLimit:
             return (1 - self.tokens) * self.every
 
 
+class FolderError(RuntimeError):
+    """The samples folder holds a file that cannot be read (the routes answer 409)."""
+
+
 class LiveModel:
     """The model the server answers with, swapped whole when an adaptation ends (a reference
     assignment: a request reads ``model`` once and uses that one throughout)."""
@@ -112,11 +116,13 @@ class SampleStore:
         from ..data.strokes import read_strokes
 
         with self.lock:
-            if self.known is None:
-                files = self.files()
-                self.known = Counter(s.label for s in read_strokes(self.folder)) if files \
-                    else Counter()
-            return Counter(self.known)
+            if self.known is None and self.files():
+                try:
+                    self.known = Counter(s.label for s in read_strokes(self.folder))
+                except (OSError, ValueError) as e:  # a file damaged or edited by hand
+                    raise FolderError(f"the samples folder has a file mojinet cannot read "
+                                      f"({e}); move it out of {self.folder}") from e
+            return Counter(self.known or ())
 
     def save(self, label: str, strokes: list, box: tuple[float, float],
              png: np.ndarray) -> str:
@@ -143,7 +149,7 @@ class SampleStore:
             Image.fromarray(png).save(buffer, format="PNG")
             (self.folder / f"{name}.png").write_bytes(buffer.getvalue())
             write_jsonl([sample], self.folder / f"{name}.jsonl")
-            self.known[label] += 1
+            self.known = (self.known or Counter()) + Counter({label: 1})
         return name
 
 
@@ -285,7 +291,7 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
             name = folder.save(label, req.strokes, tuple(req.box), png)
         except (ValueError, DrawingError) as e:  # StrokeFormatError is a ValueError too
             raise HTTPException(422, str(e)) from e
-        except OverflowError as e:
+        except (OverflowError, FolderError) as e:
             raise HTTPException(409, str(e)) from e
         counts = folder.counts()
         return {"name": name, "label": label, "count": counts[label],
@@ -304,7 +310,10 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
              summary="Your saved samples")
     async def get_samples():
         folder = need_store()
-        counts = await run_in_threadpool(folder.counts)
+        try:
+            counts = await run_in_threadpool(folder.counts)
+        except FolderError as e:
+            raise HTTPException(409, str(e)) from e
         return {"folder": str(folder.folder), "total": sum(counts.values()),
                 "counts": dict(sorted(counts.items()))}
 
@@ -319,7 +328,11 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
             if job.state == "running":
                 raise HTTPException(409, "an adaptation is already running; wait for it "
                                     "(GET /api/adapt)")
-            if not sum(folder.counts().values()):
+            try:
+                saved = sum(folder.counts().values())
+            except FolderError as e:
+                raise HTTPException(409, str(e)) from e
+            if not saved:
                 raise HTTPException(409, "no samples yet: correct a drawing first (POST "
                                     "/api/samples)")
             limited(starts)
