@@ -99,31 +99,29 @@ def test_finetune_learns_the_hand_and_keeps_the_rest(kana_model, hand, tmp_path)
     assert other_class_accuracy(forgot, check) < before_rest - 0.3
 
 
-def test_the_mix_holds_the_user_share_and_replays_every_class(kana_model, hand):
+def test_the_mix_is_class_balanced_and_half_the_users_where_taught(kana_model, hand):
     config = finetune_base(kana_model).replace(dataset=f"strokes:{hand}", dataset_options={})
     train_set, check = adaptation_data(config)
     start = load_model(kana_model)
     counts = np.bincount(train_set.y, minlength=len(CHARS))
-    taught = [start.classes.index(c) for c in TAUGHT]
-    # 1500 replayed (250 a class for 6 classes); the 6 user samples drawn until they are a
-    # quarter of the mix.
-    per_class = MIN_REPLAY // len(CHARS)
-    n_replay = per_class * len(CHARS)
-    n_user = 6 * user_repeat(6, n_replay)
-    assert len(train_set) == n_replay + n_user
-    assert all(counts[k] == per_class + n_user // 2 for k in taught)
-    assert all(counts[k] == per_class for k in range(len(CHARS)) if k not in taught)
-    assert n_user / len(train_set) == pytest.approx(0.25, abs=0.03)
+    # 1500 in all for 6 classes: 250 a class, every class alike (no prior shift).
+    per_class = -(-MIN_REPLAY // len(CHARS))
+    assert counts.tolist() == [per_class] * len(CHARS)
+    # In a taught class about half are the user's 3 samples drawn ceil(125 / 3) = 42 times.
+    n_user = 6 * user_repeat(np.array([3, 3]), per_class)
+    assert n_user == 6 * 42 and len(train_set) == per_class * len(CHARS)
     assert len(check) == 5 * len(CHARS) and check.classes == start.classes
-    # The user's draws differ from one another (pen and distortions), not copies.
+    # The user's draws come first and differ from one another (pen and distortions).
     user_rows = train_set.X[:n_user]
+    assert set(train_set.y[:n_user].tolist()) == {start.classes.index(c) for c in TAUGHT}
     assert len(np.unique(user_rows.round(3), axis=0)) == n_user
 
 
 def test_user_repeat_bounds():
-    assert user_repeat(1, 0) == DEFAULT_REPEAT
-    assert user_repeat(1, 10_000) == MAX_REPEAT
-    assert user_repeat(100, 3000) == 10  # 1000 / 100, a quarter of 4000
+    assert user_repeat(np.array([1, 0]), 0) == DEFAULT_REPEAT  # no replay
+    assert user_repeat(np.array([1, 0]), 10_000) == MAX_REPEAT
+    assert user_repeat(np.array([4, 4, 0]), 30) == 4  # half of 30 is 15 = 4 draws of 4 (16)
+    assert user_repeat(np.array([200, 0]), 30) == 1
 
 
 def test_the_command_line_runs_what_the_page_runs(kana_model, hand, tmp_path):

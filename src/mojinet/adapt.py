@@ -5,12 +5,16 @@ are few — one to a few per character — so training on them alone would teach
 those characters and make it forget every other writer. ``run`` therefore trains, from the
 model's current weights, on a **mix**:
 
-- the user's samples, each drawn ``repeat`` times by the synthetic writer's code with its pen
+- the user's samples, each drawn several times by the synthetic writer's code with its pen
   and distortions (``strokeset``: every draw a slightly different image of the same strokes);
-- **replayed** samples of the original distribution, ``replay`` per class: for a KanjiVG model
-  (kana, kanji) fresh synthetic writers of its classes (seed ``REPLAY_SEED``, neither the
-  training, test nor evaluation writers); for any other model (MNIST) a seeded subset of the
-  dataset it was trained on;
+- **replayed** samples of the original distribution: for a KanjiVG model (kana, kanji) fresh
+  synthetic writers of its classes (seed ``REPLAY_SEED``, neither the training, test nor
+  evaluation writers); for any other model (MNIST) a seeded subset of the dataset it was
+  trained on;
+- **class-balanced**: every class has ``replay`` images in the mix; in a class the user wrote,
+  about half are the user's draws and the rest replayed. (A mix where the taught classes have
+  more images than the others shifts the network's priors towards them: other writers' samples
+  of other classes then get read as taught ones.)
 
 for a few epochs at a small η. Each epoch is checked on a held-out set of the original
 distribution (``CHECK_PER_CLASS`` a class: the model's test writers), so a fine-tune that
@@ -38,13 +42,12 @@ __all__ = ["ADAPT_DEFAULTS", "CHECK_PER_CLASS", "DEFAULT_REPEAT", "DEFAULT_REPLA
            "finetune_base", "is_adaptation", "mix", "original", "replay_per_class", "replay_sets",
            "user_repeat", "user_samples"]
 
-#: Replayed images of the original distribution per class (when fine-tuning on strokes), and
-#: in all at least ``MIN_REPLAY`` (so a model of few classes still takes enough steps).
-DEFAULT_REPLAY, MIN_REPLAY = 20, 1500
-#: Draws of every user sample (each with its own pen and distortions): at least
-#: ``DEFAULT_REPEAT``, more (up to ``MAX_REPEAT``) until the user's images are ``USER_SHARE`` of
-#: the training set, so that one taught sample is learned among thousands replayed.
-DEFAULT_REPEAT, MAX_REPEAT, USER_SHARE = 8, 100, 0.25
+#: Images per class in the mix (when fine-tuning on strokes), and in all at least
+#: ``MIN_REPLAY`` (so a model of few classes still takes enough steps).
+DEFAULT_REPLAY, MIN_REPLAY = 30, 1500
+#: The user's share of the images of a class they wrote; draws per user sample at most
+#: ``MAX_REPEAT`` (``DEFAULT_REPEAT`` without replay).
+USER_SHARE, DEFAULT_REPEAT, MAX_REPEAT = 0.5, 8, 100
 #: Held-out images of the original distribution per class, checked after every epoch.
 CHECK_PER_CLASS = 5
 #: The synthetic writers replayed (training draws seed 0, tests seed 1, kanji-eval seed 3).
@@ -112,16 +115,17 @@ def adaptation_data(config: RunConfig) -> tuple[Dataset, Dataset]:
     start = load_model(config.finetune)
     per_class = replay_per_class(config, len(start.classes))
     replay, check = replay_sets(start, per_class, CHECK_PER_CLASS, config.seed)
-    user = user_samples(config, start, n_replay=0 if replay is None else len(replay))
+    counts = np.bincount(user_samples(config, start, plain=True).y, minlength=len(start.classes))
+    user = user_samples(config, start, repeat=user_repeat(counts, per_class))
     return mix(user, replay), check
 
 
 # ----------------------------------------------------------------------------- the parts
 def user_samples(config: RunConfig, model: Model, plain: bool = False,
-                 n_replay: int = 0) -> Dataset:
+                 repeat: int = DEFAULT_REPEAT) -> Dataset:
     """The user's samples of ``config.dataset`` for ``model``: a strokes set gets the model's
-    classes and input size and, unless the config says, draws with the writer's distortions,
-    ``user_repeat`` of them (``plain``: each sample once, as written)."""
+    classes and input size and, unless the config says, ``repeat`` draws of each with the
+    writer's distortions (``plain``: each sample once, as written)."""
     options = dict(config.dataset_options)
     is_strokes = config.dataset.split(":", 1)[0] == "strokes"
     split = "train"
@@ -133,10 +137,7 @@ def user_samples(config: RunConfig, model: Model, plain: bool = False,
             options.update(repeat=1, jitter=False)
         else:
             options.setdefault("jitter", True)
-            if "repeat" not in options:
-                n = len(load_dataset(config.dataset, split, config.data_dir,
-                                     **{**options, "repeat": 1, "jitter": False}))
-                options["repeat"] = user_repeat(n, n_replay)
+            options.setdefault("repeat", repeat)
     elif "size" in get_spec(config.dataset).options:
         options["size"] = model.image_shape[0]
     data = load_dataset(config.dataset, split, config.data_dir, **options)
@@ -147,11 +148,15 @@ def user_samples(config: RunConfig, model: Model, plain: bool = False,
     return data
 
 
-def user_repeat(n_user: int, n_replay: int) -> int:
-    """Draws per user sample so that the user's images are ``USER_SHARE`` of the mix (at least
-    ``DEFAULT_REPEAT``, at most ``MAX_REPEAT``)."""
-    wanted = USER_SHARE / (1 - USER_SHARE) * n_replay / max(n_user, 1)
-    return int(min(MAX_REPEAT, max(DEFAULT_REPEAT, np.ceil(wanted))))
+def user_repeat(counts: np.ndarray, per_class: int) -> int:
+    """Draws per user sample so that, in a class the user wrote (``counts``: samples a class),
+    the user's images are about ``USER_SHARE`` of the class's ``per_class`` (1 to
+    ``MAX_REPEAT``; ``DEFAULT_REPEAT`` without replay)."""
+    taught = counts[counts > 0]
+    if not per_class or not len(taught):
+        return DEFAULT_REPEAT
+    wanted = USER_SHARE * per_class / taught.mean()
+    return int(min(MAX_REPEAT, max(1, np.ceil(wanted))))
 
 
 def original(model: Model, max_steps: int = 100) -> Model:
@@ -212,11 +217,17 @@ def _per_class(data: Dataset, n: int, seed: int) -> Dataset:
 
 
 def mix(user: Dataset, replay: Dataset | None) -> Dataset:
-    """The user's samples and the replayed ones in one training set (shuffled by the run)."""
+    """The user's images and the replayed ones in one class-balanced training set (shuffled by
+    the run): a class keeps as many replayed images as the replay set has a class, less the
+    user's images of it (none when the user has that many)."""
     if replay is None:
         return user
     if replay.classes != user.classes or replay.image_shape != user.image_shape:
         raise ConfigError("the replayed samples do not match the user's (classes or size)")
+    mine = np.bincount(user.y, minlength=user.n_classes)  # (n_classes,) the user's images
+    keep = np.concatenate([np.flatnonzero(replay.y == k)[mine[k]:]
+                           for k in range(replay.n_classes)])
+    replay = replay.subset(np.sort(keep))
     X = np.concatenate([user.X, replay.X])  # (n_user + n_replay, h·w)
     y = np.concatenate([user.y, replay.y])
     return Dataset(X, y, user.classes, user.image_shape,
