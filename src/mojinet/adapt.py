@@ -54,7 +54,7 @@ CHECK_PER_CLASS = 5
 REPLAY_SEED = 4
 #: The run a fine-tune on a user's samples makes unless told otherwise: a few epochs at a
 #: small constant η, no warm-up, no validation split, no extra heads or teacher.
-ADAPT_DEFAULTS = dict(epochs=4, eta=0.01, schedule="constant", warmup=0, momentum=0.9,
+ADAPT_DEFAULTS = dict(epochs=4, eta=0.003, schedule="constant", warmup=0, momentum=0.9,
                       nesterov=False, batch_size=32, validation=0, early_stopping=0, best=False,
                       limit=0, radical_lambda=0.0, teacher=None, dropout=(0.0, 0.0),
                       optimizer="sgd")
