@@ -33,6 +33,7 @@ from hashlib import sha256
 from pathlib import Path
 
 import numpy as np
+from starlette.exceptions import HTTPException
 
 from ..io import Model, save_model
 from .schemas import AdaptStatus, SampleRequest, SampleSaved, SamplesInfo
@@ -255,36 +256,52 @@ def _known_label(label: str, classes: tuple[str, ...]) -> str:
                      f"classes ({shown}); pick one of them")
 
 
+def _need(store: SampleStore | None) -> SampleStore:
+    """The store, or 404 when learning is off."""
+    if store is None:
+        raise HTTPException(404, "learning is off on this server: start it with mojinet serve "
+                            "MODEL --samples DIR (the default folder is used unless "
+                            "--no-samples)")
+    return store
+
+
+def _limited(bucket: RateLimit) -> None:
+    """429 with Retry-After when the bucket is empty."""
+    wait = bucket.take()
+    if wait:
+        seconds = max(1, int(np.ceil(wait)))
+        raise HTTPException(429, f"too many requests; try again in {seconds} s",
+                            headers={"Retry-After": str(seconds)})
+
+
+def _counts(folder: SampleStore) -> Counter:
+    try:
+        return folder.counts()
+    except FolderError as e:
+        raise HTTPException(409, str(e)) from e
+
+
 def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: dict,
                      json_only, changes: dict | None = None) -> None:
     """``/api/samples`` and ``/api/adapt`` (see the module's docstring). ``store`` None: the
     routes answer 404 (learning is off). ``errors``: the declared error responses of
     "samples", "adapt" and "get"; ``json_only``: the dependency that refuses bodies not sent
     as JSON; ``changes``: RunConfig fields for the adaptation (tests: fewer epochs)."""
+    _sample_routes(app, live, store, errors, json_only)
+    _adapt_routes(app, live, store, errors, changes or {})
+
+
+def _sample_routes(app, live: LiveModel, store: SampleStore | None, errors: dict,
+                   json_only) -> None:
     from fastapi import Depends
     from fastapi.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
 
     from .readout import DrawingError, decode_drawing
 
-    job, saves, starts = AdaptJob(), RateLimit(), RateLimit(burst=3, every=10.0)
-
-    def need_store() -> SampleStore:
-        if store is None:
-            raise HTTPException(404, "learning is off on this server: start it with mojinet "
-                                "serve MODEL --samples DIR (the default folder is used unless "
-                                "--no-samples)")
-        return store
-
-    def limited(bucket: RateLimit) -> None:
-        wait = bucket.take()
-        if wait:
-            seconds = max(1, int(np.ceil(wait)))
-            raise HTTPException(429, f"too many requests; try again in {seconds} s",
-                                headers={"Retry-After": str(seconds)})
+    saves = RateLimit()
 
     def save(req) -> dict:
-        folder = need_store()
+        folder = _need(store)
         try:
             label = _known_label(req.label, live.model.classes)
             png = bitmap(decode_drawing(req.image))
@@ -293,7 +310,7 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
             raise HTTPException(422, str(e)) from e
         except (OverflowError, FolderError) as e:
             raise HTTPException(409, str(e)) from e
-        counts = folder.counts()
+        counts = _counts(folder)
         return {"name": name, "label": label, "count": counts[label],
                 "total": sum(counts.values()), "folder": str(folder.folder)}
 
@@ -302,20 +319,22 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
     async def post_sample(req: SampleRequest):
         """Save a drawing with its right label to your samples folder: the strokes as a
         mojinet JSON line, the bitmap as PNG. The label must be one of the model's classes."""
-        need_store()
-        limited(saves)
+        _need(store)
+        _limited(saves)
         return await run_in_threadpool(save, req)
 
     @app.get("/api/samples", response_model=SamplesInfo, responses=errors["get"],
              summary="Your saved samples")
     async def get_samples():
-        folder = need_store()
-        try:
-            counts = await run_in_threadpool(folder.counts)
-        except FolderError as e:
-            raise HTTPException(409, str(e)) from e
+        folder = _need(store)
+        counts = await run_in_threadpool(_counts, folder)
         return {"folder": str(folder.folder), "total": sum(counts.values()),
                 "counts": dict(sorted(counts.items()))}
+
+
+def _adapt_routes(app, live: LiveModel, store: SampleStore | None, errors: dict,
+                  changes: dict) -> None:
+    job, starts = AdaptJob(), RateLimit(burst=3, every=10.0)
 
     @app.post("/api/adapt", response_model=AdaptStatus, status_code=202,
               responses=errors["adapt"], summary="Adapt the model to your samples")
@@ -323,23 +342,19 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
         """Start fine-tuning the current model on your samples (mixed with replayed samples
         of its original data) in the background; poll `GET /api/adapt`. When it is done the
         server answers with the adapted model; the old one stays on disk."""
-        folder = need_store()
+        folder = _need(store)
         with job.lock:
             if job.state == "running":
                 raise HTTPException(409, "an adaptation is already running; wait for it "
                                     "(GET /api/adapt)")
-            try:
-                saved = sum(folder.counts().values())
-            except FolderError as e:
-                raise HTTPException(409, str(e)) from e
-            if not saved:
+            if not sum(_counts(folder).values()):
                 raise HTTPException(409, "no samples yet: correct a drawing first (POST "
                                     "/api/samples)")
-            limited(starts)
+            _limited(starts)
             job.state, job.epoch, job.after = "running", 0, None
             job.message = "Adapting: reading your samples…"
             job.thread = threading.Thread(target=run_adaptation, name="mojinet-adapt",
-                                          args=(job, live, folder), kwargs=changes or {},
+                                          args=(job, live, folder), kwargs=changes,
                                           daemon=True)
             job.thread.start()
             return job.status()
@@ -347,7 +362,7 @@ def add_learn_routes(app, live: LiveModel, store: SampleStore | None, errors: di
     @app.get("/api/adapt", response_model=AdaptStatus, responses=errors["get"],
              summary="How the adaptation goes")
     async def get_adapt():
-        need_store()
+        _need(store)
         return job.status()
 
-    app.state.learn_job = job  # for tests and the server's shutdown
+    app.state.learn_job = job  # for tests
