@@ -96,7 +96,7 @@ class RunConfig:
     seed: int = 0
     engine: str = "auto"  # auto | reference | blas | compiled (mojinet.engines)
     finetune: str | None = None  # start from this model's weights (same layer sizes)
-    replay: int | None = None  # fine-tune: replayed images per class (None: 20 on strokes, else 0)
+    replay: int | None = None  # fine-tune: images a class in the replay mix (None: adapt.py's)
     out: str | None = None  # the model file, saved after every epoch; None: not saved
 
     def __post_init__(self):
