@@ -95,9 +95,9 @@ def is_adaptation(config: RunConfig) -> bool:
 
 
 def replay_per_class(config: RunConfig, n_classes: int = 1) -> int:
-    """Replayed images per class for this run: ``config.replay``, or by default (when
-    fine-tuning on strokes; else 0) ``DEFAULT_REPLAY``, more for models of few classes so that
-    at least ``MIN_REPLAY`` are replayed."""
+    """Images a class in this run's mix: ``config.replay``, or by default (when fine-tuning on
+    strokes; else 0) ``DEFAULT_REPLAY``, more for models of few classes so that the mix holds
+    at least ``MIN_REPLAY``."""
     if config.replay is not None:
         return config.replay
     if config.finetune is None or config.dataset.split(":", 1)[0] != "strokes":
@@ -106,9 +106,9 @@ def replay_per_class(config: RunConfig, n_classes: int = 1) -> int:
 
 
 def adaptation_data(config: RunConfig) -> tuple[Dataset, Dataset]:
-    """(training set, check set) of a fine-tune with replay: the user's samples mixed with
-    ``replay_per_class(config)`` replayed images a class; the check set is held out from the
-    original distribution (``CHECK_PER_CLASS`` a class)."""
+    """(training set, check set) of a fine-tune with replay: the user's samples and replayed
+    ones in a class-balanced mix of ``replay_per_class(config)`` images a class (``mix``); the
+    check set is held out from the original distribution (``CHECK_PER_CLASS`` a class)."""
     if config.finetune is None:
         raise ConfigError("replay mixes replayed samples into a fine-tune: give finetune MODEL "
                           "(--finetune MODEL), or replay 0")
