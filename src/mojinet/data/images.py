@@ -67,13 +67,17 @@ def to_grey(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
 
 
-def ink_map(grey: np.ndarray, noise: float = 0.15) -> np.ndarray:
-    """Ink = 1, background = 0: polarity from the border, contrast stretched, noise dropped."""
+def contrast(grey: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(ink before stretching, background level, ink peak): polarity from the border."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     ink = 1.0 - grey if background > 0.5 else grey.copy()
-    background = min(background, 1.0 - background)
-    peak = float(np.percentile(ink, 99.9))
+    return ink, min(background, 1.0 - background), float(np.percentile(ink, 99.9))
+
+
+def ink_map(grey: np.ndarray, noise: float = 0.15) -> np.ndarray:
+    """Ink = 1, background = 0: polarity from the border, contrast stretched, noise dropped."""
+    ink, background, peak = contrast(grey)
     if peak - background < 0.1:
         raise ImageError(
             "the image looks blank (no strokes stand out from the background); draw or scan a "
@@ -120,22 +124,26 @@ def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> n
     return out.astype(np.float32)
 
 
-def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str]:
-    """(h, w) greyscale → (ink map, what the paper was: "clean", "ruled" or "photo").
+def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str, float]:
+    """(h, w) greyscale → (ink map, what the paper was, the ink's contrast with the paper).
 
     Evenly lit paper goes through ``ink_map`` unchanged ("clean"); ruled lines are then taken
     away ("ruled"). Unevenly lit paper (gradients, shadows) is first divided by its estimated
-    level (``paper``), then mapped, unruled, and cleared of specks ("photo")."""
+    level (``paper``), then mapped, unruled, and cleared of specks ("photo"). The contrast is
+    the ink's peak minus the paper's level, before stretching (1 = black ink on white)."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     page = grey if float(np.median(border)) > 0.5 else 1.0 - grey  # paper bright, ink dark
     level = paper.paper_level(page)
     if paper.flat(level):
+        _, background, peak = contrast(grey)
         ink = ink_map(grey, noise)
         unruled = paper.remove_rules(ink)
-        return (ink, "clean") if unruled is ink or np.array_equal(unruled, ink) else (
-            _nonblank(unruled), "ruled")
-    ink = paper.remove_rules(ink_map(paper.flatten(page, level), noise))
-    return _nonblank(paper.drop_specks(ink, noise)), "photo"
+        kind = "clean" if np.array_equal(unruled, ink) else "ruled"
+        return _nonblank(unruled), kind, peak - background
+    flattened = paper.flatten(page, level)
+    _, background, peak = contrast(flattened)
+    ink = paper.remove_rules(ink_map(flattened, noise))
+    return _nonblank(paper.drop_specks(ink, noise)), "photo", peak - background
 
 
 def _nonblank(ink: np.ndarray) -> np.ndarray:
@@ -150,18 +158,20 @@ class Reading:
     """A picture as the preprocessing saw it.
 
     x: (size, size) float32 network input in [0, 1]; ink: (h, w) ink map of the whole picture
-    (1 = ink) before the crop; paper: "clean", "ruled" or "photo" (``page_ink``)."""
+    (1 = ink) before the crop; paper: "clean", "ruled" or "photo", contrast: the ink's peak
+    minus the paper's level before stretching (``page_ink``)."""
 
     x: np.ndarray
     ink: np.ndarray
     paper: str
+    contrast: float
 
 
 def read_image(source, size: int = 28, box: int | None = None) -> Reading:
     """A picture of one character (a path, bytes or a PIL image) → its ``Reading``."""
     img = source if isinstance(source, Image.Image) else open_image(source)
-    ink, kind = page_ink(to_grey(img))
-    return Reading(fit_and_center(ink, size=size, box=box), ink, kind)
+    ink, kind, ink_contrast = page_ink(to_grey(img))
+    return Reading(fit_and_center(ink, size=size, box=box), ink, kind, ink_contrast)
 
 
 def to_input(source, size: int = 28, box: int | None = None) -> np.ndarray:

@@ -36,7 +36,7 @@ WORK_SIDE = 128
 #: The closing window, as a share of the (shrunk) longer side: strokes up to this wide are ink.
 WINDOW = 0.25
 #: The paper level varies by at most this much (of full scale) on a flat, evenly lit page.
-FLAT = 0.06
+FLAT = 0.08
 #: Ruled lines: ink in at least this share of a row, in bands at most this share thick.
 RULE_COVER = 0.85
 RULE_THICK = 0.025
