@@ -32,7 +32,7 @@ from PIL import Image
 from scipy import ndimage
 
 #: The paper level is estimated at most this many pixels a side.
-WORK_SIDE = 128
+WORK_SIDE = 512
 #: The closing window, as a share of the (shrunk) longer side: strokes up to this wide are ink.
 WINDOW = 0.25
 #: The paper level varies by at most this much (of full scale) on a flat, evenly lit page.
@@ -43,7 +43,7 @@ RULE_THICK = 0.025
 #: After flattening, ink components holding less than this share of the ink are specks.
 SPECK = 0.01
 #: … or whose darkest pixel stays below this (of the darkest ink).
-CORE = 0.6
+CORE = 0.75
 
 
 def paper_level(page: np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ def paper_level(page: np.ndarray) -> np.ndarray:
     img = Image.fromarray(page.astype(np.float32))  # mode "F"
     small = np.asarray(img.resize((small_w, small_h), Image.Resampling.BOX), dtype=np.float64)
     window = max(3, round(WINDOW * max(small_h, small_w)))
-    closed = ndimage.grey_closing(small, size=(window, window), mode="nearest")
+    closed = ndimage.grey_closing(small, size=(window, window), mode="reflect")
     if closed.shape == page.shape:
         return closed
     big = Image.fromarray(closed.astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR)
