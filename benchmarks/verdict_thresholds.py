@@ -24,14 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import SHARED_DATA as SHARED  # noqa: E402
 from drawn import drawn_digit  # noqa: E402
-from nothing import NOTHING  # noqa: E402
-from photos import CONDITIONS, photo, place, strokes_ink  # noqa: E402
-
 from mojinet import load_dataset  # noqa: E402
 from mojinet.data.images import ImageError, read_image  # noqa: E402
 from mojinet.data.strokes import read_strokes  # noqa: E402
 from mojinet.data.verdict import features, judge  # noqa: E402
 from mojinet.real_eval import wilson_interval as wilson  # noqa: E402
+from nothing import NOTHING  # noqa: E402
+from photos import CONDITIONS, photo, place, strokes_ink  # noqa: E402
 
 
 def _png(a: np.ndarray) -> bytes:

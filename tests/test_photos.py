@@ -8,10 +8,10 @@ import io
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 from PIL import Image, ImageDraw
 from scipy.ndimage import gaussian_filter
 
+from conftest import SHARED_DATA
 from drawn import drawn_digit
 from mojinet import load_model
 from mojinet.cli import main

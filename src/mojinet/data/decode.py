@@ -141,6 +141,7 @@ def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
     f = _open_file(source, name) if is_path else source
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(f)
             _check_size(img, name, max_pixels)
