@@ -70,7 +70,8 @@ def measure(files: list[bytes]) -> tuple[dict[str, np.ndarray], list[bool]]:
         rows.append([f.coverage, f.scattered, f.solid, f.contrast, f.smooth])
         ok.append(judge(r.ink, r.contrast).character)
     a = np.array(rows)
-    return {k: a[:, j] for j, k in enumerate(["coverage", "scattered", "solid", "contrast", "smooth"])}, ok
+    names = ["coverage", "scattered", "solid", "contrast", "smooth"]
+    return {k: a[:, j] for j, k in enumerate(names)}, ok
 
 
 def main() -> None:

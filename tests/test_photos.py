@@ -35,7 +35,8 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
 def _similar(x: np.ndarray, y: np.ndarray) -> float:
     """Correlation of two inputs after a σ = 1 px blur (a 1-pixel shift of a thin stroke is
     the same character)."""
-    return float(np.corrcoef(gaussian_filter(x, 1.0).ravel(), gaussian_filter(y, 1.0).ravel())[0, 1])
+    u, v = gaussian_filter(x, 1.0).ravel(), gaussian_filter(y, 1.0).ravel()
+    return float(np.corrcoef(u, v)[0, 1])
 
 
 def _iou(a, b) -> float:

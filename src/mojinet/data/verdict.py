@@ -14,8 +14,11 @@ a digit. ``judge`` looks at what the preprocessing found before trusting the net
 
 The thresholds were chosen on validation data only (``benchmarks/verdict_thresholds.py``: MNIST
 training-split digits, Tomoe's real strokes, and generated noise, paper and photos of nothing;
-never the test split or the real writers the checks use) and are the most a character of
-those showed, with a margin. Blank pictures never get this far: ``images`` refuses them.
+never the test split or the real writers the checks use), each with a margin between the 1st
+percentile of the characters and the 99th of the nothings (400 of each kind: docs/images.md).
+The confidence ratio: no top share under 1.5× chance on the last 10,000 MNIST training digits
+for the chapter network or a 784-30-10 one. Blank pictures never get this far: ``images``
+refuses them.
 """
 
 from __future__ import annotations
