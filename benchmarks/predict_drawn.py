@@ -24,8 +24,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from drawn import drawn_digit  # noqa: E402
-from photos import CONDITIONS, photo, place  # noqa: E402
-
 from mojinet import load_dataset, load_model  # noqa: E402
 from mojinet.data.images import (  # noqa: E402
     ImageError,
@@ -36,6 +34,7 @@ from mojinet.data.images import (  # noqa: E402
     to_input,
 )
 from mojinet.real_eval import wilson_interval  # noqa: E402
+from photos import CONDITIONS, photo, place  # noqa: E402
 
 
 def _acc(hits: np.ndarray) -> str:

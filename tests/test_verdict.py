@@ -9,9 +9,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 from PIL import Image
 
+from conftest import SHARED_DATA
 from mojinet.data.images import ImageError, read_image
 from mojinet.data.strokes import read_strokes
 from mojinet.data.verdict import Features, judge

@@ -195,11 +195,11 @@ def fuzz_cli(items, model: Path, batch: int, max_seconds: float, max_rss_mb: flo
 def fuzz_web(items, model_path: Path, max_seconds: float) -> list[str]:
     import httpx
     from pydantic import ValidationError
-    from webserver import BackgroundServer
 
     from mojinet import load_model
     from mojinet.web.app import create_app
     from mojinet.web.schemas import Prediction, Problem
+    from webserver import BackgroundServer
 
     problems, worst, statuses = [], 0.0, {}
     app = create_app(load_model(model_path), "fuzz.npz", max_body=60_000_000)
