@@ -62,7 +62,8 @@ def photo_mode(model, test, idx, rng) -> None:
     on_mnist = model.network.predict(test.X[idx]) == y
     print(f"n = {idx.size} MNIST test digits per condition; on the MNIST images themselves "
           f"{_acc(on_mnist)}")
-    print(f"{'condition':14s}  {'predict (paper corrected)':27s}  {'global threshold (before)':27s}")
+    head = ("condition", "predict (paper corrected)", "global threshold (before)")
+    print(f"{head[0]:14s}  {head[1]:27s}  {head[2]:27s}")
     for name, light in CONDITIONS.items():
         files = [photo(place(test.images()[i], rng), rng, light) for i in idx]
         new = model.network.predict(np.stack([_new(b) for b in files])) == y
