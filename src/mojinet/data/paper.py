@@ -111,17 +111,28 @@ def ruled(ink: np.ndarray) -> bool:
     return not np.array_equal(remove_rules(ink), ink)
 
 
+def _sides(box: tuple[slice, slice], shape: tuple[int, int]) -> int:
+    """How many of the picture's four sides a component's bounding box touches."""
+    rows, cols = box
+    return ((rows.start == 0) + (rows.stop == shape[0]) + (cols.start == 0)
+            + (cols.stop == shape[1]))
+
+
 def drop_specks(ink: np.ndarray, noise: float) -> np.ndarray:
     """Zero the connected ink components (8-connected, ink ≥ ``noise``) that hold less than
-    ``SPECK`` of all the ink or never reach ``CORE``: paper grain, dust and the faint rim a
-    shadow's edge leaves after flattening (a hysteresis threshold: strokes have a dark core)."""
+    ``SPECK`` of all the ink, never reach ``CORE``, or touch two sides of the picture: paper
+    grain, dust, the faint rim a shadow's edge leaves after flattening (a hysteresis threshold:
+    strokes have a dark core), and a shadow's dark wedge in a corner or band across the page
+    (narrower than the closing window, so not taken for paper; writing on a photographed page
+    does not run off two of its sides)."""
     labels, n = ndimage.label(ink >= noise, structure=np.ones((3, 3)))
     if n == 0:
         return ink
     index = np.arange(1, n + 1)
     mass = ndimage.sum_labels(ink, labels, index=index)  # (n,)
     peak = ndimage.maximum(ink, labels, index=index)  # (n,)
-    weak = np.flatnonzero((mass < SPECK * mass.sum()) | (peak < CORE)) + 1
+    edges = np.array([_sides(box, ink.shape) for box in ndimage.find_objects(labels)])  # (n,)
+    weak = np.flatnonzero((mass < SPECK * mass.sum()) | (peak < CORE) | (edges >= 2)) + 1
     out = ink.copy()
     out[np.isin(labels, weak)] = 0.0
     return out
