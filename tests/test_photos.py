@@ -150,3 +150,15 @@ def test_photos_of_digits_are_read_right(trained):
     on_old = np.mean(trained.network.predict(X_old) == te.y[idx])
     assert on_photos >= on_mnist - 0.06, (on_photos, on_mnist)
     assert on_photos >= on_old + 0.1, (on_photos, on_old)
+
+
+@pytest.mark.parametrize("fill", [0, 90])
+def test_a_blot_wider_than_the_window_stays_ink(fill):
+    """A filled disc of 150 px on a 280 px page is wider than the paper estimate's window: its
+    inside must not be taken for (dark) paper and come out hollow."""
+    img = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(img).ellipse((65, 65, 215, 215), fill=fill)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    x = read_image(buf.getvalue()).x
+    assert x[14, 14] >= 0.4 and (x[8:20, 8:20] > 0.3).all()

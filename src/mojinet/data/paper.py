@@ -37,6 +37,8 @@ WORK_SIDE = 512
 WINDOW = 0.25
 #: The paper level varies by at most this much (of full scale) on a flat, evenly lit page.
 FLAT = 0.08
+#: The paper level is taken to be at least this share of the paper's bright level.
+DARKEST = 0.5
 #: Ruled lines: ink in at least this share of a row, in bands at most this share thick.
 RULE_COVER = 0.85
 RULE_THICK = 0.025
@@ -67,8 +69,13 @@ def flat(level: np.ndarray) -> bool:
 
 
 def flatten(page: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """page / P, clipped to [0, 1]: paper 1, ink as the share of light it lets through."""
-    return np.clip(page / np.maximum(level, 1e-3), 0.0, 1.0)
+    """page / P, clipped to [0, 1]: paper 1, ink as the share of light it lets through.
+
+    P is kept at least ``DARKEST`` of the paper's bright level (its 95th percentile): a filled
+    area wider than the closing window (a bold blot of grey ink) is darker than any shadow, and
+    stays ink instead of being taken for paper."""
+    floor = DARKEST * float(np.percentile(level, 95))
+    return np.clip(page / np.maximum(level, max(floor, 1e-3)), 0.0, 1.0)
 
 
 def _bands(cover: np.ndarray, thick: int) -> list[tuple[int, int]]:
