@@ -79,6 +79,11 @@ def test_real_handwriting_is_accepted():
     assert len(ok) == 694 and np.mean(ok) >= 0.99, f"{ok.count(False)} of {len(ok)} refused"
 
 
+def test_blank_pixels_are_not_a_character():
+    v = judge(np.zeros((28, 28)), 0.0, top_share=0.5, n_classes=10)
+    assert not v.character and "blank" in v.reason
+
+
 def test_the_network_that_cannot_place_an_input_refuses_it():
     ink = np.zeros((28, 28))
     ink[4:24, 12:16] = 1.0  # a clean stroke: the picture alone is fine

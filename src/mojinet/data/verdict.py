@@ -101,7 +101,9 @@ def judge(ink: np.ndarray, contrast: float = 1.0, top_share: float | None = None
     """The verdict on one picture's ink map, with the network's top share if known."""
     f = features(ink, contrast)
     reason = ""
-    if f.coverage > MAX_COVERAGE:
+    if f.coverage == 0:
+        reason = "there is no ink in it: it is blank"
+    elif f.coverage > MAX_COVERAGE:
         reason = (f"ink covers {f.coverage:.0%} of the picture (a character covers at most "
                   f"{MAX_COVERAGE:.0%}): it looks like noise or texture, not writing")
     elif f.scattered > MAX_SCATTERED:
