@@ -178,7 +178,7 @@ HOSTILE = [
     (sample(box=[280]), 422, "box"),
     (sample(image="data:image/png;base64,AAAA"), 422, "not a readable PNG"),
     (sample(image=jpeg()), 422, "must be a PNG"),
-    (sample(image=big_png()), 422, "at most"),
+    (sample(image=big_png()), 422, "1,000,000-pixel limit"),
     (sample(image="<script>"), 422, "image"),
     (sample(extra=1), 422, "extra"),
     ({"label": "4"}, 422, "strokes"),

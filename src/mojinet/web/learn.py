@@ -155,21 +155,25 @@ class SampleStore:
 
 
 def bitmap(raw: bytes) -> np.ndarray:
-    """The drawing's pixels (h, w) uint8 grey, decoded here so what is stored is a clean PNG."""
+    """The drawing's pixels (h, w) uint8 grey on white, decoded here (through ``open_image``,
+    the one door for user images) so what is stored is a clean PNG."""
     from PIL import Image
 
+    from ..data.decode import DECODE_ERRORS, open_image
+
     try:
-        with Image.open(io.BytesIO(raw)) as img:
-            if img.format != "PNG":
-                raise ValueError(f"the bitmap must be a PNG, got {img.format}")
-            if img.width * img.height > MAX_PNG_PIXELS:
-                raise ValueError(f"the bitmap is {img.width}×{img.height}; at most "
-                                 f"{MAX_PNG_PIXELS:,} pixels")
-            img = img.convert("RGBA")
-            paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
-            return np.asarray(Image.alpha_composite(paper, img).convert("L"))
-    except (OSError, SyntaxError, Image.DecompressionBombError) as e:
+        with Image.open(io.BytesIO(raw)) as peek:  # the header only
+            kind = peek.format
+    except DECODE_ERRORS as e:
         raise ValueError(f"the bitmap is not a readable PNG ({e})") from e
+    if kind != "PNG":
+        raise ValueError(f"the bitmap must be a PNG, got {kind}")
+    try:
+        img = open_image(raw, max_pixels=MAX_PNG_PIXELS).convert("RGBA")
+    except ValueError as e:  # ImageError: too large, damaged
+        raise ValueError(f"the bitmap: {e}") from e
+    paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(paper, img).convert("L"))
 
 
 # ----------------------------------------------------------------------------- the job
