@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from starlette.exceptions import HTTPException
 
+from .._files import atomic_writer
 from ..io import Model, save_model
 from .schemas import AdaptStatus, SampleRequest, SampleSaved, SamplesInfo
 
@@ -146,9 +147,8 @@ class SampleStore:
             self.folder.mkdir(parents=True, exist_ok=True)
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             name = f"{stamp}-{os.getpid()}-{next(self.counter)}"  # made here, never from input
-            buffer = io.BytesIO()
-            Image.fromarray(png).save(buffer, format="PNG")
-            (self.folder / f"{name}.png").write_bytes(buffer.getvalue())
+            with atomic_writer(self.folder / f"{name}.png") as f:
+                Image.fromarray(png).save(f, format="PNG")
             write_jsonl([sample], self.folder / f"{name}.jsonl")
             self.known = (self.known or Counter()) + Counter({label: 1})
         return name
