@@ -140,7 +140,7 @@ def _read_cache(path: Path, chars: str, n: int, size: int):
     """The cached (images, labels), or None (with a warning) when the file is damaged or holds
     something else: the set is then drawn again and the file replaced."""
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             images, labels, classes = f["images"], f["labels"], f["classes"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         warnings.warn(f"cache file {path} is damaged ({type(e).__name__}: {e}); drawing the "
