@@ -192,3 +192,20 @@ def test_fast_strokes_round_trip_and_empty_batch():
     assert fastdraw.draw_batch([], 28, []).shape == (0, 28, 28)
     with pytest.raises(ValueError, match="backend"):
         fastdraw.rasterise(fastdraw.layout(lists, 28, [2.0, 2.0]), "gpu")
+
+
+@pytest.mark.parametrize("jitter", [False, True])
+def test_real_strokes_draw_alike_in_both_engines(jitter):
+    """strokeset.render_samples: the fast engine (the default) within the same bounds of the
+    reference, for strokes drawn as written and with the writer's distortions on top."""
+    from mojinet.data.strokes import from_glyph
+    from mojinet.data.strokeset import render_samples
+
+    samples = [from_glyph(load_glyph(c)) for c in CHARS]
+    ref = render_samples(samples, 32, 1, ["default", "plain"], jitter, 2, engine="reference")
+    fast = render_samples(samples, 32, 1, ["default", "plain"], jitter, 2)
+    shifts, diffs = _aligned(fast / 255.0, ref / 255.0)
+    assert diffs.max() <= 0.05 and diffs.mean() <= 0.02
+    assert (shifts != 0).any(axis=1).mean() <= 0.35
+    with pytest.raises(ValueError, match="engine"):
+        render_samples(samples, 32, engine="pil")
