@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import warnings
@@ -240,7 +241,9 @@ def _render_fast(images, chars, n_per_class, size, seed, styles, workers, bar) -
         for rounds, st in tasks:
             store(rounds, draw_rounds(chars, rounds, size, seed, st))
         return
-    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+    # fork where there is one: the workers start at once, with the glyphs already parsed
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(min(workers, len(tasks)), multiprocessing.get_context(method)) as pool:
         futures = [(rounds, pool.submit(draw_rounds, chars, rounds, size, seed, st))
                    for rounds, st in tasks]
         for rounds, f in futures:
