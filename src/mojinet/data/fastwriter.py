@@ -247,12 +247,16 @@ def render_batch(glyphs: list[Glyph], size: int, rngs: list[np.random.Generator]
     pen, nib, taper = (np.array(v, dtype=np.float64) for v in zip(*pens)) if pens else ([],) * 3
     if style.scan is None:
         return fastdraw.draw_batch(strokes, size, pen, nib, taper, backend=backend)
+    # The pages (``options.page`` times larger) drawn as one batch; ``scan`` asks for its page
+    # before it draws any random number, so handing it the drawn page changes nothing.
     box = max(1, round(size * 20 / 28))
+    side = size * style.scan.page
+    pages = fastdraw.draw_batch(strokes, side, pen * side / size, nib, taper, box * style.scan.page,
+                                backend)  # (n, side, side)
     out = np.empty((len(glyphs), size, size), dtype=np.float32)
-    for i, (st, r) in enumerate(zip(strokes.to_lists(), rngs)):
-        def page(side: int, page_box: int, st=st, i=i) -> np.ndarray:
-            return fastdraw.draw(st, side, pen[i] * side / size, page_box, nib[i], taper[i],
-                                 backend)
+    for i, r in enumerate(rngs):
+        def page(side_: int, box_: int, i=i) -> np.ndarray:
+            return pages[i]
 
         out[i] = scan(page, size, box, style.scan, r)
     return out
