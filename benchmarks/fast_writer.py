@@ -31,12 +31,14 @@ from mojinet.data.handwriting import STYLES
 from mojinet.data.kanjivg import load_glyph
 
 KYOIKU = """
-import time
+import resource, time
 t = time.perf_counter()
 from mojinet.data import kanji
 images, _ = kanji.render_images(kanji.charset("kyoiku"), 400, 32, 0, None, engine="fast",
                                 workers={workers})
-print(time.perf_counter() - t, len(images))
+cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF,
+          resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+print(time.perf_counter() - t, len(images), cpu)
 """
 
 
@@ -97,13 +99,15 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     wall = time.perf_counter() - t
-    inner, n = float(out[0]), int(out[1])
+    inner, n, cpu = float(out[0]), int(out[1]), float(out[2])
     ref32 = rates.get(("default", 32, "reference"))
     estimate = (f"; the reference at its CPU rate above ≈ "
                 f"{n / np.median([c for _, c in ref32]):,.0f} s of one core" if ref32 else "")
     print(f"kyōiku-400 ({n:,} images, 32 px, default style), fast engine, "
           f"{args.kyoiku_workers} workers: {wall:.1f} s wall from process start "
-          f"({inner:.1f} s after Python started; {n / wall:,.0f} images/s){estimate}")
+          f"({inner:.1f} s after Python started; {n / wall:,.0f} images/s); {cpu:.0f} CPU-s in "
+          f"all ({n / cpu:,.0f} images per CPU-second: {cpu / args.kyoiku_workers:,.0f} s "
+          f"on {args.kyoiku_workers} free cores){estimate}")
 
 
 if __name__ == "__main__":
