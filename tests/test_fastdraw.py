@@ -190,6 +190,7 @@ def test_fast_strokes_round_trip_and_empty_batch():
     back = fastdraw.Strokes.from_lists(lists).to_lists()
     assert all(np.array_equal(a, b) for A, B in zip(lists, back) for a, b in zip(A, B))
     assert fastdraw.draw_batch([], 28, []).shape == (0, 28, 28)
+    assert fastwriter.render_batch([], 28, [], "default").shape == (0, 28, 28)
     with pytest.raises(ValueError, match="backend"):
         fastdraw.rasterise(fastdraw.layout(lists, 28, [2.0, 2.0]), "gpu")
 

@@ -14,14 +14,13 @@ Two stages, kept apart so that new perturbations plug in without touching the ra
    styles with a ``scan`` (pencil, paper, blur, JPEG), ``render.scan`` per image with the fast
    rasteriser drawing its page: the paper and scanner are the reference's own code.
 
-``tests/test_fastwriter.py`` holds stage 1 equal to the reference (to 1e-9 units) and the
+``tests/test_fastdraw.py`` holds stage 1 equal to the reference (to 1e-9 units) and the
 images within ``fastdraw``'s stated bounds of the reference's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 import numpy as np
 
@@ -29,8 +28,6 @@ from . import fastdraw
 from .handwriting import Style, get_style, jitter_strokes, pick_pen
 from .kanjivg import BOX, Glyph
 from .render import scan
-
-log = logging.getLogger(__name__)
 
 # The Style fields stage 1 implements; a Style with others is drawn by the reference geometry.
 KNOWN_FIELDS = frozenset({
@@ -242,9 +239,11 @@ def render_batch(glyphs: list[Glyph], size: int, rngs: list[np.random.Generator]
     """``handwriting.render(glyph, size, rng, style, jitter=jitter)`` for every (glyph, rng)
     pair → (n, size, size) float32 in [0, 1], drawn by the fast rasteriser."""
     style = get_style(style)
+    if not glyphs:
+        return np.zeros((0, size, size), dtype=np.float32)
     strokes = geometry_batch(glyphs, style, rngs, jitter, geometry)
     pens = [pick_pen(style, len(g.strokes), size, r) for g, r in zip(glyphs, rngs)]
-    pen, nib, taper = (np.array(v, dtype=np.float64) for v in zip(*pens)) if pens else ([],) * 3
+    pen, nib, taper = (np.array(v, dtype=np.float64) for v in zip(*pens))
     if style.scan is None:
         return fastdraw.draw_batch(strokes, size, pen, nib, taper, backend=backend)
     # The pages (``options.page`` times larger) drawn as one batch; ``scan`` asks for its page
