@@ -96,6 +96,7 @@ class RunConfig:
     seed: int = 0
     engine: str = "auto"  # auto | reference | blas | compiled (mojinet.engines)
     finetune: str | None = None  # start from this model's weights (same layer sizes)
+    replay: int | None = None  # fine-tune: images a class in the replay mix (None: adapt.py's)
     out: str | None = None  # the model file, saved after every epoch; None: not saved
 
     def __post_init__(self):
@@ -381,6 +382,7 @@ def _check_heads_and_epochs(c: RunConfig) -> None:
 
 def _check_run(c: RunConfig) -> None:
     _need(c.seed >= 0, f"seed must be >= 0, got {c.seed}")
+    _need(c.replay is None or c.replay >= 0, f"replay must be >= 0 (0: none), got {c.replay}")
     _one_of("engine", c.engine, ENGINES)
 
 

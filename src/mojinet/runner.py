@@ -64,7 +64,14 @@ class RunData:
 
 def load_data(config: RunConfig) -> RunData:
     """The training, per-epoch and test splits of ``config.dataset`` (limited and split as the
-    config says; the validation split is drawn with the run's seed)."""
+    config says; the validation split is drawn with the run's seed). A fine-tune with replay
+    (``adapt``) trains on the given samples mixed with replayed ones of the model's original
+    distribution and checks on a held-out part of that distribution."""
+    from .adapt import adaptation_data, is_adaptation
+
+    if is_adaptation(config):
+        train_set, check = adaptation_data(config)
+        return RunData(train_set, check, "test", check)
     options = dict(config.dataset_options)
     try:
         train_set = load_dataset(config.dataset, "train", config.data_dir, **options)

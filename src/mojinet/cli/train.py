@@ -32,11 +32,19 @@ DEFAULT_OUT = "mojinet-mnist.npz"  # where the model goes when neither --out nor
 
 def base_config(argv) -> RunConfig:
     """The config the train flags default to, found before the real parse (so that ``--help``
-    shows the defaults that apply): ``--resume``'s, ``--config``'s, or ``--preset``'s."""
+    shows the defaults that apply): ``--resume``'s, ``--config``'s, or ``--preset``'s; for
+    ``--finetune MODEL --dataset strokes:…`` alone (learn my hand), the model's network with
+    ``adapt.ADAPT_DEFAULTS``."""
     pre = argparse.ArgumentParser(add_help=False)
-    for flag in ("--preset", "--config", "--resume"):
+    for flag in ("--preset", "--config", "--resume", "--finetune", "--dataset"):
         pre.add_argument(flag)
     known = pre.parse_known_args(argv)[0]
+    learning_a_hand = (known.finetune is not None and known.dataset is not None
+                       and known.dataset.startswith("strokes:"))
+    if learning_a_hand and known.resume is None and known.config is None and known.preset is None:
+        from ..adapt import finetune_base
+
+        return finetune_base(known.finetune).replace(dataset=known.dataset, dataset_options={})
     if known.resume is not None:
         if known.config is not None or known.preset is not None:
             raise ConfigError("--resume continues the recorded run: give it without --config "
@@ -132,7 +140,13 @@ def _add_run_flags(t, base: RunConfig) -> None:
                    help="carry on the interrupted or killed run saved in MODEL from its last "
                         "saved epoch (it goes on saving there)")
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
-                   help="start from MODEL's weights instead of random ones (same layer sizes)")
+                   help="start from MODEL's weights instead of random ones (same layer sizes); "
+                        "with --dataset strokes:DIR (and no --preset/--config): learn your hand "
+                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in)")
+    t.add_argument("--replay", type=int, default=base.replay, metavar="N",
+                   help="fine-tune: N images a class in a class-balanced mix of your samples "
+                        "and replayed ones of the model's original data, so it does not forget "
+                        "them (default on strokes: 30, at least 1500 in all; else 0: none)")
     t.add_argument("--engine", default=base.engine, choices=ENGINES,
                    help="how to compute: the readable reference, the NumPy/BLAS or the "
                         "compiled (Numba) fast path; auto picks the fastest that can")

@@ -53,6 +53,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     s.add_argument("--decode-slots", type=int, default=2, metavar="N",
                    help="drawings decoded at once (default 2; each large drawing needs up to "
                    "~140 MB while decoded); more wait, then get 503")
+    s.add_argument("--samples", metavar="DIR", default=None,
+                   help="learn my hand: save corrected drawings under DIR (one folder per "
+                   "model class set) and adapt the model to them from the page (default: "
+                   "mojinet's folder of your user data, e.g. ~/.local/share/mojinet/samples)")
+    s.add_argument("--no-samples", action="store_true",
+                   help="turn learn my hand off: save nothing, no adapting")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
     s.set_defaults(func=cmd_serve)
     return s
@@ -113,9 +119,14 @@ def cmd_serve(args) -> int:
         raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
     path = Path(args.model) if args.model else _default_model()
     model = load_model(path)
+    samples = None
+    if not args.no_samples:
+        from .learn import default_samples_root
+
+        samples = Path(args.samples).expanduser() if args.samples else default_samples_root()
     app = create_app(model, name=path.name, max_body=args.max_body,
                      hosts=allowed_hosts(args.host, args.allow_host),
-                     decode_slots=args.decode_slots)
+                     decode_slots=args.decode_slots, model_path=path, samples=samples)
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
@@ -126,6 +137,8 @@ def cmd_serve(args) -> int:
     url = f"http://{shown}:{port}/"
     print(f"mojinet: serving {path} ({'-'.join(map(str, model.network.sizes))}, "
           f"{len(model.classes)} classes) at {url}  — press Ctrl+C to stop", flush=True)
+    if samples is not None:
+        print(f"Learn my hand: corrected drawings are saved under {samples}", flush=True)
     if args.open:
         import webbrowser
 
