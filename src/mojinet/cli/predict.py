@@ -7,7 +7,7 @@ from ..data.dictionary import CREDIT as DICTIONARY_CREDIT
 from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
 from ..data.dictionary import lookup_all
 from ..data.images import ImageError, load_images
-from .common import load_square_model
+from .common import load_square_model, whole
 from .printer import say, say_json, warn
 
 
@@ -44,6 +44,6 @@ def add_parser(sub) -> None:
     r = sub.add_parser("predict", help="classify image files (PNG, JPEG, …) of characters")
     r.add_argument("model")
     r.add_argument("images", nargs="+", metavar="IMAGE")
-    r.add_argument("--top", type=int, default=3, help="how many candidates to show")
+    r.add_argument("--top", type=whole(1), default=3, help="how many candidates to show")
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.set_defaults(func=cmd_predict)
