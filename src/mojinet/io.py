@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from . import engines  # network.feedforward's numbers, in fewer calls
-from ._files import atomic_write_bytes
+from ._files import atomic_write_bytes, name_problem
 from .model_archive import Archive, Budget
 from .model_schema import (
     FORMAT,
@@ -155,6 +155,9 @@ def load_model(path: str | os.PathLike) -> Model:
     """Read a model written by ``save_model``. Raises ``ModelFileError`` with the reason (and
     ``FileNotFoundError`` when there is no such file)."""
     path = Path(path)
+    problem = name_problem(path)
+    if problem:
+        raise ModelFileError(f"{str(path)[:60]}…: {problem}")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file (train one with `mojinet train`)")
     try:
@@ -192,10 +195,11 @@ def _load(path: Path) -> Model:
             biases.append(archive.read(f"b{l}", ("<f4",), (fan_out,)))
         state = {name: archive.read(f"state.{name}", (spec["dtype"],), tuple(spec["shape"]))
                  for name, spec in meta.get("state", {}).items()}
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        for name, a in ((f"W{l}", W), (f"b{l}", b)):
-            if not np.isfinite(a).all():
-                raise ModelFileError(f"{name} holds NaN or infinite values")
+    named = [(f"W{l}", W) for l, W in enumerate(weights)] + [
+        (f"b{l}", b) for l, b in enumerate(biases)] + [(f"state.{k}", a) for k, a in state.items()]
+    for name, a in named:
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"{name} holds NaN or infinite values")
     digest = parameters_sha256(sizes, weights, biases)
     if meta.get("parameters_sha256", digest) != digest:
         raise ModelFileError(f"its parameters do not match the SHA-256 it records "
