@@ -329,6 +329,17 @@ def test_sparse_metadata_loads_and_every_command_copes(tmp_path, drawing, pre, c
         assert main(argv) == 0, capsys.readouterr().err
 
 
+def test_a_recorded_history_with_gaps_draws_its_figure(saved, tmp_path, capsys):
+    meta = _meta(saved)
+    meta["training"]["history"].append({"epoch": 2, "train_cost": 0.25, "eval_cost": None,
+                                        "eval_accuracy": None})
+    del meta["parameters_sha256"]
+    _with_meta(saved, tmp_path / "gaps.npz", meta)
+    assert main(["figures", str(tmp_path / "gaps.npz"), "--out", str(tmp_path / "fig"),
+                 "--only", "training", "--formats", "png", "--limit", "20"]) == 0
+    assert (tmp_path / "fig" / "training.png").exists(), capsys.readouterr().err
+
+
 def test_a_non_square_input_is_refused_by_commands_that_need_images(tmp_path, drawing, capsys):
     path = save_model(Model(Network([30, 4, 2], seed=0), ("a", "b")), tmp_path / "row.npz")
     assert load_model(path).image_shape == (1, 30)

@@ -27,6 +27,9 @@ class DiskFullError(OSError):
     """A file could not be written for lack of space; the message names the file, the space it
     needs and what is free, and says that the earlier file of that name is untouched."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 def name_problem(path: str | os.PathLike) -> str | None:
     """Why ``path`` cannot name a file here (a part of it over ``NAME_MAX`` bytes), or None.
@@ -100,9 +103,11 @@ def _no_space(path: Path, needed: int | None, error: OSError) -> DiskFullError:
     need = f"needs {needed / 1e6:,.1f} MB" if needed is not None else "needs more space"
     kept = (f"the earlier {path} is untouched" if path.exists()
             else f"{path} was not written")
-    return DiskFullError(error.errno, f"cannot write {path}: no space left on the device "
-                                      f"({need}, {free} in {parent}; {error.strerror}); {kept}. "
-                                      f"Free some space (or write elsewhere) and try again")
+    why = ("the file is larger than this process may write (a file-size limit: ulimit -f)"
+           if error.errno == errno.EFBIG else "no space left on the device")
+    return DiskFullError(error.errno, f"cannot write {path}: {why} ({need}, {free} in {parent}; "
+                                      f"{error.strerror}); {kept}. Free some space (or write "
+                                      f"elsewhere) and try again")
 
 
 @contextlib.contextmanager

@@ -38,7 +38,11 @@ class Estimate:
                 + ", ".join(f"{name} {format_bytes(n)}" for name, n in big if n) + ")")
 
 
-def estimate(c: RunConfig, n_train: int, n_features: int, n_classes: int) -> Estimate:
+def estimate(c: RunConfig, n_train: int, n_features: int, n_classes: int,
+             n_eval: int | None = None) -> Estimate:
+    """The parts of what the run ``c`` allocates for ``n_train`` training images (``n_eval``:
+    the largest split it evaluates; default ``n_train``)."""
+    n_eval = n_train if n_eval is None else n_eval
     sizes = [n_features, *c.hidden, n_classes]
     params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     copies = {"sgd": 1 if c.momentum else 0, "adam": 2}.get(c.optimizer, 2)
@@ -49,7 +53,7 @@ def estimate(c: RunConfig, n_train: int, n_features: int, n_classes: int) -> Est
         "optimiser state": copies * 4 * params,
         "best epoch's copy": 4 * params if c.best else 0,
         "batch buffers": 4 * rows,
-        "evaluation": 2 * 4 * min(EVAL_ROWS, max(n_train, 1)) * sum(sizes),
+        "evaluation": 2 * 4 * min(EVAL_ROWS, max(n_eval, 1)) * sum(sizes),
         "distorted images": 4 * n_train * n_features if (c.rotate or c.scale or c.shift
                                                          or c.elastic_alpha) else 0,
         "teacher targets": 4 * n_train * n_classes if c.teacher else 0,

@@ -172,7 +172,8 @@ class _Run:
                 log(note)
         self.data = load_data(config)
         train = self.data.train
-        check_memory(estimate_memory(config, len(train), train.n_features, train.n_classes))
+        check_memory(estimate_memory(config, len(train), train.n_features, train.n_classes,
+                                     max(len(self.data.eval), len(self.data.test))))
         self.trunk = _network(config, self.data.train)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
         self.optimizer = make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
@@ -183,6 +184,7 @@ class _Run:
         self.best = BestCheckpoint() if config.best else None
         self.stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
         self.saved = False  # whether this run has written its model file yet
+        self.saved_epoch = 0  # the last epoch in that file
         self.engine = "reference"  # the engine doing the steps (chosen in execute)
         self.seconds = self.cpu_seconds = 0.0  # from earlier sessions of a resumed run
         self.started, self.cpu_started = time.perf_counter(), time.process_time()
@@ -228,14 +230,14 @@ class _Run:
         if not self.saved:
             kept = f"{self.path} is as it was" if self.path.exists() else "nothing was saved"
             return f"{what} before the first epoch ended: {kept}"
-        return (f"{what}; the network after epoch {len(self.history.epochs)} is in "
+        return (f"{what}; the network after epoch {self.saved_epoch} is in "
                 f"{self.checkpoint} (carry on with mojinet train --resume {self.checkpoint})")
 
     def after_epoch(self, net, record: EpochRecord) -> None:
         """Save (everything the next epoch needs), then say how the epoch went."""
         if self.path is not None:
             save_model(self.model("running", with_state=True), self.checkpoint)
-            self.saved = True
+            self.saved, self.saved_epoch = True, record.epoch
         aug = (f", {record.augment_seconds:.1f} s distorting"
                if record.augment_seconds is not None else "")
         name = self.data.eval_name
@@ -322,7 +324,7 @@ class _Run:
         self.seconds = float(training.get("seconds", 0))
         self.cpu_seconds = float(training.get("cpu_seconds", 0))
         _unpack_state(self, training["resume"], model.state)
-        self.saved = True
+        self.saved, self.saved_epoch = True, len(self.history.epochs)
 
 
 # ----------------------------------------------------------------------------- building
