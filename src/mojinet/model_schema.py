@@ -235,8 +235,8 @@ def _check_training(t, f: _Field) -> None:
     for key in ("n_train", "best_epoch"):
         if key in t:
             f[key].whole(t[key], 0)
-    for key in [k for k in t if k.startswith("test_accuracy")]:
-        f[key].number(t[key], 0, 1)
+    if "test_accuracy" in t:
+        f["test_accuracy"].number(t["test_accuracy"], 0, 1)
     if "test_cost" in t:
         f["test_cost"].number(t["test_cost"])
     _check_history(t.get("history", []), f["history"])
