@@ -290,11 +290,13 @@ def test_a_batch_larger_than_the_data_is_full_batch_descent(tmp_path):
         np.testing.assert_array_equal(p, q)
 
 
-@pytest.mark.parametrize("top", ["0", "-1", "x"])
-def test_predict_top_must_be_positive(tmp_path, capsys, top):
+@pytest.mark.parametrize("top,message", [("0", "--top must be at least 1"),
+                                         ("-1", "--top must be at least 1"),
+                                         ("x", "invalid int value")])
+def test_predict_top_must_be_positive(tmp_path, capsys, top, message):
     path = save_model(Model(Network([784, 10], seed=0), tuple("0123456789")), tmp_path / "m.npz")
     assert cli(["predict", str(path), "x.png", "--top", top]) == 2
-    assert "must be a whole number >= 1" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_ctrl_c_while_starting_prints_no_traceback(monkeypatch, capsys, tmp_path):
