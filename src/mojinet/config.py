@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINES
+from .model_schema import MAX_LAYER_SIZE, MAX_LAYERS
 from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
 from .nn.init import INITIALISERS
@@ -321,7 +322,10 @@ def _check_data(c: RunConfig) -> None:
 
 
 def _check_network(c: RunConfig) -> None:
-    _need(all(h >= 1 for h in c.hidden), f"hidden layer sizes must be >= 1, got {list(c.hidden)}")
+    _need(all(1 <= h <= MAX_LAYER_SIZE for h in c.hidden),
+          f"hidden layer sizes must be from 1 to {MAX_LAYER_SIZE:,}, got {list(c.hidden)}")
+    _need(len(c.hidden) <= MAX_LAYERS - 2,
+          f"hidden must list at most {MAX_LAYERS - 2} layers, got {len(c.hidden)}")
     hidden_choices = [a for a in ACTIVATIONS if a != "softmax"]
     _one_of("activation", c.activation, hidden_choices)
     _one_of("output_activation", c.output_activation, list(ACTIVATIONS))

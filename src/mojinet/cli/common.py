@@ -1,9 +1,12 @@
-"""What several commands do the same way: read a model whose inputs are square images; the
+"""What several commands do the same way: read a model whose inputs are square images; check
+a whole-number option's range while parsing (before any work), with argparse's own message; the
 processes that draw synthetic handwriting."""
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Callable
 
 from ..io import Model, load_model
 from .printer import CLIError
@@ -12,7 +15,7 @@ DRAW_WORKERS_ENV = "MOJINET_DRAW_WORKERS"  # kanji.WORKERS_ENV, read where sets 
 
 
 def add_draw_workers_flag(parser) -> None:
-    parser.add_argument("--draw-workers", type=int, metavar="N", default=None,
+    parser.add_argument("--draw-workers", type=whole(1), metavar="N", default=None,
                         help="processes that draw synthetic handwriting sets not yet cached "
                              f"(default ${DRAW_WORKERS_ENV} or 1; the images do not depend on "
                              "it)")
@@ -27,6 +30,23 @@ def use_draw_workers(args) -> None:
     if n < 1:
         raise CLIError(f"--draw-workers must be at least 1, got {n}")
     os.environ[DRAW_WORKERS_ENV] = str(n)
+
+
+def whole(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in [lo, hi] (``--top 0`` is refused as it is parsed:
+    ``argument --top: must be a whole number >= 1, got 0``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lo or (hi is not None and value > hi):
+            span = f">= {lo}" if hi is None else f"from {lo} to {hi:,}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def load_square_model(path: str, command: str) -> tuple[Model, int]:

@@ -42,6 +42,7 @@ def cmd_info(args) -> int:
     classes = model.classes
     say(f"classes ({len(classes)}): {' '.join(classes[:50])}{' …' if len(classes) > 50 else ''}")
     say(f"input image: {model.image_shape[0]}×{model.image_shape[1]}")
+    say(f"identity: {model.identity} (SHA-256 of the layer sizes and parameters)")
     t = model.training
     if t:
         cfg = t.get("config", {})

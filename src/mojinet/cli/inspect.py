@@ -15,6 +15,7 @@ from ..data.images import to_input
 from ..data.registry import DATA_DIR_ENV, dataset_name
 from ..io import Model, load_model
 from ..runner import model_split
+from .common import whole
 from .printer import say, say_json
 
 # The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
@@ -257,9 +258,10 @@ def add_parser(sub) -> None:
     i.add_argument("model")
     i.add_argument("image", nargs="?", metavar="IMAGE",
                    help="an image file (preprocessed as by predict)")
-    i.add_argument("--index", type=int, metavar="N", help="use test image N of the dataset instead")
+    i.add_argument("--index", type=whole(0), metavar="N",
+                   help="use test image N of the dataset instead")
     i.add_argument("--label", help="the wanted answer for the gradients (default: the prediction)")
-    i.add_argument("--top", type=int, default=10, help="how many sensitivities to list")
+    i.add_argument("--top", type=whole(1), default=10, help="how many sensitivities to list")
     i.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="dataset for --index (default: the one the model was trained on)")
     i.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
@@ -275,10 +277,11 @@ def add_parser(sub) -> None:
     f.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="test images from this dataset (default: the model's)")
     f.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
-    f.add_argument("--limit", type=int, default=0, metavar="N",
+    f.add_argument("--limit", type=whole(0), default=0, metavar="N",
                    help="use only the first N test images (quicker)")
-    f.add_argument("--layer", type=int, default=1, help="hidden layer for the within-class figure")
-    f.add_argument("--k", type=int, default=None,
+    f.add_argument("--layer", type=whole(1), default=1,
+                   help="hidden layer for the within-class figure")
+    f.add_argument("--k", type=whole(1), default=None,
                    help="top-k most active neurons compared (default: a quarter of the layer)")
     f.add_argument("--class", dest="class_label", metavar="LABEL",
                    help="class for the within-class figure (default: the most varied)")

@@ -22,8 +22,8 @@ from ..nn.schedules import SCHEDULES
 from ..nn.train import TrainingDiverged
 from ..presets import DEFAULT as DEFAULT_PRESET
 from ..presets import PRESETS
-from ..runner import resume, run
-from .common import add_draw_workers_flag, use_draw_workers
+from ..runner import RunInterrupted, resume, run
+from .common import add_draw_workers_flag, use_draw_workers, whole
 from .printer import CLIError, say
 
 FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
@@ -105,10 +105,11 @@ def cmd_train(args) -> int:
                            f"from it with --config {args.resume}")
         resume(args.resume, log=say, progress=args.progress)
         return 0
-    except KeyboardInterrupt:
-        out = args.resume or config.out
-        say(f"\nInterrupted; the network after the last whole epoch is in {out} (carry on with "
-            f"mojinet train --resume {out})" if out else "\nInterrupted")
+    except RunInterrupted as e:
+        say(f"\n{e}")
+        return 130
+    except KeyboardInterrupt:  # while the run was being set up (data, network)
+        say("\nInterrupted before training began: nothing was written")
         return 130
     except TrainingDiverged as e:
         raise CLIError(str(e)) from e
@@ -170,7 +171,7 @@ def _add_data_flags(t, base: RunConfig) -> None:
                         "(repeat for several; see `mojinet datasets NAME`)")
     t.add_argument("--data-dir", default=base.data_dir,
                    help=f"folder with the dataset's files (or ${DATA_DIR_ENV})")
-    t.add_argument("--image-size", type=int, metavar="N",
+    t.add_argument("--image-size", type=whole(1, 1024), metavar="N",
                    help="side of the input images, for datasets drawn or read at any size "
                         "(image folders, kanjivg)")
     t.add_argument("--validation", type=int, default=base.validation, metavar="N",

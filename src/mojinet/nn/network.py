@@ -70,6 +70,18 @@ class Network:
         rng: np.random.Generator | None = None,
         dtype=np.float32,
     ):
+        self._architecture(sizes, activations, cost, dtype)
+        if rng is None:
+            rng = np.random.default_rng(seed)
+        self.weights: list[Array] = []
+        self.biases: list[Array] = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
+            self.weights.append(W)  # (fan_in, fan_out)
+            self.biases.append(b)  # (fan_out,)
+
+    def _architecture(self, sizes, activations, cost, dtype) -> None:
+        """Sizes, activations, cost and dtype, checked (everything but the parameters)."""
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or any(s < 1 for s in sizes):
             raise ValueError(
@@ -91,14 +103,6 @@ class Network:
         self.cost: Cost = get_cost(cost)
         self.cost.check_output(self.activations[-1])
         self.dtype = np.dtype(dtype)
-        if rng is None:
-            rng = np.random.default_rng(seed)
-        self.weights: list[Array] = []
-        self.biases: list[Array] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
-            self.weights.append(W)  # (fan_in, fan_out)
-            self.biases.append(b)  # (fan_out,)
 
     @classmethod
     def from_parameters(
@@ -108,8 +112,12 @@ class Network:
         activations: str | Sequence[str] = "sigmoid",
         cost: str | Cost = "quadratic",
         dtype=np.float32,
+        copy: bool = True,
     ) -> Network:
-        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,)."""
+        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,).
+
+        ``copy=False`` uses arrays that already have the dtype as they are (a loaded model's
+        arrays: no second copy); no random initial weights are drawn either way."""
         if len(weights) != len(biases) or not weights:
             raise ValueError(f"need as many weight matrices as bias vectors (>= 1), got "
                              f"{len(weights)} and {len(biases)}")
@@ -120,10 +128,11 @@ class Network:
                     f"layer {l + 1}: weights {np.shape(W)} and biases {np.shape(b)} do not chain; "
                     f"expected ({sizes[l]}, {sizes[l + 1]}) and ({sizes[l + 1]},)"
                 )
-        net = cls(sizes, activations, cost, init="xavier", rng=np.random.default_rng(0),
-                  dtype=dtype)
-        net.weights = [np.array(W, dtype=net.dtype) for W in weights]
-        net.biases = [np.array(b, dtype=net.dtype) for b in biases]
+        net = cls.__new__(cls)
+        net._architecture(sizes, activations, cost, dtype)
+        take = np.array if copy else np.asarray
+        net.weights = [take(W, dtype=net.dtype) for W in weights]
+        net.biases = [take(b, dtype=net.dtype) for b in biases]
         return net
 
     # ----------------------------------------------------------------- description

@@ -192,6 +192,10 @@ class ModelInfo(BaseModel):
     n_params: int
     test_accuracy: float | None = None
     dataset: str | None = None
+    parameters_sha256: str = Field(
+        description="The model's identity: SHA-256 of its layer sizes and parameters (as "
+                    "`mojinet info` shows it and the model file records it).",
+        pattern="^[0-9a-f]{64}$")
     dictionary: DictionarySource | None = Field(
         None, description="Present when some classes have dictionary entries (kana, kanji).")
     learn: "LearnInfo | None" = Field(None, description="Learn my hand: whether the server "

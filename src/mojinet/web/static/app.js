@@ -725,7 +725,10 @@ function describeModel(info) {
   const acc = info.test_accuracy != null ? `, test accuracy ${(100 * info.test_accuracy).toFixed(1)}%` : "";
   $("model-summary").textContent =
     `${info.name || "model"}: ${info.sizes.join("–")} neurons (${info.activations.join(", ")}), ` +
-    `${info.n_params.toLocaleString("en")} parameters, ${info.classes.length} classes${acc}.`;
+    `${info.n_params.toLocaleString("en")} parameters, ${info.classes.length} classes${acc}` +
+    (info.parameters_sha256 ? `, identity ${info.parameters_sha256.slice(0, 12)}.` : ".");
+  $("model-summary").title = info.parameters_sha256
+    ? `SHA-256 of the parameters (mojinet info shows it too): ${info.parameters_sha256}` : "";
   const [h, w] = info.image_shape;
   const { box } = info.preprocessing;
   $("seen-hint").textContent = `Your drawing cropped to its ink, scaled into a ${box}×${box} box ` +
