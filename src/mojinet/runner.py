@@ -40,8 +40,8 @@ from .nn.schedules import make_schedule
 from .nn.train import EpochRecord, History, TrainingDiverged, evaluate, train
 from .presets import PRESETS
 
-__all__ = ["RunData", "load_data", "model_dataset", "model_split", "preprocessing", "resume",
-           "run"]
+__all__ = ["RunData", "load_data", "model_dataset", "model_split", "network_of", "optimizer_of",
+           "preprocessing", "resume", "run", "schedule_of"]
 
 Callback = Callable[[Network, EpochRecord], "bool | None"]
 Log = Callable[[str], None]
@@ -156,9 +156,7 @@ class _Run:
         self.data = load_data(config)
         self.trunk = _network(config, self.data.train)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
-        self.optimizer = make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
-                                        nesterov=config.nesterov,
-                                        weight_decay=config.weight_decay)
+        self.optimizer = optimizer_of(config)
         self.rng = np.random.default_rng(config.seed)
         self.history = History()
         self.best = BestCheckpoint() if config.best else None
@@ -185,8 +183,7 @@ class _Run:
             train(self.net, data.train.X, data.train.y, optimizer=self.optimizer,
                   epochs=remaining, batch_size=c.batch_size, rng=self.rng,
                   eval_data=(data.eval.X, data.eval.y), progress=self.progress,
-                  schedule=make_schedule(c.schedule, c.eta, c.epochs, c.step_size,
-                                         gamma=c.gamma, warmup=c.warmup),
+                  schedule=schedule_of(c),
                   on_epoch_end=chain(self.best, self.stopper, self.after_epoch, *self.callbacks),
                   history=self.history, augment=_augment(c, data.train), dropout=dropout,
                   constraint=constraint, targets=targets, steps=steps)
@@ -281,12 +278,31 @@ def _model_path(out: str) -> Path:
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
+def network_of(config: RunConfig, n_in: int, n_out: int, dtype=np.float32) -> Network:
+    """The network ``config`` describes for ``n_in`` inputs and ``n_out`` classes: its hidden
+    layers, activations and cost, weights drawn by ``init`` with the seed."""
+    sizes = [n_in, *config.hidden, n_out]
+    return Network(sizes, list(config.layer_activations), config.cost, init=config.init,
+                   seed=config.seed, dtype=dtype)
+
+
+def optimizer_of(config: RunConfig):
+    """The optimiser ``config`` describes (η, momentum, Nesterov, weight decay)."""
+    return make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
+                          nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+
+def schedule_of(config: RunConfig):
+    """η for each 0-based epoch, as ``config`` says (``nn.schedules``)."""
+    return make_schedule(config.schedule, config.eta, config.epochs, config.step_size,
+                         gamma=config.gamma, warmup=config.warmup)
+
+
 def _network(config: RunConfig, train_set: Dataset) -> Network:
     """The network for these data: sizes from the data and ``hidden``; weights drawn with the
     seed, or taken from ``config.finetune``."""
-    sizes = [train_set.n_features, *config.hidden, train_set.n_classes]
-    net = Network(sizes, list(config.layer_activations), config.cost, init=config.init,
-                  seed=config.seed)
+    net = network_of(config, train_set.n_features, train_set.n_classes)
+    sizes = net.sizes
     if config.finetune is None:
         return net
     start = load_model(config.finetune)
