@@ -186,8 +186,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _start(self, config: RunConfig, X, classes) -> None:
         """A fresh network for X's features and ``classes``, its optimiser and record."""
         if len(classes) < 2:
-            raise ValueError(f"MLPClassifier needs samples of at least 2 classes to learn to "
-                             f"tell them apart; y has only the class {classes.tolist()}")
+            raise ValueError(f"y has only one class ({classes.tolist()}): MLPClassifier needs "
+                             f"samples of at least 2 classes to learn to tell them apart")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.classes_ = classes
         self.network_ = network_of(config.replace(seed=seed), X.shape[1], len(classes),
@@ -211,8 +211,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"sample_weight must have shape ({len(X)},), got {s.shape}")
         if self.class_weight is not None:
             s = s * compute_sample_weight(self.class_weight, y)
-        if not np.all(np.isfinite(s)) or np.any(s < 0) or not s.sum() > 0:
-            raise ValueError("sample_weight must be finite and >= 0, and not all 0")
+        if not np.all(np.isfinite(s)) or np.any(s < 0):
+            raise ValueError("sample_weight must be finite and >= 0")
+        if not s.sum() > 0:
+            raise ValueError("every sample weight is zero: give some samples a weight > 0")
         return s * (len(s) / s.sum())  # (n,) mean 1
 
     def _split(self, X, y_index, weights):
@@ -252,7 +254,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each row: (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        P = self.predict_proba(X)  # (n_samples, n_classes); checks that it is fitted
+        return self.classes_[np.argmax(P, axis=1)]
 
     def to_model(self) -> Model:
         """The fitted network as a mojinet ``Model`` (``mojinet.save_model`` writes it, no

@@ -87,6 +87,9 @@ class Cost:
     def __repr__(self) -> str:
         return f"Cost({self.name!r})"
 
+    def __reduce__(self):  # pickled by name: the same object comes back
+        return get_cost, (self.name,)
+
 
 QUADRATIC = Cost("quadratic", _quadratic_fn, _quadratic_delta, None)
 CROSS_ENTROPY = Cost(
