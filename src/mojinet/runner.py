@@ -118,13 +118,18 @@ def model_split(model: Model, split: str = "test", dataset: str | None = None,
 
 
 def run(config: RunConfig, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
-        progress: bool | None = False) -> Model:
+        progress: bool | None = False, verbose: bool = False) -> Model:
     """Train the network ``config`` describes and return it as a ``Model``.
 
     ``callbacks``: functions ``f(net, record)`` called after every epoch (after the model file is
-    saved); one returning True stops the run. ``log`` receives the lines the command line prints.
-    ``progress``: a progress bar per epoch (None: only on a terminal).
+    saved); one returning True stops the run (``EpochLog`` writes each epoch to a CSV or JSON
+    lines file). ``log`` receives the lines the command line prints. ``progress``: a progress bar
+    per epoch (None: only on a terminal). ``verbose``: both, in a notebook too — the lines
+    printed (unless ``log`` is given) and tqdm's bar (a widget in Jupyter).
     """
+    if verbose:
+        log = print if log is _quiet else log
+        progress = True
     return _Run(config, callbacks, log, progress).execute()
 
 

@@ -14,6 +14,7 @@ import json
 from ..config import ConfigError, RunConfig, read_config
 from ..data.registry import DATA_DIR_ENV, available_datasets, dataset_name
 from ..engines import ENGINES
+from ..epochlog import EpochLog
 from ..nn.activations import ACTIVATIONS
 from ..nn.costs import COSTS
 from ..nn.init import INITIALISERS
@@ -83,9 +84,10 @@ def _dropout_pair(values) -> tuple[float, float]:
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    callbacks = [] if args.log is None else [EpochLog(args.log)]
     try:
         if args.resume is None:
-            run(config, log=say, progress=args.progress)
+            run(config, log=say, progress=args.progress, callbacks=callbacks)
             return 0
         changed = [f"{k} ({getattr(args.base, k)!r} → {getattr(config, k)!r})"
                    for k in sorted(FIELDS - {"out"}) if getattr(config, k) != getattr(args.base, k)]
@@ -93,7 +95,7 @@ def cmd_train(args) -> int:
             raise CLIError(f"--resume continues the recorded run as it was; these options differ "
                            f"from it: {', '.join(changed)}. To change them, start a new run "
                            f"from it with --config {args.resume}")
-        resume(args.resume, log=say, progress=args.progress)
+        resume(args.resume, log=say, progress=args.progress, callbacks=callbacks)
         return 0
     except KeyboardInterrupt:
         out = args.resume or config.out
@@ -143,6 +145,9 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--out", default=base.out or DEFAULT_OUT, help="where to save the model")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar per epoch (default: only on a terminal)")
+    t.add_argument("--log", metavar="FILE",
+                   help="also write each epoch's numbers to FILE as it ends: .csv, or .jsonl "
+                        "for JSON lines (appended, so a resumed run carries on in it)")
 
 
 def _add_data_flags(t, base: RunConfig) -> None:
