@@ -11,17 +11,17 @@ from importlib import resources
 
 import pytest
 
+from conftest import ROOT
 from mojinet import EpochLog, History, Network, RunConfig, load_model, run
 from mojinet.cli import main
 from mojinet.epochlog import read_log
 from mojinet.nn.train import EpochRecord
 
-from conftest import ROOT
-
 
 def _history(n=3, eval_=True):
     return History([EpochRecord(e, 1.0 / e, 0.9 / e if eval_ else None,
-                                0.5 + e / 10 if eval_ else None, 0.1, 0.3) for e in range(1, n + 1)])
+                                0.5 + e / 10 if eval_ else None, 0.1, 0.3)
+                    for e in range(1, n + 1)])
 
 
 def test_history_shows_its_curves_and_last_epochs():

@@ -17,8 +17,8 @@ from .data.dataset import Dataset
 from .data.idx import IDXError, read_idx, write_idx
 from .data.images import ImageError, to_input
 from .data.registry import load_dataset
-from .epochlog import EpochLog
 from .engines import train
+from .epochlog import EpochLog
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.callbacks import BestCheckpoint, EarlyStopping
 from .nn.network import Gradients, Network

@@ -36,8 +36,15 @@ import importlib.util
 import numpy as np
 
 from ..nn.network import Network
-from .common import (ACT_CODES, COST_CODES, LayerBuffers, check_data, check_trainer,
-                     check_weights, velocities)
+from .common import (
+    ACT_CODES,
+    COST_CODES,
+    LayerBuffers,
+    check_data,
+    check_trainer,
+    check_weights,
+    velocities,
+)
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
