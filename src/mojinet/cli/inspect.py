@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import inspect as ins
+from .. import scores
 from ..data.images import to_input
 from ..data.registry import DATA_DIR_ENV, dataset_name
 from ..io import Model, load_model
@@ -70,7 +71,6 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
     """Everything ``mojinet inspect`` shows, as plain Python data (also its ``--json`` output)."""
     net = model.network
     acts = ins.layer_activations(net, x)
-    P = model.probabilities(x[None, :])[0]  # (n_out,)
     predicted = int(np.argmax(acts[-1]))
     wanted = predicted if label is None else label
     contrib, bias = ins.output_contributions(net, x, predicted)
@@ -83,8 +83,8 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
     order = np.argsort(-contrib, kind="stable")
     return {
         "prediction": model.classes[predicted],
-        "top": [{"label": model.classes[j], "probability": float(P[j])}
-                for j in np.argsort(-P, kind="stable")[:3]],
+        "output": scores.output_kind(net),  # probabilities, or activations and their shares
+        "top": scores.candidates(model, acts[-1], 3),
         "wanted": model.classes[wanted],
         "cost": grads.cost,
         "layers": [{"name": ins.layer_name(net, l), "activations": a.astype(float).tolist()}
@@ -120,7 +120,7 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
 
 def _format_report(rep: dict, source: str, top: int) -> str:
     out = [f"{source}",
-           "prediction: " + ", then ".join(f"{t['label']} ({t['probability']:.1%})"
+           "prediction: " + ", then ".join(scores.describe(t, rep["output"])
                                            for t in rep["top"]),
            f"wanted label for the gradients: {rep['wanted']} "
            f"({'the prediction' if rep['wanted'] == rep['prediction'] else 'given with --label'}"

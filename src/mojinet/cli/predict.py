@@ -8,10 +8,12 @@ from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
 from ..data.dictionary import lookup_all
 from ..data.images import ImageError, load_images
 from .common import load_square_model
-from .printer import say, say_json, warn
+from .printer import CLIError, say, say_json, warn
 
 
 def cmd_predict(args) -> int:
+    if args.top < 1:
+        raise CLIError(f"--top must be at least 1 (how many candidates to show), got {args.top}")
     model, h = load_square_model(args.model, "predict")
     box = model.preprocessing.get("user_images", {}).get("box")
     entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
