@@ -309,8 +309,10 @@ class EstimatorPeer(Peer):
 
     def __init__(self, cfg, init_params, X, y, threads, seed=SEED):
         super().__init__(cfg, init_params, X, y, threads, seed)
+        from mojinet import engines
         from mojinet.sklearn import MLPClassifier
 
+        engines.load_kernels()  # as MojinetPeer does
         hidden = {"sigmoid": "logistic", "relu": "relu"}[cfg["hidden"]]
         self.clf = MLPClassifier(
             hidden_layer_sizes=tuple(cfg["sizes"][1:-1]), activation=hidden, solver="sgd",
