@@ -67,13 +67,13 @@ def load_data(config: RunConfig) -> RunData:
     config says; the validation split is drawn with the run's seed)."""
     options = dict(config.dataset_options)
     try:
-        train_set = load_dataset(config.dataset, "train", config.data_dir, **options)
-        test_set = load_dataset(config.dataset, "test", config.data_dir, **options)
+        # the limit reaches the loaders: a drawn dataset draws only the images it needs
+        train_set = load_dataset(config.dataset, "train", config.data_dir, limit=config.limit,
+                                 **options)
+        test_set = load_dataset(config.dataset, "test", config.data_dir, limit=config.limit,
+                                **options)
     except TypeError as e:  # an option the dataset's loader does not take
         raise ConfigError(f"dataset_options: {e}") from e
-    if config.limit:
-        train_set = train_set.subset(config.limit)
-        test_set = test_set.subset(min(config.limit, len(test_set)))
     if not config.validation:
         return RunData(train_set, test_set, "test", test_set)
     train_set, eval_set = train_set.split(config.validation, seed=config.seed)
