@@ -16,6 +16,7 @@ from ..data.images import to_input
 from ..data.registry import DATA_DIR_ENV, dataset_name
 from ..io import Model, load_model
 from ..runner import model_split
+from .common import DefaultsHelpFormatter
 from .printer import say, say_json
 
 # The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
@@ -268,7 +269,7 @@ def add_parser(sub) -> None:
 
     f = sub.add_parser(
         "figures", help="draw the chapter's figures for a trained model (PNG/SVG/PDF + index)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     f.add_argument("model")
     f.add_argument("--out", required=True, help="folder for the figures (created if missing)")
     f.add_argument("--formats", default="png,svg,pdf", help="comma-separated: png, svg, pdf")

@@ -22,7 +22,7 @@ from ..nn.train import evaluate
 from ..presets import PRESETS
 from ..real_eval import add_real_options
 from ..runner import run
-from .common import load_square_model
+from .common import DefaultsHelpFormatter, load_square_model
 from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
@@ -134,7 +134,7 @@ def cmd_kanji_sample(args) -> int:
 
 def add_parser(sub) -> None:
     r = sub.add_parser("radicals", help="do hidden neurons stand for kanji components? (AUC)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     r.add_argument("model", help="a model trained on KanjiVG kanji (e.g. kanjivg-grade1)")
     r.add_argument("--samples", type=int, default=30, help="held-out samples per kanji")
     r.add_argument("--seed", type=int, default=ANALYSIS_SEED, help="seed of those samples")
@@ -151,7 +151,7 @@ def add_parser(sub) -> None:
 
     t = sub.add_parser("train-radical",
                        help="train a kanji classifier with an extra component (radical) head",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     t.add_argument("--charset", default="grade1",
                    help=f"{', '.join(CHARSETS)} or a string of characters")
     t.add_argument("--lam", type=float, default=1.0,
@@ -174,7 +174,7 @@ def add_parser(sub) -> None:
     t.set_defaults(func=cmd_train_radical)
 
     e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     e.add_argument("model")
     e.add_argument("--per-class", type=int, default=20)
     e.add_argument("--seed", type=int, default=3,
