@@ -6,7 +6,6 @@ Thin: parse, call ``radicals`` / ``runner`` / ``data.kanji``, print. Registered 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
