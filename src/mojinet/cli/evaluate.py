@@ -49,12 +49,31 @@ def cmd_info(args) -> int:
             say("run:\n  " + RunConfig.from_dict(cfg).to_toml().strip().replace("\n", "\n  "))
         except ConfigError:  # made by an older mojinet, or in Python without run()
             if cfg:
-                say("training: " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
+                say("training options:")
+                for k, v in cfg.items():
+                    say(f"  {k}: {_readable(v)}")
         hist = t.get("history", [])
-        say(f"status: {t.get('status', '?')}, {len(hist)} epochs, {t.get('seconds', '?')} s")
+        say(f"status: {t.get('status', '?')}, {len(hist)} epochs, {t.get('seconds', '?')} s"
+            + (f", {t['n_train']:,} training images" if isinstance(t.get("n_train"), int) else "")
+            + (f", engine {t['engine']}" if "engine" in t else ""))
         if "test_accuracy" in t:
             say(f"test accuracy: {t['test_accuracy']:.2%}")
+        head = t.get("component_head")
+        if isinstance(head, dict) and "components" in head:
+            say(f"component head (training only): {len(head['components'])} components, "
+                f"λ {head.get('lambda', '?')}: {' '.join(map(str, head['components'][:30]))}")
+        if t.get("credit"):
+            say(f"data credit: {t['credit']}")
     return 0
+
+
+def _readable(value) -> str:
+    """A recorded option as text: lists as their items, tables as key=value pairs."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_readable(v)}" for k, v in value.items()) or "(none)"
+    if isinstance(value, (list, tuple)):
+        return " ".join(_readable(v) for v in value) or "(none)"
+    return "(not set)" if value is None else str(value)
 
 
 def add_parser(sub) -> None:

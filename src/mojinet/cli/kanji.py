@@ -89,9 +89,25 @@ def cmd_train_radical(args) -> int:
         training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
         results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
     path = save_model(model, args.out)
-    say(json.dumps(results))
+    if args.json:
+        say(json.dumps(results, ensure_ascii=False))
+    else:
+        _say_radical_results(results, args)
     say(f"Saved the classifier (without the component head) to {path}")
     return 0
+
+
+def _say_radical_results(results: dict, args) -> None:
+    """train-radical's results in words (``--json``: as JSON)."""
+    say(f"test accuracy, other writers in the default style: {results['test_accuracy']:.2%} "
+        f"({args.test_per_class} per class)")
+    for style in args.eval_styles:
+        say(f"  in style {style}: {results[f'test_accuracy_{style}']:.2%}")
+    head = results.get("component_head")
+    if head is not None:
+        say(f"component head: {head['per_component']:.2%} of its yes/no answers right; the "
+            f"exact set of components for {head['exact_set']:.2%} of the test images")
+    say(f"trained in {results['seconds']:.1f} s")
 
 
 # ----------------------------------------------------------------------------- kanji-eval
@@ -169,7 +185,8 @@ def add_parser(sub) -> None:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--epochs", type=int, default=15)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="mojinet-radical.npz")
+    t.add_argument("--out", default="mojinet-radical.npz", help="where to save the classifier")
+    t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=cmd_train_radical)
 
     e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
