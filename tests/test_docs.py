@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
-
 from mojinet.viz.palette import NAMES
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

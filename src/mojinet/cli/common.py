@@ -12,7 +12,9 @@ from .printer import CLIError
 def load_square_model(path: str, command: str) -> tuple[Model, int]:
     """(the model in ``path``, the side of its square input images); ``command`` names who asks
     when the inputs are not square."""
-    model = load_model(path)
+    from ..models import model_path
+
+    model = load_model(model_path(path))  # a file, or a shipped model's name
     h, w = model.image_shape
     if h != w:
         raise CLIError(f"{path}: {command} needs square input images, not {h}×{w}")

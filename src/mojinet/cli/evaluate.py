@@ -10,10 +10,12 @@ from ..data.registry import dataset_name
 from ..inspect import confusion_matrix
 from ..io import load_model
 from ..runner import model_split
+from .models import add_model_option, chosen_model
 from .printer import CLIError, format_confusion, say
 
 
 def cmd_evaluate(args) -> int:
+    args.model = chosen_model(args)
     model = load_model(args.model)
     data = model_split(model, args.split, args.dataset, args.data_dir)
     if data.n_features != model.network.sizes[0] or data.n_classes != len(model.classes):
@@ -36,6 +38,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_info(args) -> int:
+    args.model = chosen_model(args)
     model = load_model(args.model)
     say(f"{args.model}: mojinet model")
     say(model.network.summary())
@@ -78,7 +81,8 @@ def _readable(value) -> str:
 
 def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix")
-    e.add_argument("model")
+    e.add_argument("model", nargs="?", help="a model file, or a shipped model's name")
+    add_model_option(e)
     e.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="the dataset to check on (default: the one the model was trained on; "
                         "see `mojinet datasets`), or folder:PATH")
@@ -87,5 +91,6 @@ def add_parser(sub) -> None:
     e.set_defaults(func=cmd_evaluate)
 
     i = sub.add_parser("info", help="what a model file holds")
-    i.add_argument("model")
+    i.add_argument("model", nargs="?", help="a model file, or a shipped model's name")
+    add_model_option(i)
     i.set_defaults(func=cmd_info)

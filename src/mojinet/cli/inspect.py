@@ -14,6 +14,7 @@ from .. import scores
 from ..data.images import to_input
 from ..data.registry import DATA_DIR_ENV, dataset_name
 from ..io import Model, load_model
+from ..models import model_path
 from ..runner import model_split
 from .common import DefaultsHelpFormatter
 from .printer import say, say_json
@@ -178,7 +179,7 @@ def _format_report(rep: dict, source: str, top: int) -> str:
 
 
 def cmd_inspect(args) -> int:
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     h, w = model.image_shape
     if args.top < 1:
         raise InspectError(f"--top must be at least 1, got {args.top}")
@@ -213,7 +214,7 @@ def cmd_inspect(args) -> int:
 def cmd_figures(args) -> int:
     from ..viz.report import make_figures
 
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     data = model_split(model, "test", args.dataset, args.data_dir)
     if args.limit < 0:
         raise InspectError(f"--limit must be 0 (all) or a positive number, got {args.limit}")

@@ -15,6 +15,7 @@ from ..config import ConfigError, RunConfig, read_config
 from ..data.registry import DATA_DIR_ENV, available_datasets, dataset_name
 from ..engines import ENGINES
 from ..epochlog import EpochLog
+from ..models import recipe_path
 from ..nn.activations import ACTIVATIONS
 from ..nn.costs import COSTS
 from ..nn.init import INITIALISERS
@@ -45,7 +46,7 @@ def base_config(argv) -> RunConfig:
     if known.config is not None:
         if known.preset is not None:
             raise ConfigError("give --config FILE or --preset NAME, not both")
-        return read_config(known.config)
+        return read_config(recipe_path(known.config))  # a file, or a shipped model's name
     if known.preset is None and known.dataset is not None:  # the dataset's own default recipe
         return PRESETS[dataset_preset(known.dataset)].config
     return PRESETS.get(known.preset or DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]).config

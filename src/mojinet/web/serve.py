@@ -54,6 +54,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="drawings decoded at once (default 2; each large drawing needs up to "
                    "~140 MB while decoded); more wait, then get 503")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
+    s.add_argument("--model", dest="model_name", metavar="NAME",
+                   help="a model that ships with mojinet (`mojinet models`), e.g. kanji")
     s.set_defaults(func=cmd_serve)
     return s
 
@@ -111,7 +113,12 @@ def cmd_serve(args) -> int:
                          f"1000 bytes (the default is 1000000)")
     if args.decode_slots < 1:
         raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
-    path = Path(args.model) if args.model else _default_model()
+    if args.model and args.model_name:
+        raise ServeError("give the model once: as MODEL or as --model NAME, not both")
+    from ..models import model_path
+
+    chosen = args.model or args.model_name
+    path = model_path(chosen) if chosen else _default_model()
     model = load_model(path)
     app = create_app(model, name=path.name, max_body=args.max_body,
                      hosts=allowed_hosts(args.host, args.allow_host),
