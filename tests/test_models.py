@@ -8,9 +8,9 @@ import tomllib
 
 import numpy as np
 import pytest
-from conftest import ROOT
 from PIL import Image, ImageDraw
 
+from conftest import ROOT
 from mojinet import RunConfig, load_model, read_config
 from mojinet.cli import main
 from mojinet.models import SHIPPED, model_path, recipe_path

@@ -4,8 +4,9 @@
 >>> clf = MLPClassifier(hidden_layer_sizes=(100,), max_iter=20).fit(X_train, y_train)
 >>> clf.score(X_test, y_test), clf.predict_proba(X_test[:3])
 
-The parameters become a ``RunConfig`` (``to_config``), checked there — an error names the
-parameter — and built by the runner's ``network_of``/``optimizer_of``; the epochs run through
+The parameters become a ``RunConfig`` (``to_config``; the last one trained with is ``config_``),
+checked there — an error names the parameter — and built by the runner's
+``network_of``/``optimizer_of``; the epochs run through
 ``nn.train.train`` with the fast engines (``mojinet.engines``: compiled with Numba, else BLAS),
 which give the reference's numbers. The network has ``hidden_layer_sizes`` hidden layers of
 ``activation`` and a softmax output with the cross-entropy cost (δᴸ = a − y); ``predict_proba``
@@ -231,6 +232,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _epochs(self, config, X, y_index, weights, eval_data, epochs: int, stop) -> None:
         """Up to ``epochs`` epochs of ``nn.train.train`` with the engine the config names."""
+        self.config_ = config  # the RunConfig of the last call (batch size and α for its n)
         net, optimizer = self.network_, self.optimizer_
         X = np.asarray(X, dtype=net.dtype)
         optimizer.weight_decay = config.weight_decay  # α / batch size, for this call's batches
@@ -263,7 +265,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         side = int(round(self.n_features_in_ ** 0.5))
         shape = (side, side) if side * side == self.n_features_in_ else (1, self.n_features_in_)
-        training = {"config": self.to_config().to_dict(), "history": self.history_.to_dict(),
+        training = {"config": self.config_.to_dict(), "history": self.history_.to_dict(),
                     "estimator": "mojinet.sklearn.MLPClassifier"}
         return Model(self.network_.copy(), tuple(str(c) for c in self.classes_),
                      preprocessing(shape), training)
