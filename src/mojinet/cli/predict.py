@@ -52,7 +52,7 @@ def cmd_predict(args) -> int:
 
 def add_parser(sub) -> None:
     r = sub.add_parser("predict", help="classify image files (PNG, JPEG, …) of characters")
-    r.add_argument("paths", nargs="+", metavar="MODEL IMAGE",
+    r.add_argument("paths", nargs="+", metavar="MODEL_OR_IMAGE",
                    help="a model file (or a shipped model's name), then image files; with "
                         "--model, only image files")
     add_model_option(r)
