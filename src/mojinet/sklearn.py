@@ -252,7 +252,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return engines.feedforward(self.network_, X.astype(self.network_.dtype, copy=False))
 
     def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+        """ln of ``predict_proba`` (−inf where a probability underflowed to 0)."""
+        P = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(P)
 
     def predict(self, X):
         """The most probable class of each row: (n_samples,)."""
