@@ -84,3 +84,14 @@ def test_train_config_takes_a_shipped_recipe():
     config = config_from_args(parse_args(["train", "--config", "chapter", "--epochs", "1"]))
     assert config == read_config(recipe_path("chapter")).replace(epochs=1)
     assert np.isclose(config.eta, 3.0)
+
+
+def test_serve_takes_a_shipped_model_name(capsys):
+    """serve --model NAME resolves like the other commands (checked before any server starts)."""
+    assert main(["serve", "--model", "no-such-model", "--port", "0"]) == 2
+    assert "no shipped model of that name" in capsys.readouterr().err
+    assert main(["serve", "chapter.npz", "--model", "chapter", "--port", "0"]) == 2
+    assert "give the model once" in capsys.readouterr().err
+    if not ENTRIES["kanji-grade1"].built:
+        assert main(["serve", "--model", "kanji", "--port", "0"]) == 2
+        assert "tools/build_models.py kanji-grade1" in capsys.readouterr().err
