@@ -83,6 +83,8 @@ def test_bad_parameters_name_themselves(rng):
         MLPClassifier(hidden_layer_sizes=(0,)).fit(X, y)
     with pytest.raises(ValueError, match="solver"):
         MLPClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        MLPClassifier(alpha="much").fit(X, y)
     with pytest.raises(ValueError, match="validation_fraction"):
         MLPClassifier(early_stopping=True, validation_fraction=1.5).fit(X, y)
 

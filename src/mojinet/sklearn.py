@@ -102,6 +102,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """The ``RunConfig`` of these parameters for a training set of ``n_samples`` (the batch
         size "auto" and α depend on it); a ValueError names the parameter that is wrong."""
         batch = _batch_size(self.batch_size, n_samples)
+        alpha = _number(self.alpha)
         try:
             activation = _ACTIVATIONS.get(self.activation, self.activation)
             return RunConfig(
@@ -110,7 +111,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 init="xavier", optimizer=self.solver, eta=_number(self.learning_rate_init),
                 batch_size=batch, momentum=_number(self.momentum) if self.solver == "sgd" else 0,
                 nesterov=bool(self.nesterovs_momentum) and self.solver == "sgd",
-                weight_decay=_number(self.alpha) / batch, schedule=self.schedule,
+                weight_decay=alpha / batch if isinstance(alpha, float) else alpha,
+                schedule=self.schedule,
                 epochs=self.max_iter, engine=self.engine, seed=0)
         except ConfigError as e:
             field = str(e).split()[0]
@@ -190,7 +192,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y has only one class ({classes.tolist()}): MLPClassifier needs "
                              f"samples of at least 2 classes to learn to tell them apart")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self.classes_ = classes
+        self.classes_, self.seed_ = classes, seed
         self.network_ = network_of(config.replace(seed=seed), X.shape[1], len(classes),
                                      dtype=X.dtype)
         self.optimizer_ = optimizer_of(config)
@@ -232,7 +234,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _epochs(self, config, X, y_index, weights, eval_data, epochs: int, stop) -> None:
         """Up to ``epochs`` epochs of ``nn.train.train`` with the engine the config names."""
-        self.config_ = config  # the RunConfig of the last call (batch size and α for its n)
+        # the RunConfig of the last call (its seed, and the batch size and α for its n)
+        self.config_ = config.replace(seed=self.seed_)
         net, optimizer = self.network_, self.optimizer_
         X = np.asarray(X, dtype=net.dtype)
         optimizer.weight_decay = config.weight_decay  # α / batch size, for this call's batches
