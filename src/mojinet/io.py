@@ -104,6 +104,25 @@ class Model:
         best = np.argsort(-P, axis=1, kind="stable")[:, :k]
         return [[(self.classes[j], float(P[i, j])) for j in row] for i, row in enumerate(best)]
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the layer table, what it reads, its test accuracy and its training curves."""
+        from html import escape
+
+        from .nn.display import history_html, network_html
+        from .nn.train import History
+
+        classes = " ".join(self.classes[:20]) + (" …" if len(self.classes) > 20 else "")
+        h, w = self.image_shape
+        lines = [f"reads {len(self.classes)} classes: {classes}", f"input {h}×{w} images"]
+        accuracy = self.training.get("test_accuracy")
+        if isinstance(accuracy, (int, float)):
+            lines.append(f"test accuracy {accuracy:.2%}")
+        html = network_html(self.network) + "".join(f"<p>{escape(t)}</p>" for t in lines)
+        records = self.training.get("history")
+        if records:
+            html += history_html(History.from_dict(records), self.training.get("eval", "check"))
+        return f"<div><b>mojinet Model</b>{html}</div>"
+
     def metadata(self) -> dict:
         net = self.network
         return {

@@ -45,7 +45,7 @@ from .run_memory import estimate as estimate_memory
 from .saving import checkpoint_path, model_path, target_of
 
 __all__ = ["RunData", "RunInterrupted", "load_data", "model_dataset", "model_split",
-           "preprocessing", "resume", "run"]
+           "network_of", "optimizer_of", "preprocessing", "resume", "run", "schedule_of"]
 
 Callback = Callable[[Network, EpochRecord], "bool | None"]
 Log = Callable[[str], None]
@@ -83,13 +83,13 @@ def load_data(config: RunConfig) -> RunData:
         return RunData(train_set, check, "test", check)
     options = dict(config.dataset_options)
     try:
-        train_set = load_dataset(config.dataset, "train", config.data_dir, **options)
-        test_set = load_dataset(config.dataset, "test", config.data_dir, **options)
+        # the limit reaches the loaders: a drawn dataset draws only the images it needs
+        train_set = load_dataset(config.dataset, "train", config.data_dir, limit=config.limit,
+                                 **options)
+        test_set = load_dataset(config.dataset, "test", config.data_dir, limit=config.limit,
+                                **options)
     except TypeError as e:  # an option the dataset's loader does not take
         raise ConfigError(f"dataset_options: {e}") from e
-    if config.limit:
-        train_set = train_set.subset(config.limit)
-        test_set = test_set.subset(min(config.limit, len(test_set)))
     if not config.validation:
         return RunData(train_set, test_set, "test", test_set)
     train_set, eval_set = train_set.split(config.validation, seed=config.seed)
@@ -134,13 +134,18 @@ def model_split(model: Model, split: str = "test", dataset: str | None = None,
 
 
 def run(config: RunConfig, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
-        progress: bool | None = False) -> Model:
+        progress: bool | None = False, verbose: bool = False) -> Model:
     """Train the network ``config`` describes and return it as a ``Model``.
 
     ``callbacks``: functions ``f(net, record)`` called after every epoch (after the model file is
-    saved); one returning True stops the run. ``log`` receives the lines the command line prints.
-    ``progress``: a progress bar per epoch (None: only on a terminal).
+    saved); one returning True stops the run (``EpochLog`` writes each epoch to a CSV or JSON
+    lines file). ``log`` receives the lines the command line prints. ``progress``: a progress bar
+    per epoch (None: only on a terminal). ``verbose``: both, in a notebook too — the lines
+    printed (unless ``log`` is given) and tqdm's bar (a widget in Jupyter).
     """
+    if verbose:
+        log = print if log is _quiet else log
+        progress = True
     return _Run(config, callbacks, log, progress).execute()
 
 
@@ -183,9 +188,7 @@ class _Run:
                                      max(len(self.data.eval), len(self.data.test))))
         self.trunk = _network(config, self.data.train)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
-        self.optimizer = make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
-                                        nesterov=config.nesterov,
-                                        weight_decay=config.weight_decay)
+        self.optimizer = optimizer_of(config)
         self.rng = np.random.default_rng(config.seed)
         self.history = History()
         self.best = BestCheckpoint() if config.best else None
@@ -214,8 +217,7 @@ class _Run:
             train(self.net, data.train.X, data.train.y, optimizer=self.optimizer,
                   epochs=remaining, batch_size=batch_size, rng=self.rng,
                   eval_data=(data.eval.X, data.eval.y), progress=self.progress,
-                  schedule=make_schedule(c.schedule, c.eta, c.epochs, c.step_size,
-                                         gamma=c.gamma, warmup=c.warmup),
+                  schedule=schedule_of(c),
                   on_epoch_end=chain(self.best, self.stopper, self.after_epoch, *self.callbacks),
                   history=self.history, augment=_augment(c, data.train), dropout=dropout,
                   constraint=constraint, targets=targets, steps=steps)
@@ -335,12 +337,31 @@ class _Run:
 
 
 # ----------------------------------------------------------------------------- building
+def network_of(config: RunConfig, n_in: int, n_out: int, dtype=np.float32) -> Network:
+    """The network ``config`` describes for ``n_in`` inputs and ``n_out`` classes: its hidden
+    layers, activations and cost, weights drawn by ``init`` with the seed."""
+    sizes = [n_in, *config.hidden, n_out]
+    return Network(sizes, list(config.layer_activations), config.cost, init=config.init,
+                   seed=config.seed, dtype=dtype)
+
+
+def optimizer_of(config: RunConfig):
+    """The optimiser ``config`` describes (η, momentum, Nesterov, weight decay)."""
+    return make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
+                          nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+
+def schedule_of(config: RunConfig):
+    """η for each 0-based epoch, as ``config`` says (``nn.schedules``)."""
+    return make_schedule(config.schedule, config.eta, config.epochs, config.step_size,
+                         gamma=config.gamma, warmup=config.warmup)
+
+
 def _network(config: RunConfig, train_set: Dataset) -> Network:
     """The network for these data: sizes from the data and ``hidden``; weights drawn with the
     seed, or taken from ``config.finetune``."""
-    sizes = [train_set.n_features, *config.hidden, train_set.n_classes]
-    net = Network(sizes, list(config.layer_activations), config.cost, init=config.init,
-                  seed=config.seed)
+    net = network_of(config, train_set.n_features, train_set.n_classes)
+    sizes = net.sizes
     if config.finetune is None:
         return net
     start = load_model(config.finetune)

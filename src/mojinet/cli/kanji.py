@@ -6,7 +6,6 @@ Thin: parse, call ``radicals`` / ``runner`` / ``data.kanji``, print. Registered 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -22,7 +21,13 @@ from ..nn.train import evaluate
 from ..presets import PRESETS
 from ..real_eval import add_real_options
 from ..runner import run
-from .common import add_draw_workers_flag, load_square_model, use_draw_workers, whole
+from .common import (
+    DefaultsHelpFormatter,
+    add_draw_workers_flag,
+    load_square_model,
+    use_draw_workers,
+    whole,
+)
 from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
@@ -91,9 +96,25 @@ def cmd_train_radical(args) -> int:
         training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
         results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
     path = save_model(model, args.out)
-    say(json.dumps(results))
+    if args.json:
+        say(json.dumps(results, ensure_ascii=False))
+    else:
+        _say_radical_results(results, args)
     say(f"Saved the classifier (without the component head) to {path}")
     return 0
+
+
+def _say_radical_results(results: dict, args) -> None:
+    """train-radical's results in words (``--json``: as JSON)."""
+    say(f"test accuracy, other writers in the default style: {results['test_accuracy']:.2%} "
+        f"({args.test_per_class} per class)")
+    for style in args.eval_styles:
+        say(f"  in style {style}: {results[f'test_accuracy_{style}']:.2%}")
+    head = results.get("component_head")
+    if head is not None:
+        say(f"component head: {head['per_component']:.2%} of its yes/no answers right; the "
+            f"exact set of components for {head['exact_set']:.2%} of the test images")
+    say(f"trained in {results['seconds']:.1f} s")
 
 
 # ----------------------------------------------------------------------------- kanji-eval
@@ -137,7 +158,7 @@ def cmd_kanji_sample(args) -> int:
 
 def add_parser(sub) -> None:
     r = sub.add_parser("radicals", help="do hidden neurons stand for kanji components? (AUC)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     r.add_argument("model", help="a model trained on KanjiVG kanji (e.g. kanjivg-grade1)")
     r.add_argument("--samples", type=whole(1), default=30, help="held-out samples per kanji")
     r.add_argument("--seed", type=whole(0), default=ANALYSIS_SEED, help="seed of those samples")
@@ -154,7 +175,7 @@ def add_parser(sub) -> None:
 
     t = sub.add_parser("train-radical",
                        help="train a kanji classifier with an extra component (radical) head",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     t.add_argument("--charset", default="grade1",
                    help=f"{', '.join(CHARSETS)} or a string of characters")
     t.add_argument("--lam", type=float, default=1.0,
@@ -173,12 +194,13 @@ def add_parser(sub) -> None:
     t.add_argument("--batch-size", type=whole(1), default=64)
     t.add_argument("--epochs", type=whole(1), default=15)
     t.add_argument("--seed", type=whole(0), default=0)
-    t.add_argument("--out", default="mojinet-radical.npz")
+    t.add_argument("--out", default="mojinet-radical.npz", help="where to save the classifier")
+    t.add_argument("--json", action="store_true", help="print the results as JSON")
     add_draw_workers_flag(t)
     t.set_defaults(func=cmd_train_radical)
 
     e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     e.add_argument("model")
     e.add_argument("--per-class", type=whole(1), default=20)
     e.add_argument("--seed", type=whole(0), default=3,

@@ -298,14 +298,21 @@ def default_counts(n_classes: int) -> tuple[int, int]:
     return train, test
 
 
-def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE) -> Dataset:
-    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers)."""
+def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE,
+                         limit: int = 0) -> Dataset:
+    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers).
+    ``limit`` > 0: only the first ``limit`` images — drawn alone (⌈limit / k⌉ rounds of the k
+    characters) unless the whole split is cached; the same images either way."""
     if split not in ("train", "test"):
         raise ValueError(f"kanjivg-{name} has no split {split!r}; choose train or test")
     chars = charset(name)
     n_train, n_test = default_counts(len(chars))
     n, seed = (n_train, TRAIN_SEED) if split == "train" else (n_test, TEST_SEED)
-    return synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+    whole_cached = _cache_path(chars, n, size, seed, get_styles(None)).exists()
+    if limit and not whole_cached:
+        n = min(n, -(-limit // len(chars)))  # rounds needed: images are sample-major
+    data = synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+    return data.subset(limit) if 0 < limit < len(data) else data
 
 
 def load_synthetic_split(split: str, chars: str = "hiragana", per_class: int | None = None,
@@ -332,9 +339,9 @@ def _register() -> None:
         k = len(charset(name))
         n_train, n_test = default_counts(k)
 
-        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, _name=name):
+        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, limit: int = 0, _name=name):
             # data_dir is not used: the images are drawn (and cached), never read from a folder.
-            return load_kanjivg_dataset(_name, split, size)
+            return load_kanjivg_dataset(_name, split, size, limit)
 
         def is_cached(_name=name, _n=(n_train, n_test)):
             chars = charset(_name)

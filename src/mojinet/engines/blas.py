@@ -15,7 +15,7 @@ import numpy as np
 
 from ..nn.network import Gradients, Network
 from . import compiled
-from .common import LayerBuffers, check_data, check_trainer, velocities
+from .common import LayerBuffers, check_data, check_trainer, check_weights, velocities
 
 Array = np.ndarray
 
@@ -34,23 +34,27 @@ class BlasTrainer:
         self.nabla_w = [np.empty_like(W) for W in net.weights]  # ∂C/∂Wˡ: (fan_in, fan_out)
         self.nabla_b = [np.empty_like(b) for b in net.biases]  # ∂C/∂bˡ: (fan_out,)
 
-    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int) -> Array:
+    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int,
+            weights: Array | None = None) -> Array:
         """Train on the batches that start at start, start + batch_size, … < stop; returns their
-        costs, stopping after the first that is not finite (without its step)."""
+        costs, stopping after the first that is not finite (without its step). ``weights`` (n,):
+        per-sample weights of the cost, as in ``Network.backprop``."""
         X, Y = check_data(self.net, X, Y, order[start:stop])
+        weights = check_weights(self.net, weights, len(X))
         fused = self._fused_step() if compiled.HAVE_NUMBA else None
         costs = []
         for first in range(start, stop, self.batch_size):
             idx = order[first : first + self.batch_size]
-            cost = self._step(X, Y, idx, fused)
+            cost = self._step(X, Y, idx, fused, None if weights is None else weights[idx])
             costs.append(cost)
             if not np.isfinite(cost):
                 break
         return np.array(costs, dtype=np.float64)
 
-    def _step(self, X: Array, Y: Array, idx: Array, fused) -> float:
-        """Forward, backprop and the step for the batch X[idx]; its cost (no step if not finite).
-        ``fused(l)`` steps layer l (with Numba); without it ``SGD.step`` steps all at the end."""
+    def _step(self, X: Array, Y: Array, idx: Array, fused, s: Array | None) -> float:
+        """Forward, backprop and the step for the batch X[idx] with sample weights s (or None);
+        its cost (no step if not finite). ``fused(l)`` steps layer l (with Numba); without it
+        ``SGD.step`` steps all at the end."""
         net, buf, m = self.net, self.buffers, len(idx)
         A0 = np.take(X, idx, axis=0, out=buf.X_batch[:m])  # (m, n_in)
         Yb = np.take(Y, idx, axis=0, out=buf.Y_batch[:m])  # (m, n_out)
@@ -61,10 +65,10 @@ class BlasTrainer:
             Z += b
             prev = sigma(Z, out=A)  # Aˡ = σ(Zˡ)
         out = net.activations[-1]
-        cost = net.cost.fn(zs[-1], acts[-1], Yb, out)
+        cost = net.cost.fn(zs[-1], acts[-1], Yb, out, s)
         if not np.isfinite(cost):
             return cost
-        D = net.cost.delta(zs[-1], acts[-1], Yb, out)  # (BP1) δᴸ: (m, n_out)
+        D = net.cost.delta(zs[-1], acts[-1], Yb, out, s)  # (BP1) δᴸ: (m, n_out)
         for l in range(net.n_layers - 1, -1, -1):
             prev = A0 if l == 0 else acts[l - 1]  # Aˡ⁻¹: (m, fan_in)
             np.matmul(prev.T, D, out=self.nabla_w[l])  # (BP4) (fan_in, fan_out)

@@ -165,6 +165,11 @@ class Network:
                      f"{self.n_params:,} parameters")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:  # Jupyter: the layer table
+        from .display import network_html
+
+        return network_html(self)
+
     def __repr__(self) -> str:
         acts = ",".join(a.name for a in self.activations)
         return f"Network({'-'.join(map(str, self.sizes))}, {acts}, {self.cost.name})"
@@ -223,7 +228,8 @@ class Network:
         return total / len(X)
 
     # ----------------------------------------------------------------- backward
-    def backprop(self, X: Array, Y: Array, masks: Masks = None) -> Gradients:
+    def backprop(self, X: Array, Y: Array, masks: Masks = None,
+                 weights: Array | None = None) -> Gradients:
         """Gradient of the mean cost over the batch (X, Y) with respect to every weight and bias.
 
         The four equations of backpropagation, in matrix form for a batch (rows = samples,
@@ -239,12 +245,16 @@ class Network:
 
         With dropout ``masks`` (see ``forward``) layer l sees Ãˡ⁻¹ = Aˡ⁻¹ ⊙ Mˡ⁻¹ instead of Aˡ⁻¹,
         so (BP4) uses Ãˡ⁻¹ and (BP2) gains the mask: δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ ⊙ Mˡ) ⊙ σ'(Zˡ).
+
+        ``weights`` (batch,): per-sample weights sₓ of the cost C = (1/n) Σₓ sₓ Cₓ (``costs.py``);
+        they scale the rows of δᴸ in (BP1), and (BP2)–(BP4) carry them through unchanged.
         """
         zs, activations = self.forward(X, masks)
         Y = self.check_wanted(Y, activations[-1])
+        weights = self.check_weights(weights, len(Y))
         out = self.activations[-1]
-        cost = self.cost.fn(zs[-1], activations[-1], Y, out)
-        delta = self.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
+        cost = self.cost.fn(zs[-1], activations[-1], Y, out, weights)
+        delta = self.cost.delta(zs[-1], activations[-1], Y, out, weights)  # (BP1) (batch, n_out)
         back = self.backward(zs, activations, delta, masks=masks)  # (BP2)–(BP4)
         return Gradients(back.nabla_w, back.nabla_b, cost)
 
@@ -287,6 +297,16 @@ class Network:
         if Y.shape != out.shape:
             raise ValueError(f"wanted outputs Y must have shape {out.shape}, got {Y.shape}")
         return Y
+
+    def check_weights(self, weights: Array | None, batch: int) -> Array | None:
+        """Per-sample weights as a (batch,) array of the net's dtype (None stays None)."""
+        if weights is None:
+            return None
+        weights = np.asarray(weights, dtype=self.dtype)
+        if weights.shape != (batch,):
+            raise ValueError(f"sample weights must have shape ({batch},), one per sample; got "
+                             f"{weights.shape}")
+        return weights
 
     def _check_masks(self, masks: Masks, batch: int) -> None:
         if masks is None:

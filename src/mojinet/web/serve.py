@@ -60,6 +60,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     s.add_argument("--no-samples", action="store_true",
                    help="turn learn my hand off: save nothing, no adapting")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
+    s.add_argument("--model", dest="model_name", metavar="NAME",
+                   help="a model that ships with mojinet (`mojinet models`), e.g. kanji")
     s.set_defaults(func=cmd_serve)
     return s
 
@@ -117,7 +119,12 @@ def cmd_serve(args) -> int:
                          f"1000 bytes (the default is 1000000)")
     if args.decode_slots < 1:
         raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
-    path = Path(args.model) if args.model else _default_model()
+    if args.model and args.model_name:
+        raise ServeError("give the model once: as MODEL or as --model NAME, not both")
+    from ..models import model_path
+
+    chosen = args.model or args.model_name
+    path = model_path(chosen) if chosen else _default_model()
     model = load_model(path)
     samples = None
     if not args.no_samples:
