@@ -22,8 +22,9 @@ units): it is counted as not aligned, not fitted.
 standard deviations (shift, angle, log scale) and, for the whole character, uniform ranges with
 the measured median μ and standard deviation σ (a uniform on [μ − √3σ, μ + √3σ]) of rotation,
 shear and aspect. Spreads are robust (1.4826 × the median absolute deviation), so that the few
-strokes that align badly (a hook KanjiVG draws and the writer left out) do not dominate. The bow (curvature) is not fitted: Tomoe stores 2–3 key points a stroke, straight
-segments, so its "curvature" would measure the recording, not the writer. The packaged fit
+strokes that align badly (a hook KanjiVG draws and the writer left out) do not dominate. The
+bow (curvature) is not fitted: Tomoe stores 2–3 key points a stroke, straight segments, so its
+"curvature" would measure the recording, not the writer. The packaged fit
 (``fitted_style.json``, ``handwriting.STYLES["fitted"]``) was measured on tomoe_data (Apache-2.0
 or CC BY 4.0: "tomoe_data by Hiroyuki Komatsu"), by ``tools/fit_style.py``.
 """
