@@ -183,3 +183,16 @@ def test_both_tomoe_files_count_as_one_source(tmp_path):
     assert "no check" in note
     held, _ = held_out_note(_Model({"dataset": "kanjivg-hiragana"}), [tomoe, other])
     assert all(held.values())
+
+
+def test_many_labels_outside_are_counted_and_the_list_is_cut(caplog):
+    from collections import Counter
+
+    from mojinet.data.strokeset import report_outside
+
+    outside = Counter({chr(0x4E00 + i): 1 for i in range(50)})
+    with caplog.at_level("WARNING"):
+        report_outside("tomoe", outside, 60, 10)
+    assert "50 of 60 samples have labels outside the 10 classes" in caplog.text
+    assert chr(0x4E00 + 39) in caplog.text and chr(0x4E00 + 40) not in caplog.text
+    assert "… and 10 more labels" in caplog.text

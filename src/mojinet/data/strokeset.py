@@ -68,8 +68,10 @@ def strokes_classes(classes, samples: list[Sample]) -> tuple[str, ...]:
 
 def report_outside(name: str, outside: Counter, n: int, n_classes: int) -> None:
     if outside:
-        log.warning("%s: %d of %d samples have labels outside the %d classes, left out: %s",
-                    name, sum(outside.values()), n, n_classes, " ".join(sorted(outside)))
+        labels = sorted(outside)
+        more = f" … and {len(labels) - 40:,} more labels" if len(labels) > 40 else ""
+        log.warning("%s: %d of %d samples have labels outside the %d classes, left out: %s%s",
+                    name, sum(outside.values()), n, n_classes, " ".join(labels[:40]), more)
 
 
 def strokes_dataset(samples: list[Sample], classes=None, size: int = DEFAULT_SIZE,
