@@ -196,3 +196,19 @@ def test_many_labels_outside_are_counted_and_the_list_is_cut(caplog):
     assert "50 of 60 samples have labels outside the 10 classes" in caplog.text
     assert chr(0x4E00 + 39) in caplog.text and chr(0x4E00 + 40) not in caplog.text
     assert "… and 10 more labels" in caplog.text
+
+
+def test_the_ablations_sign_test_by_hand():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "real_ablation.py"
+    spec = importlib.util.spec_from_file_location("real_ablation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.sign_test(0, 0) == 1.0
+    assert module.sign_test(1, 1) == 1.0
+    assert module.sign_test(5, 0) == pytest.approx(2 / 32)  # 2 · (½)^5
+    # 15 against 4: 2 · Σ_{i≤4} C(19, i) / 2^19
+    assert module.sign_test(15, 4) == pytest.approx(2 * 5036 / 2**19)
+    assert module.sign_test(4, 15) == module.sign_test(15, 4)
