@@ -212,3 +212,20 @@ def test_the_ablations_sign_test_by_hand():
     # 15 against 4: 2 · Σ_{i≤4} C(19, i) / 2^19
     assert module.sign_test(15, 4) == pytest.approx(2 * 5036 / 2**19)
     assert module.sign_test(4, 15) == module.sign_test(15, 4)
+
+
+def test_the_committed_recipes_read_and_name_what_exists():
+    from pathlib import Path
+
+    from mojinet.config import read_config
+    from mojinet.data.registry import get_spec
+
+    recipes = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
+    assert len(recipes) >= 3
+    for path in recipes:
+        config = read_config(path)
+        options = dict(config.dataset_options)
+        get_spec(config.dataset)  # a registered dataset
+        assert options["style"] in STYLES, path
+        kanji.resolve_chars(options["chars"])
+        assert options.get("strokes", "tomoe_data").rstrip("/").endswith("tomoe_data"), path
