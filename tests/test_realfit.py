@@ -229,3 +229,13 @@ def test_the_committed_recipes_read_and_name_what_exists():
         assert options["style"] in STYLES, path
         kanji.resolve_chars(options["chars"])
         assert options.get("strokes", "tomoe_data").rstrip("/").endswith("tomoe_data"), path
+
+
+def test_held_out_writers_are_scored_together_without_the_trained_on():
+    from mojinet.real_eval import Score, held_out_score
+
+    result = {"writers": {"a/x": Score(10, 9, 10, 10), "b/y": Score(20, 10, 18, 10),
+                          "c/z": Score(5, 5, 5, 10)}}
+    got = held_out_score(result, {"a/x": True, "b/y": False, "c/z": True})
+    assert (got.n, got.top1, got.topk) == (15, 14, 15)
+    assert held_out_score(result, {"a/x": False, "b/y": False, "c/z": False}) is None

@@ -190,12 +190,24 @@ def held_out_note(model, samples: list[Sample]) -> tuple[dict[str, bool], str]:
                   f"data and are no check")
 
 
+def held_out_score(result: dict, held: dict[str, bool]) -> Score | None:
+    """The writers marked held out, together (None when there are none)."""
+    scores = [sc for w, sc in result["writers"].items() if held.get(w)]
+    if not scores:
+        return None
+    return Score(sum(sc.n for sc in scores), sum(sc.top1 for sc in scores),
+                 sum(sc.topk for sc in scores), scores[0].k)
+
+
 def print_real(result: dict, held: dict[str, bool], counts: dict[str, int], n_classes: int,
                confusions: int) -> None:
     for w, score in result["writers"].items():
         _print(f"  {w:<34} {score.line()}  {'held out' if held.get(w) else 'TRAINED ON'}")
     if result["all"] is not None:
         _print(f"  {'all real writers':<34} {result['all'].line()}")
+    held_out = held_out_score(result, held)
+    if held_out is not None and held_out.n != result["all"].n:
+        _print(f"  {'all held-out writers':<34} {held_out.line()}")
     if result["n_outside"]:
         total, labels = sum(counts.values()), list(result["outside"].items())
         shown = " ".join(f"{c}×{n}" if n > 1 else c for c, n in labels[:40])
@@ -216,9 +228,11 @@ def credits(samples: list[Sample]) -> list[str]:
 
 
 def real_json(result: dict, held: dict[str, bool], confusions: int) -> dict:
+    held_score = held_out_score(result, held)
     return {"writers": {w: s.to_dict() | {"held_out": held.get(w, False)}
                         for w, s in result["writers"].items()},
             "all": result["all"].to_dict() if result["all"] else None,
+            "all_held_out": held_score.to_dict() if held_score else None,
             "outside": result["outside"], "n_outside": result["n_outside"],
             "confusions": [list(c) for c in result["confusions"][:confusions]],
             "hardest": [list(c) for c in result["hardest"][:confusions]]}
