@@ -41,7 +41,7 @@ from .handwriting import Style, get_style, render
 from .kanjivg import CREDIT, load_glyph
 
 CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
-GENERATOR_VERSION = 3  # bump when the drawing changes, so old cache files are not reused
+GENERATOR_VERSION = 4  # bump when the drawing changes, so old cache files are not reused (4: scans read by the photo path)
 # (2: per-component variation, pen shape, square and crowding in the default style)
 # The engines that draw: "reference" (handwriting.render, PIL at 4×, one image at a time) and
 # "fast" (fastwriter.render_batch: the same strokes, an analytic rasteriser, batches). Their
