@@ -111,6 +111,30 @@ def add_parser(sub, base: RunConfig) -> None:
                        epilog="presets: " + "; ".join(f"{q.name}: {q.summary}"
                                                       for q in PRESETS.values()))
     t.set_defaults(func=cmd_train, base=base)
+    add_base_flags(t, base)
+    t.add_argument("--resume", metavar="MODEL",
+                   help="carry on the interrupted or killed run saved in MODEL from its last "
+                        "saved epoch (it goes on saving there)")
+    t.add_argument("--out", default=base.out or DEFAULT_OUT, help="where to save the model")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar per epoch (default: only on a terminal)")
+    add_config_flags(t, base)
+
+
+def add_base_flags(t, base: RunConfig) -> None:
+    """--preset and --config: where the defaults of the other options come from."""
+    t.add_argument("--preset", default=base.preset, choices=list(PRESETS),
+                   help="a named recipe (docs/results.md) supplying the defaults below; "
+                        "options you give still override it")
+    t.add_argument("--config", metavar="FILE",
+                   help="take the defaults from a run configuration (.json, .toml) or from the "
+                        "recorded run of a model file (.npz): the same options train the same "
+                        "weights")
+
+
+def add_config_flags(t, base: RunConfig) -> None:
+    """The flags of the RunConfig fields (all but ``out``), defaulting to ``base`` (also used by
+    ``mojinet sweep`` for its base config)."""
     _add_run_flags(t, base)
     _add_data_flags(t, base)
     _add_network_flags(t, base)
@@ -119,16 +143,6 @@ def add_parser(sub, base: RunConfig) -> None:
 
 
 def _add_run_flags(t, base: RunConfig) -> None:
-    t.add_argument("--preset", default=base.preset, choices=list(PRESETS),
-                   help="a named recipe (docs/results.md) supplying the defaults below; "
-                        "options you give still override it")
-    t.add_argument("--config", metavar="FILE",
-                   help="take the defaults from a run configuration (.json, .toml) or from the "
-                        "recorded run of a model file (.npz): the same options train the same "
-                        "weights")
-    t.add_argument("--resume", metavar="MODEL",
-                   help="carry on the interrupted or killed run saved in MODEL from its last "
-                        "saved epoch (it goes on saving there)")
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
                    help="start from MODEL's weights instead of random ones (same layer sizes)")
     t.add_argument("--engine", default=base.engine, choices=ENGINES,
@@ -140,9 +154,6 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--best", action=argparse.BooleanOptionalAction, default=base.best,
                    help="keep the epoch with the best validation accuracy (needs --validation)")
     t.add_argument("--seed", type=int, default=base.seed)
-    t.add_argument("--out", default=base.out or DEFAULT_OUT, help="where to save the model")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar per epoch (default: only on a terminal)")
 
 
 def _add_data_flags(t, base: RunConfig) -> None:
