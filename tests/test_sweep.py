@@ -242,6 +242,7 @@ def test_two_workers_share_one_postgresql_study(tmp_path):
         assert sorted(said) == sorted(map(len, by_worker.values()))  # each its own, all told
     finally:
         optuna.delete_study(study_name=study_name, storage=storage)
+        storage.engine.dispose()  # close its connections
 
 
 # ----------------------------------------------------------------------------- the figures

@@ -11,6 +11,7 @@ Non-goals: reports of other kinds of runs (``viz.report`` draws a trained model'
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,9 @@ def importances(study: optuna.Study) -> dict[str, float]:
     if len(done) < 3 or not varied:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study, params=sorted(varied)))
+        with warnings.catch_warnings():  # e.g. "importances will be equal" with few trials
+            warnings.simplefilter("ignore", UserWarning)
+            return dict(optuna.importance.get_param_importances(study, params=sorted(varied)))
     except (RuntimeError, ValueError):  # e.g. every finished trial has the same accuracy
         return {}
 

@@ -136,8 +136,9 @@ def format_table(best: list[TrialRow], names: tuple[str, ...]) -> str:
 def summary(trials: list[TrialRow]) -> str:
     states = {s: sum(r.state == s for r in trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
     seconds = sum(r.seconds or 0.0 for r in trials)
+    took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
     return (f"{len(trials)} trials: {states['COMPLETE']} finished, {states['PRUNED']} pruned, "
-            f"{states['FAIL']} failed; {seconds / 60:.1f} min of training")
+            f"{states['FAIL']} failed; {took} of training")
 
 
 def write_table(out_dir: Path, text: str) -> Path:
