@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..viz.style import BLACK, GREEN, PALETTE, VERMILION, new_figure, styled
 from .results import TrialRow
@@ -29,6 +30,13 @@ def _scored(trials: list[TrialRow], state: str) -> list[TrialRow]:
 
 def _percent(ax) -> None:
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}" if v >= 0.1 else f"{v:.1%}")
+
+
+def _log_x(ax) -> None:
+    """A log x axis labelled with plain numbers (16, 100, 0.5), no crowded minor labels."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 @styled
@@ -86,9 +94,11 @@ def hyper_figure(trials: list[TrialRow]) -> Figure:
                   label="finished")
     right.scatter([r.eta for r in pruned], [r.val_accuracy for r in pruned], s=18,
                   facecolors="none", edgecolors=VERMILION, label="pruned")
-    left.set(xscale="log", xlabel="neurons per hidden layer", ylabel="validation accuracy",
+    left.set(xlabel="neurons per hidden layer", ylabel="validation accuracy",
              title="Accuracy against hidden size")
-    right.set(xscale="log", xlabel="learning rate η", title="Accuracy against η")
+    right.set(xlabel="learning rate η", title="Accuracy against η")
+    for ax in (left, right):
+        _log_x(ax)
     _percent(left)
     for ax in (left, right):
         if ax.get_legend_handles_labels()[0]:
@@ -123,8 +133,10 @@ def frontier_figure(trials: list[TrialRow]) -> Figure:
     if line:
         ax.step([r.seconds for r in line], [r.val_accuracy for r in line], where="post",
                 color=BLACK, lw=1.2, label="frontier")
-    ax.set(xscale="log" if done or pruned else "linear", xlabel="training time (s)",
-           ylabel="validation accuracy", title="Accuracy against training cost")
+    ax.set(xlabel="training time (s)", ylabel="validation accuracy",
+           title="Accuracy against training cost")
+    if done or pruned:
+        _log_x(ax)
     _percent(ax)
     ax.legend(loc="lower right")
     return fig

@@ -38,7 +38,8 @@ NETWORK_NAMES = ("hidden", "layers", "dropout")
 _SCALAR_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 _FIELD_TYPES = {f.name: f.type.removesuffix(" | None") for f in dataclasses.fields(RunConfig)}
 SCALAR_FIELDS = sorted(n for n, t in _FIELD_TYPES.items() if t in _SCALAR_TYPES
-                       and n not in ("preset", "out", "data_dir", "finetune", "teacher"))
+                       and n not in ("preset", "out", "data_dir", "finetune", "teacher",
+                                     "validation"))  # validation: the split that chooses
 _KINDS = {**{n: _FIELD_TYPES[n] for n in SCALAR_FIELDS},
           "hidden": "int", "layers": "int", "dropout": "float"}
 
