@@ -128,7 +128,10 @@ def test_sweep_writes_results_and_best_config_reruns(tmp_path):
     for name in ("trials.csv", "best.toml", "results.md", "index.md", "index.html",
                  "history.png", "importance.png", "hyper.png", "frontier.png"):
         assert (tmp_path / name).is_file(), name
-    assert len((tmp_path / "trials.csv").read_text().splitlines()) == 1 + 3
+    lines = (tmp_path / "trials.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert len(lines) == 1 + 3 and len(set(header)) == len(header)
+    assert {"hidden", "eta", "val_accuracy", "hidden_layers"} <= set(header)
     best = max(trials, key=lambda r: r.val_accuracy)
     assert f"| {best.number} |" in report.table.splitlines()[4]  # the first row of the table
     # best.toml reruns to the same validation accuracy

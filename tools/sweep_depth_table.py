@@ -17,7 +17,7 @@ def main(path: str) -> None:
         done = [r for r in csv.DictReader(f) if r["state"] == "COMPLETE"]
     best: dict[str, dict] = {}
     for r in done:
-        key = r["hidden"]
+        key = r["hidden_layers"]
         if key not in best or float(r["val_accuracy"]) > float(best[key]["val_accuracy"]):
             best[key] = r
 

@@ -153,7 +153,7 @@ def write_csv(trials: list[TrialRow], out_dir: Path) -> Path:
     buffer = io.StringIO()
     w = csv.writer(buffer, lineterminator="\n")
     w.writerow(["number", "state", "val_accuracy", "test_accuracy", "seconds", "parameters",
-                "epochs", "hidden", *names])
+                "epochs", "hidden_layers", *names])
     for r in trials:
         w.writerow([r.number, r.state, _csv(r.val_accuracy), _csv(r.test and r.test[0]),
                     _csv(r.seconds), _csv(r.parameters), _csv(r.epochs),
