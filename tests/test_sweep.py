@@ -168,6 +168,11 @@ def test_pruner_stops_trials_on_validation_accuracy(tmp_path):
     last = study.trials[-1]
     assert last.params == {"eta": 0.0001} and last.state.name == "PRUNED"
     assert last.last_step == 1 and set(last.intermediate_values) == {1}
+    study.enqueue_trial({"eta": 0.0001})  # --prune-from 3: it trains 3 epochs before it may go
+    run_sweep(Sweep(s.base, s.space, s.out_dir, sampler="random", pruner="median", prune_from=3,
+                    trials=8), log=lambda _: None, progress=False)
+    last = study.trials[-1]
+    assert last.state.name == "PRUNED" and set(last.intermediate_values) == {1, 2, 3}
 
 
 def test_jobs_run_in_processes_with_their_share_of_threads(tmp_path):

@@ -72,7 +72,8 @@ def cmd_sweep(args) -> int:
     base = base_of(args)
     space = read_space(args.space) if args.space.endswith(".toml") else parse_space(args.space)
     sweep = Sweep(base, space, args.out_dir, args.study, args.storage, args.sampler,
-                  args.pruner, args.trials, args.timeout, args.jobs, args.sampler_seed)
+                  args.pruner, args.prune_from, args.trials, args.timeout, args.jobs,
+                  args.sampler_seed)
     say(f"Base: preset {base.preset}, hidden {list(base.hidden)}, {base.activation}/"
         f"{base.output_activation}, {base.cost}, {base.epochs} epochs, limit {base.limit or 'none'}"
         f", choosing on {base.validation:,} validation images")
@@ -117,6 +118,8 @@ def add_parser(sub) -> None:
     s.add_argument("--sampler", default="tpe", choices=SAMPLERS)
     s.add_argument("--pruner", default="median", choices=PRUNERS,
                    help="stop poor trials early on their per-epoch validation accuracy")
+    s.add_argument("--prune-from", type=_positive, default=1, metavar="EPOCH",
+                   help="prune no trial before this epoch (for schedules that pay off late)")
     s.add_argument("--trials", type=_positive, default=20, metavar="N",
                    help="run until the study holds N finished or pruned trials")
     s.add_argument("--timeout", type=float, metavar="SECONDS",

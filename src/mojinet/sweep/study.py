@@ -68,12 +68,17 @@ def make_sampler(name: str, space: Space, seed: int | None):
     raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
 
 
-def make_pruner(name: str):
-    """The pruner called ``name`` (the median pruner waits for 3 finished trials)."""
+def make_pruner(name: str, prune_from: int = 1):
+    """The pruner called ``name``, pruning from epoch ``prune_from`` on (the median pruner also
+    waits for 3 finished trials)."""
+    if prune_from < 1:
+        raise ConfigError(f"--prune-from must be an epoch >= 1, got {prune_from}")
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3)
+        # Optuna prunes at steps >= n_warmup_steps (the epochs are steps 1, 2, …)
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=prune_from)
     if name == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=prune_from,
+                                                      reduction_factor=3)
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}, got {name!r}")

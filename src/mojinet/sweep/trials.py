@@ -67,6 +67,7 @@ class Sweep:
     storage: str | None = None  # None: the journal file OUT/study.journal
     sampler: str = "tpe"
     pruner: str = "median"
+    prune_from: int = 1  # the first epoch after which a trial may be pruned
     trials: int = 20  # until the study holds this many finished or pruned trials
     timeout: float | None = None  # seconds after which no new trial starts
     jobs: int = 1
@@ -136,7 +137,7 @@ def work(sweep: Sweep, worker: int = 0,
     fail_abandoned(study)
     seed = None if sweep.seed is None else sweep.seed + 1000 * worker + len(study.trials)
     sampler = make_sampler(sweep.sampler, sweep.space, seed)
-    study = open_study(storage, sweep.study, sampler, make_pruner(sweep.pruner))
+    study = open_study(storage, sweep.study, sampler, make_pruner(sweep.pruner, sweep.prune_from))
     started, done, failures = time.monotonic(), 0, []
     while count(study, DONE + (TrialState.RUNNING,)) < sweep.trials:
         if sweep.timeout is not None and time.monotonic() - started > sweep.timeout:
