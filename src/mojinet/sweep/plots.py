@@ -32,11 +32,19 @@ def _percent(ax) -> None:
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}" if v >= 0.1 else f"{v:.1%}")
 
 
-def _log_x(ax) -> None:
-    """A log x axis labelled with plain numbers (16, 100, 0.5), no crowded minor labels."""
+def _log_x(ax, values=()) -> None:
+    """A log x axis labelled with plain numbers (16, 100, 0.5), no crowded minor labels; a tick
+    at each value when there are only a few (a grid)."""
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_minor_formatter(NullFormatter())
+    distinct = sorted({v for v in values if v is not None})
+    if 0 < len(distinct) <= 8:
+        ax.set_xticks(distinct)
+
+
+def _label(text: str, points: list) -> str | None:
+    return text if points else None  # no legend entry for nothing
 
 
 @styled
@@ -45,9 +53,10 @@ def history_figure(trials: list[TrialRow]) -> Figure:
     ax = fig.add_subplot()
     done, pruned = _scored(trials, "COMPLETE"), _scored(trials, "PRUNED")
     ax.scatter([r.number for r in done], [r.val_accuracy for r in done], s=18, color=PALETTE[0],
-               label="finished", zorder=3)
+               label=_label("finished", done), zorder=3)
     ax.scatter([r.number for r in pruned], [r.val_accuracy for r in pruned], s=18,
-               facecolors="none", edgecolors=VERMILION, label="pruned (when stopped)", zorder=3)
+               facecolors="none", edgecolors=VERMILION,
+               label=_label("pruned (when stopped)", pruned), zorder=3)
     best, xs, ys = -1.0, [], []
     for r in sorted(done, key=lambda r: r.number):
         best = max(best, r.val_accuracy)
@@ -57,7 +66,8 @@ def history_figure(trials: list[TrialRow]) -> Figure:
         ax.step(xs, ys, where="post", color=BLACK, lw=1.2, label="best so far")
     ax.set(xlabel="trial", ylabel="validation accuracy", title="Optimisation history")
     _percent(ax)
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
     return fig
 
 
@@ -91,14 +101,14 @@ def hyper_figure(trials: list[TrialRow]) -> Figure:
         left.scatter([r.hidden[0] for r in p], [r.val_accuracy for r in p], s=18,
                      facecolors="none", edgecolors=colour)
     right.scatter([r.eta for r in done], [r.val_accuracy for r in done], s=18, color=PALETTE[0],
-                  label="finished")
+                  label=_label("finished", done))
     right.scatter([r.eta for r in pruned], [r.val_accuracy for r in pruned], s=18,
-                  facecolors="none", edgecolors=VERMILION, label="pruned")
+                  facecolors="none", edgecolors=VERMILION, label=_label("pruned", pruned))
     left.set(xlabel="neurons per hidden layer", ylabel="validation accuracy",
              title="Accuracy against hidden size")
     right.set(xlabel="learning rate η", title="Accuracy against η")
-    for ax in (left, right):
-        _log_x(ax)
+    _log_x(left, [r.hidden[0] for r in done + pruned if r.hidden])
+    _log_x(right, [r.eta for r in done + pruned])
     _percent(left)
     for ax in (left, right):
         if ax.get_legend_handles_labels()[0]:
@@ -126,9 +136,10 @@ def frontier_figure(trials: list[TrialRow]) -> Figure:
     done = [r for r in _scored(trials, "COMPLETE") if r.seconds]
     pruned = [r for r in _scored(trials, "PRUNED") if r.seconds]
     ax.scatter([r.seconds for r in done], [r.val_accuracy for r in done], s=18,
-               color=PALETTE[0], label="finished", zorder=3)
+               color=PALETTE[0], label=_label("finished", done), zorder=3)
     ax.scatter([r.seconds for r in pruned], [r.val_accuracy for r in pruned], s=18,
-               facecolors="none", edgecolors=VERMILION, label="pruned (when stopped)", zorder=3)
+               facecolors="none", edgecolors=VERMILION,
+               label=_label("pruned (when stopped)", pruned), zorder=3)
     line = frontier(trials)
     if line:
         ax.step([r.seconds for r in line], [r.val_accuracy for r in line], where="post",
@@ -138,5 +149,6 @@ def frontier_figure(trials: list[TrialRow]) -> Figure:
     if done or pruned:
         _log_x(ax)
     _percent(ax)
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
     return fig
