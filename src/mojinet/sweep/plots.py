@@ -67,7 +67,7 @@ def history_figure(trials: list[TrialRow]) -> Figure:
     ax.set(xlabel="trial", ylabel="validation accuracy", title="Optimisation history")
     _percent(ax)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
     return fig
 
 
@@ -112,7 +112,7 @@ def hyper_figure(trials: list[TrialRow]) -> Figure:
     _percent(left)
     for ax in (left, right):
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right")
+            ax.legend(loc="best")
     return fig
 
 
@@ -150,5 +150,5 @@ def frontier_figure(trials: list[TrialRow]) -> Figure:
         _log_x(ax)
     _percent(ax)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
     return fig

@@ -158,12 +158,10 @@ def work(sweep: Sweep, worker: int = 0,
 
 def _child(sweep: Sweep, worker: int, results) -> None:
     """A worker process (spawned: its thread variables were set before numpy loaded)."""
-    from ..cli.printer import say
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def line(study, t):
-        say(f"[worker {worker}] {describe_trial(t)}")
+        print(f"[worker {worker}] {describe_trial(t)}", flush=True)
 
     try:
         results.put((worker, work(sweep, worker, line), None))
