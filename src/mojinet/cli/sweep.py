@@ -66,11 +66,14 @@ def cmd_sweep(args) -> int:
     import optuna
 
     from ..sweep import Sweep, SweepError, parse_space, read_space, run_sweep
+    from ..sweep.space import grid
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own lines
 
     base = base_of(args)
     space = read_space(args.space) if args.space.endswith(".toml") else parse_space(args.space)
+    if args.sampler == "grid":
+        grid(space)  # lists only: say so before anything starts
     sweep = Sweep(base, space, args.out_dir, args.study, args.storage, args.sampler,
                   args.pruner, args.prune_from, args.trials, args.timeout, args.jobs,
                   args.sampler_seed)
