@@ -29,7 +29,7 @@ from mojinet.sweep import space as sp  # noqa: E402
 from mojinet.sweep import study as st_  # noqa: E402
 from mojinet.sweep.plots import frontier, frontier_figure, history_figure, hyper_figure  # noqa
 from mojinet.sweep.results import TrialRow, rows  # noqa: E402
-from mojinet.sweep.trials import model_path  # noqa: E402
+from mojinet.sweep.trials import model_path, work, work_in_parallel  # noqa: E402
 
 # A few hundred images, two epochs, tiny networks: a trial takes about a second.
 # The BLAS engine: no Numba compiling in every new process.
@@ -147,8 +147,8 @@ def test_sweep_writes_results_and_best_config_reruns(tmp_path):
 
 
 def test_sweep_restarted_carries_on_the_same_study(tmp_path):
-    run_sweep(_sweep(tmp_path, trials=2), log=lambda _: None, progress=False)
-    run_sweep(_sweep(tmp_path, trials=4), log=lambda _: None, progress=False)
+    assert work(_sweep(tmp_path, trials=2)) == 2
+    assert work(_sweep(tmp_path, trials=4)) == 2
     study = optuna.load_study(study_name="mojinet", storage=_sweep(tmp_path).storage_object())
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert len({tuple(t.params.items()) for t in study.trials}) == 4  # not the same trials again
@@ -158,29 +158,29 @@ def test_pruner_stops_trials_on_validation_accuracy(tmp_path):
     # eta so small the network learns nothing: the median pruner must stop those after epoch 1
     s = Sweep(BASE.replace(epochs=3), parse_space("eta=0.0001,3"), str(tmp_path),
               sampler="grid", pruner="median", trials=2)
-    grid_first = run_sweep(s, log=lambda _: None, progress=False)
-    assert grid_first.best is not None
+    assert work(s) == 2  # the loop alone: no report (figures take time)
     study = optuna.load_study(study_name="mojinet", storage=s.storage_object())
+    assert sorted(t.params["eta"] for t in study.trials) == [0.0001, 3.0]
     for eta in (3.0, 0.0001, 0.0001, 3.0, 0.0001):  # after 3 startup trials the pruner acts
         study.enqueue_trial({"eta": eta})
-    run_sweep(Sweep(s.base, s.space, s.out_dir, sampler="random", pruner="median", trials=7),
-              log=lambda _: None, progress=False)
+    work(Sweep(s.base, s.space, s.out_dir, sampler="random", pruner="median", trials=7))
     last = study.trials[-1]
     assert last.params == {"eta": 0.0001} and last.state.name == "PRUNED"
     assert last.last_step == 1 and set(last.intermediate_values) == {1}
     study.enqueue_trial({"eta": 0.0001})  # --prune-from 3: it trains 3 epochs before it may go
-    run_sweep(Sweep(s.base, s.space, s.out_dir, sampler="random", pruner="median", prune_from=3,
-                    trials=8), log=lambda _: None, progress=False)
+    work(Sweep(s.base, s.space, s.out_dir, sampler="random", pruner="median", prune_from=3,
+               trials=8))
     last = study.trials[-1]
     assert last.state.name == "PRUNED" and set(last.intermediate_values) == {1, 2, 3}
 
 
 def test_jobs_run_in_processes_with_their_share_of_threads(tmp_path):
-    run_sweep(_sweep(tmp_path, trials=4, jobs=2), log=lambda _: None, progress=False)
+    outcome = work_in_parallel(_sweep(tmp_path, trials=4, jobs=2))
     study = optuna.load_study(study_name="mojinet", storage=_sweep(tmp_path).storage_object())
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert 4 <= len(done) <= 5  # two workers may both start the last one
     assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert sorted(outcome) == [0, 1] and sum(outcome.values()) == len(done)
     share = str(max(1, (os.cpu_count() or 1) // 2))
     assert {t.user_attrs["threads"] for t in done} == {share}
 
