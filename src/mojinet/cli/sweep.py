@@ -14,6 +14,7 @@ from ..config import ConfigError, RunConfig, read_config
 from ..presets import DEFAULT as DEFAULT_PRESET
 from ..presets import PRESETS
 from . import train
+from .common import use_draw_workers
 from .printer import CLIError, say
 
 DEFAULT_VALIDATION = 10_000
@@ -71,6 +72,8 @@ def cmd_sweep(args) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own lines
 
     base = base_of(args)
+    if args.draw_workers is not UNSET:  # a train option that is not part of the config
+        use_draw_workers(args)
     space = read_space(args.space) if args.space.endswith(".toml") else parse_space(args.space)
     if args.sampler == "grid":
         grid(space)  # lists only: say so before anything starts
