@@ -108,6 +108,7 @@ def test_cli_base_config_preset_flags_and_validation():
     assert (base.preset, base.hidden, base.activation, base.limit) == ("nielsen", (30,), "relu",
                                                                        600)
     assert base.epochs == 30 and base.validation == 100  # the preset's; a sixth of the limit
+    assert base.out is None  # trials are saved in the sweep's folder, never where train saves
     args = parse_args(["sweep", "--space", "eta=0.1..1", "--validation", "0"])
     with pytest.raises(ConfigError, match="validation split"):
         cli_sweep.base_of(args)
@@ -229,6 +230,14 @@ def test_two_workers_share_one_postgresql_study(tmp_path):
                      "MOJINET_TEST_POSTGRES"
     study_name = f"test-{uuid.uuid4().hex[:8]}"
     storage = st_.storage_for(POSTGRES, tmp_path)  # the tables, made before the workers start
+    try:
+        _two_workers_on_one_study(storage, study_name, tmp_path)
+    finally:  # even when the check fails: a connection left open fails a later test
+        optuna.delete_study(study_name=study_name, storage=storage)
+        storage.engine.dispose()
+
+
+def _two_workers_on_one_study(storage, study_name: str, tmp_path) -> None:
     st_.open_study(storage, study_name)
     command = _sweep_command(tmp_path, 6, "--storage", POSTGRES, "--study", study_name)
     workers = [subprocess.Popen(command[:command.index("--out") + 1] + [str(tmp_path / f"w{i}")]
@@ -237,20 +246,16 @@ def test_two_workers_share_one_postgresql_study(tmp_path):
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     trials = optuna.load_study(study_name=study_name, storage=storage).trials
-    try:
-        done = [t for t in trials if t.state.name == "COMPLETE"]
-        assert 6 <= len(done) <= 7 and len(done) == len(trials)
-        assert sorted(t.number for t in trials) == list(range(len(trials)))  # none twice
-        by_worker = {}
-        for t in trials:
-            by_worker.setdefault(t.user_attrs["worker"], []).append(t.number)
-            assert sorted(t.intermediate_values) == [1, 2]  # each trial trained once
-        assert len(by_worker) == 2 and sum(map(len, by_worker.values())) == len(trials)
-        said = [int(o.split("This session ran ")[1].split()[0]) for o in outputs]
-        assert sorted(said) == sorted(map(len, by_worker.values()))  # each its own, all told
-    finally:
-        optuna.delete_study(study_name=study_name, storage=storage)
-        storage.engine.dispose()  # close its connections
+    done = [t for t in trials if t.state.name == "COMPLETE"]
+    assert 6 <= len(done) <= 7 and len(done) == len(trials)
+    assert sorted(t.number for t in trials) == list(range(len(trials)))  # none twice
+    by_worker = {}
+    for t in trials:
+        by_worker.setdefault(t.user_attrs["worker"], []).append(t.number)
+        assert sorted(t.intermediate_values) == [1, 2]  # each trial trained once
+    assert len(by_worker) == 2 and sum(map(len, by_worker.values())) == len(trials)
+    said = [int(o.split("This session ran ")[1].split()[0]) for o in outputs]
+    assert sorted(said) == sorted(map(len, by_worker.values()))  # each its own, all told
 
 
 # ----------------------------------------------------------------------------- the figures

@@ -51,7 +51,8 @@ def base_of(args) -> RunConfig:
     full["dropout"] = list(base.dropout) if any(base.dropout) else None
     given = {k: v for k, v in vars(args).items() if k in full and v is not UNSET}
     ns = argparse.Namespace(**{**full, **given}, preset=base.preset, base=base)
-    config = train.config_from_args(ns)
+    # Trials are saved in the sweep's folder only: never where the base config would save.
+    config = train.config_from_args(ns).replace(out=None)
     if "validation" in given:
         if not config.validation:
             raise ConfigError("a sweep chooses on a validation split, never the test set: "

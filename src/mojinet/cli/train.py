@@ -71,7 +71,7 @@ def config_from_args(args) -> RunConfig:
         options["size"] = args.image_size
     values["dataset_options"] = options
     values["dropout"] = _dropout_pair(args.dropout)
-    if values.get("out") is None:  # (a sweep's base config has no --out)
+    if "out" in values and values["out"] is None:  # (a sweep's base config has no out at all)
         values["out"] = default_out(values["dataset"])
     return RunConfig(**values)
 
