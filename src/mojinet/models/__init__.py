@@ -36,6 +36,12 @@ class ShippedModel:
     credit: str
     accuracy: dict | None = None  # {"split", "n", "correct", "accuracy", "ci95": [lo, hi]}
     built: bool = False
+    # Top-1 on held-out real writers, one dict a set: {"set", "file", "n", "correct",
+    # "accuracy", "ci95", "command"} (tools/build_models.py; empty when none is held out).
+    real: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "real", tuple(self.real or ()))
 
     @property
     def path(self) -> Path:
