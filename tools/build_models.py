@@ -53,7 +53,10 @@ def build(name: str, index: dict) -> None:
     n = int(t.get("n_test") or _test_size(config))
     correct = round(t["test_accuracy"] * n)
     lo, hi = wilson_interval(correct, n)
-    entry.update(built=True, accuracy={"split": f"{config.dataset} test", "n": n,
+    chars = dict(config.dataset_options).get("chars")  # the kanjivg dataset's characters
+    split = f"{config.dataset}-{chars} test" if config.dataset == "kanjivg" and chars else \
+        f"{config.dataset} test"
+    entry.update(built=True, accuracy={"split": split, "n": n,
                                        "correct": correct, "accuracy": round(correct / n, 6),
                                        "ci95": [round(lo, 6), round(hi, 6)]})
     print(f"{name}: {correct / n:.2%} ({correct:,} of {n:,}; 95% CI {lo:.2%}–{hi:.2%})")

@@ -42,6 +42,8 @@ def cmd_models(args) -> int:
                 lo, hi = r["ci95"]
                 say(f"  {r['accuracy']:.2%} on real handwriting, {r['set']} ({r['correct']:,} "
                     f"of {r['n']:,}; 95% CI {lo:.2%}–{hi:.2%}; never trained on)")
+            if entry.real_note:
+                say(f"  real handwriting: {entry.real_note}")
         else:
             say(f"  not built in this installation (python tools/build_models.py {entry.name}, or "
                 f"mojinet train --config {entry.name})")

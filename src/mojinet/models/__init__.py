@@ -39,6 +39,7 @@ class ShippedModel:
     # Top-1 on held-out real writers, one dict a set: {"set", "file", "n", "correct",
     # "accuracy", "ci95", "command"} (tools/build_models.py; empty when none is held out).
     real: tuple = ()
+    real_note: str = ""  # why there is no real figure, when there is none
 
     def __post_init__(self):
         object.__setattr__(self, "real", tuple(self.real or ()))
