@@ -110,7 +110,11 @@ def main(argv=None) -> int:
         if not args.real_only:
             build(name, index)
         measure_real(name, index)
-        index_path.write_text(json.dumps(index, ensure_ascii=False, indent=1) + "\n",
+        # Only this entry changes: reread the rest, so that builds in parallel keep each other's.
+        latest = json.loads(index_path.read_text(encoding="utf-8"))
+        entry = next(e for e in index["models"] if e["name"] == name)
+        latest["models"] = [entry if e["name"] == name else e for e in latest["models"]]
+        index_path.write_text(json.dumps(latest, ensure_ascii=False, indent=1) + "\n",
                               encoding="utf-8")
     size = sum(p.stat().st_size for p in FOLDER.iterdir() if p.is_file())
     print(f"{FOLDER}: {size / 1e6:.2f} MB of models, recipes and index")
