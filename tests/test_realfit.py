@@ -242,7 +242,7 @@ def test_held_out_writers_are_scored_together_without_the_trained_on():
 
 
 def test_a_model_trained_on_the_packaged_tomoe_data_knows_its_writers():
-    """``strokes = "mojinet:tomoe_data"`` (the shipped recipes): real-eval marks Tomoe trained on."""
+    """``strokes = "mojinet:tomoe_data"`` (the shipped recipes): real-eval marks it trained on."""
     from types import SimpleNamespace
 
     from mojinet.real_eval import trained_writers
