@@ -652,18 +652,19 @@ def _summary(results: list[dict]) -> None:
         if moj is None:
             continue
 
-        def ratio(p, key):
-            q = peers.get(p)
-            if q is None:
-                return "—"
-            if key == "epoch":
-                return f"{q['ratio_to_mojinet']:.2f}"
-            return f"{q['throughput_s'] / moj['throughput_s']:.2f}"
-
+        cells = []
+        for key in ("epoch", "inference"):
+            for p in ("torch", "sklearn"):
+                q = peers.get(p)
+                if q is None:
+                    cells.append("—")
+                elif key == "epoch":
+                    cells.append(f"{q['ratio_to_mojinet']:.2f}")
+                else:
+                    cells.append(f"{q['throughput_s'] / moj['throughput_s']:.2f}")
         print(f"  {r['config']:6s} {r['threads']:3d} {moj['median_s']:12.3f} "
-              f"{moj['median_s'] / r['bound']:8.2f}  {ratio('torch', 'epoch'):>12s} "
-              f"{ratio('sklearn', 'epoch'):>8s}  {ratio('torch', 'inference'):>15s} "
-              f"{ratio('sklearn', 'inference'):>8s}")
+              f"{moj['median_s'] / r['bound']:8.2f}  {cells[0]:>12s} {cells[1]:>8s}  "
+              f"{cells[2]:>15s} {cells[3]:>8s}")
 
 
 if __name__ == "__main__":

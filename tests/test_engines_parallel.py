@@ -1,6 +1,6 @@
 """The engines' parallel paths and the wide-output shapes against the reference.
 
-The parallel kernels (``compiled._njit_parallel``: Numba's threads) must give the same numbers as
+The parallel kernels (``compiled._parallel``: on Numba's threads) must give the same numbers as
 the serial ones — bit for bit, since each weight gets its additions in the same order — and so the
 same as the reference within summation-order rounding. The BLAS engine's fused passes (bias and σ,
 softmax + cross-entropy + δᴸ, ⊙σ') are held to the reference on the kanji models' shapes
@@ -15,7 +15,6 @@ import pytest
 
 from mojinet import SGD, Network, engines, one_hot
 from mojinet.engines import BlasTrainer, CompiledTrainer, blas, compiled
-
 from test_engines import SETUPS
 
 # (the helpers of test_engines.py, which are private to it)

@@ -145,22 +145,21 @@ def _njit(fn):
     return _Uncompiled(fn)
 
 
-def _njit_parallel(fn):
-    """As ``_njit``, and also compile fn with ``parallel=True`` as ``<name>_par``: its ``prange``
-    loops then run on Numba's threads (in the serial version prange is range). Every prange loop
-    below writes rows of its own and adds into each element in the same order as the serial
-    loop, so both versions give the same numbers, bit for bit."""
-    name = fn.__name__ + "_par"
+def _parallel(kernel):
+    """``kernel`` (made by ``_njit``) compiled with ``parallel=True``, to be bound to the name
+    ``<name>_par``: its ``prange`` loops then run on Numba's threads (in the serial kernel
+    prange is range). Every prange loop below writes rows of its own and adds into each element
+    in the same order as the serial loop, so both give the same numbers, bit for bit."""
     if not HAVE_NUMBA:
-        globals()[name] = fn
-        return fn
+        return kernel
+    fn = kernel.fn
+    name = fn.__name__ + "_par"
     # a function of its own (its own name in Numba's on-disk cache, which does not tell the
     # parallel compilation of a function from the serial one)
     twin = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
     twin.__qualname__, twin.__doc__ = name, fn.__doc__
     _KERNELS.append((name, True))
-    globals()[name] = _Uncompiled(twin)
-    return _njit(fn)
+    return _Uncompiled(twin)
 
 
 class _Uncompiled:
@@ -368,7 +367,7 @@ def _add_rows(y, M, index, value, start, end):
             y[j] += c * row[j]
 
 
-@_njit_parallel
+@_njit
 def _affine_compressed(ptr, idx, val, rows, m, W, b, Z):
     """Z[r] = (compressed row rows[r]) W + b for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ, each input k that is not 0
     adding its value times row k of W."""
@@ -377,6 +376,9 @@ def _affine_compressed(ptr, idx, val, rows, m, W, b, Z):
         z[:] = b
         row = rows[r]
         _add_rows(z, W, idx, val, ptr[row], ptr[row + 1])
+
+
+_affine_compressed_par = _parallel(_affine_compressed)
 
 
 @_njit
@@ -404,7 +406,7 @@ def _transpose_compressed(ptr, idx, val, rows, m, n_in):
     return colptr, sample, value
 
 
-@_njit_parallel
+@_njit
 def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, eta, mu, lam):
     """One momentum step for the first layer, row by row of W, with the gradient made on the fly:
     gₖ = Σ_r aᵣₖ δᵣ (BP4, row k of ∂C/∂W, summed over the batch's samples whose input k is not 0),
@@ -422,6 +424,9 @@ def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, eta, mu, lam):
             for j in range(w.shape[0]):
                 v[j] = mu * v[j] + (g[j] + lam * w[j])
                 w[j] -= eta * v[j]
+
+
+_momentum_step_compressed_par = _parallel(_momentum_step_compressed)
 
 
 @_njit
@@ -451,7 +456,7 @@ def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
                 w[j] += c * d[j]
 
 
-@_njit_parallel
+@_njit
 def _step_compressed_by_rows(ptr, idx, val, rows, m, D, W, eta, lam):
     """``_step_compressed`` row by row of W (rows in parallel): the batch compressed by columns,
     then for each row k its decay and the samples' −η·aₖ·δ in the order of the samples — the
@@ -469,7 +474,10 @@ def _step_compressed_by_rows(ptr, idx, val, rows, m, D, W, eta, lam):
                 w[j] += c * d[j]
 
 
-@_njit_parallel
+_step_compressed_by_rows_par = _parallel(_step_compressed_by_rows)
+
+
+@_njit
 def dense_step(W, G, V, eta, mu, lam):
     """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw), or with momentum
     v ← μv + (g + λw), w ← w − ηv (V is ignored when μ = 0)."""
@@ -484,13 +492,16 @@ def dense_step(W, G, V, eta, mu, lam):
                 w[j] -= eta * (g[j] + lam * w[j])
 
 
+dense_step_par = _parallel(dense_step)
+
+
 # Hidden layers' inputs are dense (sigmoid and tanh are never 0) and narrow (≤ 256): compressing
 # them costs more than it saves, and loops over fan_out = 10 or 16 are too short for SIMD. So for
 # l ≥ 1 the kernel keeps Wˡ transposed, WTˡ = (Wˡ)ᵀ: (fan_out, fan_in), and every inner loop runs
 # along a whole row of WTˡ or Aˡ⁻¹ (fan_in long).
 
 
-@_njit_parallel
+@_njit
 def _affine_t(A, m, WT, b, Z):
     """Z[r, j] = A[r] · WT[j] + b[j] for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ with Wˡ given transposed."""
     for r in _prange(m):
@@ -503,7 +514,10 @@ def _affine_t(A, m, WT, b, Z):
             z[j] = s
 
 
-@_njit_parallel
+_affine_t_par = _parallel(_affine_t)
+
+
+@_njit
 def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
     """(BP2) δˡ⁻¹ = (δˡ (Wˡ)ᵀ) ⊙ σ'(Zˡ⁻¹) for rows r < m, with Wˡ given transposed."""
     for r in _prange(m):
@@ -518,7 +532,10 @@ def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
             g[k] *= _derivative(z[k], a[k], code)
 
 
-@_njit_parallel
+_backprop_t_par = _parallel(_backprop_t)
+
+
+@_njit
 def _gradient_t(A, m, D, GT):
     """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT; rows of GT in parallel,
     each summed over the samples in order)."""
@@ -531,7 +548,10 @@ def _gradient_t(A, m, D, GT):
                 g[k] += c * a[k]
 
 
-@_njit_parallel
+_gradient_t_par = _parallel(_gradient_t)
+
+
+@_njit
 def _step_t(A, m, D, WT, eta, lam):
     """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed`` (rows of WT
     in parallel, each with the samples in order)."""
@@ -547,6 +567,9 @@ def _step_t(A, m, D, WT, eta, lam):
                 w[k] += c * a[k]
 
 
+_step_t_par = _parallel(_step_t)
+
+
 @_njit
 def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V0, G0, WTs,
                    VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs,
@@ -557,7 +580,8 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
     WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; G0 (a row
     per block of layer 0's rows) and gbs[l] are scratch for layer 0's weight gradient and the
     bias gradients. ``parallel[l]``: 1 for layers whose kernels run in parallel (the same
-    numbers). Returns how many batches were done (the last one without its step if its cost was not finite)."""
+    numbers). Returns how many batches were done (the last one without its step if its cost
+    was not finite)."""
     n = order.shape[0]
     L = len(bs)
     done = 0
@@ -647,7 +671,7 @@ def _weight_step(X_ptr, X_idx, X_val, rows, m, l, D, W0, V0, G0, As, WTs, VTs, G
 # pass over a (batch, fan_out) array where NumPy makes two to five, rows in parallel.
 
 
-@_njit_parallel
+@_njit
 def bias_activate(Z, b, A, m, code):
     """Zˡ += bˡ and Aˡ = σ(Zˡ) for rows r < m, in one pass."""
     for r in _prange(m):
@@ -657,7 +681,10 @@ def bias_activate(Z, b, A, m, code):
         _activate(Z, A, r, z.shape[0], code)
 
 
-@_njit_parallel
+bias_activate_par = _parallel(bias_activate)
+
+
+@_njit
 def softmax_cross_entropy(Z, A, Y, rows, m, D, cost_rows):
     """The softmax output layer with the cross-entropy cost, fused: for r < m, Aᴸ = softmax(Zᴸ)
     (row r), the sample's cost −Σⱼ yⱼ ln aⱼ into cost_rows[r] (float64, from z as in
@@ -667,13 +694,19 @@ def softmax_cross_entropy(Z, A, Y, rows, m, D, cost_rows):
         cost_rows[r] = _cost_and_delta(Z, A, Y, rows[r], D, r, 3, 1, m)
 
 
-@_njit_parallel
+softmax_cross_entropy_par = _parallel(softmax_cross_entropy)
+
+
+@_njit
 def times_derivative(G, Z, A, m, code):
     """(BP2)'s ⊙: G ← G ⊙ σ'(Z) for rows r < m (σ' from z or a = σ(z))."""
     for r in _prange(m):
         g, z, a = G[r], Z[r], A[r]  # (fan,)
         for j in range(g.shape[0]):
             g[j] *= _derivative(z[j], a[j], code)
+
+
+times_derivative_par = _parallel(times_derivative)
 
 
 # --------------------------------------------------------------------------- inference
@@ -721,13 +754,16 @@ def feedforward_rows(X, layout, out):
     _rows_through(X, layout, out, 0, X.shape[0])
 
 
-@_njit_parallel
+@_njit
 def feedforward_blocks(X, layout, out, blocks):
     """``feedforward_rows`` in ``blocks`` blocks of rows (run in parallel as
     ``feedforward_blocks_par``)."""
     n = X.shape[0]
     for c in _prange(blocks):
         _rows_through(X, layout, out, c * n // blocks, (c + 1) * n // blocks)
+
+
+feedforward_blocks_par = _parallel(feedforward_blocks)
 
 
 @_njit
