@@ -21,6 +21,9 @@ best measurement so far is the one the bounds use.
 Peers:
   mojinet            mojinet.train (the fast path it picks on its own)
   torch              torch==2.13.0 CPU, nn.Linear layers, plain tensors (no DataLoader), SGD
+  torch-passive      the same with OMP_WAIT_POLICY=PASSIVE, which mojinet sets for its own
+                     threads (waiting OpenMP threads sleep instead of spinning: on a busy machine
+                     the spinning takes the time slices the working threads need)
   sklearn            MLPClassifier(solver="sgd"), one partial_fit per epoch
   mojinet-blas       mojinet.train(engine="blas"), the NumPy/BLAS engine
   mojinet-reference  mojinet.train(engine="reference"): Network.backprop + SGD.step
@@ -64,8 +67,9 @@ CONFIGS = {
               batch=64, eta=0.05, momentum=0.9, init="he", data="random",
               title="jōyō: 1024-768-2136 ReLU, softmax + cross-entropy, momentum 0.9"),
 }
-WIDE_PEERS = ("mojinet", "torch", "mojinet-blas", "mojinet-reference")  # MLPClassifier: minutes
-PEERS = ("mojinet", "torch", "sklearn", "mojinet-blas", "mojinet-reference")
+WIDE_PEERS = ("mojinet", "torch", "torch-passive", "mojinet-blas",
+              "mojinet-reference")  # not MLPClassifier: minutes per epoch
+PEERS = ("mojinet", "torch", "torch-passive", "sklearn", "mojinet-blas", "mojinet-reference")
 SEED = 2024
 
 
@@ -313,7 +317,7 @@ class SklearnPeer(Peer):
 
 
 def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
-    if name == "torch":
+    if name in ("torch", "torch-passive"):
         return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
         return SklearnPeer(cfg, init_params, X, y, threads, seed)
@@ -340,6 +344,8 @@ def _worker(conn, name: str, cfg: dict, init_params, threads: int, train_size: i
             total: int) -> None:
     """One peer's process: answers the controller's commands until 'quit'."""
     os.environ["NUMBA_NUM_THREADS"] = str(threads)  # mojinet's compiled kernels (before numba)
+    if name == "torch-passive":  # torch with the OpenMP setting mojinet makes for its own threads
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)  # NumPy's BLAS (and sklearn's): the same count as torch's
@@ -576,7 +582,7 @@ def main(argv=None) -> int:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--configs", default="A,B,C,D,E",
                     help="comma-separated: A,B,C,D,E (default all)")
-    ap.add_argument("--peers", default="mojinet,torch,sklearn",
+    ap.add_argument("--peers", default="mojinet,torch,torch-passive,sklearn",
                     help=f"comma-separated, from: {','.join(PEERS)}")
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs per peer (default 4)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")
@@ -621,6 +627,8 @@ def main(argv=None) -> int:
         for t in thread_counts:
             run_args = argparse.Namespace(**vars(args))
             run_args.threads = t
+            if t == 1:  # one OpenMP thread never waits for another
+                run_args.peers = [p for p in args.peers if p != "torch-passive"]
             if CONFIGS[c].get("data") == "random":
                 run_args.train_size = max(1, args.wide_train_size)
             results.append(dict(run_config(c, run_args, peaks[t]), threads=t))
@@ -645,7 +653,8 @@ def _summary(results: list[dict]) -> None:
     print("\nsummary (peer time / mojinet time, medians of interleaved rounds; > 1 = mojinet "
           "faster)")
     print(f"  {'config':6s} {'thr':>3s} {'mojinet s/ep':>12s} {'× bound':>8s}  "
-          f"{'train: torch':>12s} {'sklearn':>8s}  {'test set: torch':>15s} {'sklearn':>8s}")
+          f"{'train: torch':>12s} {'passive':>8s} {'sklearn':>8s}  {'test set: torch':>15s} "
+          f"{'passive':>8s} {'sklearn':>8s}")
     for r in results:
         peers = r["peers"]
         moj = peers.get("mojinet")
@@ -654,7 +663,7 @@ def _summary(results: list[dict]) -> None:
 
         cells = []
         for key in ("epoch", "inference"):
-            for p in ("torch", "sklearn"):
+            for p in ("torch", "torch-passive", "sklearn"):
                 q = peers.get(p)
                 if q is None:
                     cells.append("—")
@@ -663,8 +672,8 @@ def _summary(results: list[dict]) -> None:
                 else:
                     cells.append(f"{q['throughput_s'] / moj['throughput_s']:.2f}")
         print(f"  {r['config']:6s} {r['threads']:3d} {moj['median_s']:12.3f} "
-              f"{moj['median_s'] / r['bound']:8.2f}  {cells[0]:>12s} {cells[1]:>8s}  "
-              f"{cells[2]:>15s} {cells[3]:>8s}")
+              f"{moj['median_s'] / r['bound']:8.2f}  {cells[0]:>12s} {cells[1]:>8s} "
+              f"{cells[2]:>8s}  {cells[3]:>15s} {cells[4]:>8s} {cells[5]:>8s}")
 
 
 if __name__ == "__main__":

@@ -687,11 +687,26 @@ bias_activate_par = _parallel(bias_activate)
 @_njit
 def softmax_cross_entropy(Z, A, Y, rows, m, D, cost_rows):
     """The softmax output layer with the cross-entropy cost, fused: for r < m, Aᴸ = softmax(Zᴸ)
-    (row r), the sample's cost −Σⱼ yⱼ ln aⱼ into cost_rows[r] (float64, from z as in
-    ``costs.py``) and (BP1) δᴸ = (aᴸ − y)/m into D; y is row rows[r] of Y."""
+    (row r), the sample's cost Cₓ = −Σⱼ yⱼ ln aⱼ into cost_rows[r] (float64, with ln aⱼ =
+    zⱼ − max − ln Σ e^(z − max), as in ``costs.py``) and (BP1) δᴸ = (aᴸ − y)/m into D; y is row
+    rows[r] of Y. One exponential per entry, in two passes over the row."""
+    n = Z.shape[1]
     for r in _prange(m):
-        _activate(Z, A, r, Z.shape[1], 3)
-        cost_rows[r] = _cost_and_delta(Z, A, Y, rows[r], D, r, 3, 1, m)
+        z, a, d, y = Z[r], A[r], D[r], Y[rows[r]]  # (n,) each
+        top = z[0]
+        for j in range(1, n):
+            top = max(top, z[j])
+        total = 0.0
+        for j in range(n):
+            a[j] = np.exp(z[j] - top)
+            total += a[j]
+        log_total = np.log(total)
+        cost = 0.0
+        for j in range(n):
+            cost -= y[j] * (np.float64(z[j]) - top - log_total)
+            a[j] = a[j] / total
+            d[j] = (a[j] - y[j]) / m
+        cost_rows[r] = cost
 
 
 softmax_cross_entropy_par = _parallel(softmax_cross_entropy)
