@@ -103,16 +103,6 @@ PRESETS: dict[str, Preset] = {
             init="he", batch_size=128, eta=0.1, momentum=0.9, weight_decay=0.0, epochs=8,
         ),
         _preset(
-            "fast-99",
-            "99% on MNIST in about a minute: best-cpu's 784-800-800-10 with plain momentum (so "
-            "the BLAS engine trains it, on both cores), bigger batches, fewer epochs",
-            "this project (issue 18, benchmarks/time_to_accuracy.py): chosen on 10,000 held-out "
-            "training images",
-            hidden=(800, 800), activation="relu", output_activation="softmax",
-            cost="cross-entropy", init="he", batch_size=128, eta=0.05, momentum=0.9,
-            warmup=1, weight_decay=1e-4, epochs=10, **_AFFINE,
-        ),
-        _preset(
             "record",
             "the most accurate pure MLP trained here: 784-800-800-10 ReLU with affine and "
             "elastic distortions",
