@@ -1,7 +1,9 @@
 """Fast inference: ``feedforward(net, X)`` gives ``net.feedforward(X)``'s numbers in fewer calls.
 
 For a few rows it is one compiled call through all layers (once the kernels are loaded, see
-``compiled.load_kernels``); for many rows one BLAS product and an in-place activation per layer.
+``compiled.load_kernels``); for many rows, with several Numba threads and a network that is narrow
+after its first layer, the same kernel on blocks of rows on every thread (it skips the inputs that
+are 0); otherwise one BLAS product and an in-place activation per layer.
 What it needs of a network (its arrays, activation codes, and the layout of addresses the row
 kernel reads) is a ``Plan``, kept here between calls — keyed by the network, dropped when the
 network is — and remade when the network's arrays are replaced. Anything else (a Network
