@@ -219,7 +219,8 @@ def test_synthetic_dataset_cache_roundtrip_and_damage(tmp_path):
     again = kanji.synthetic_dataset("日月", 2, 28, seed=0)
     np.testing.assert_array_equal(d.X, again.X)
     files[0].write_bytes(b"garbage")
-    redrawn = kanji.synthetic_dataset("日月", 2, 28, seed=0)
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        redrawn = kanji.synthetic_dataset("日月", 2, 28, seed=0)
     np.testing.assert_array_equal(d.X, redrawn.X)
     with np.load(files[0], allow_pickle=False) as f:  # rewritten whole, without pickle
         assert f["images"].shape == (4, 28, 28)
@@ -308,3 +309,63 @@ def test_missing_kanjivg_package_says_what_to_install(monkeypatch):
             kanjivg.kanjivg_dir()
     finally:
         kanjivg._package_dir.cache_clear()
+
+
+def test_a_second_run_draws_nothing(monkeypatch):
+    first = kanji.synthetic_dataset("日月", 3, 28, seed=4, style=["default", "thin"])
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew a cached set again")
+
+    monkeypatch.setattr(kanji, "render_images", no_drawing)
+    second = kanji.synthetic_dataset("日月", 3, 28, seed=4, style=["default", "thin"])
+    np.testing.assert_array_equal(first.X, second.X)
+
+
+def test_the_cache_key_covers_what_changes_the_pixels(monkeypatch):
+    styles = kanji.get_styles("default")
+    base = kanji._cache_path("日月", 3, 28, 0, styles)
+    assert base.name.endswith(".npz") and "-fast-" in base.name
+    changed = [
+        kanji._cache_path("日月", 3, 28, 0, styles, engine="reference"),
+        kanji._cache_path("日月", 3, 28, 0, [styles[0].with_(pen_width=(0.8, 2.9))]),
+        kanji._cache_path("日月", 3, 28, 0, [styles[0].with_(nib=(0.4, 1.0))]),
+        kanji._cache_path("日月", 3, 28, 0, kanji.get_styles("pencil")),
+        kanji._cache_path("日月", 3, 32, 0, styles),
+        kanji._cache_path("月日", 3, 28, 0, styles),
+    ]
+    monkeypatch.setattr(kanji, "FAST_VERSION", kanji.FAST_VERSION + 1)
+    changed.append(kanji._cache_path("日月", 3, 28, 0, styles))
+    monkeypatch.setattr(kanji, "FAST_VERSION", kanji.FAST_VERSION - 1)
+    monkeypatch.setattr(kanji, "_library_versions", lambda: {"numpy": "0.0", "pillow": "0.0",
+                                                              "kanjivg": "0"})
+    changed.append(kanji._cache_path("日月", 3, 28, 0, styles))
+    assert len({base, *changed}) == len(changed) + 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other set"])
+def test_damaged_or_foreign_cache_files_are_redrawn_with_a_warning(damage):
+    d = kanji.synthetic_dataset("日月", 2, 28, seed=0)
+    path = kanji._cache_path("日月", 2, 28, 0, kanji.get_styles(None))
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        np.savez(path, images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1),
+                 classes=np.array(["日"]))
+    with pytest.warns(RuntimeWarning, match="damaged|does not hold"):
+        again = kanji.synthetic_dataset("日月", 2, 28, seed=0)
+    np.testing.assert_array_equal(d.X, again.X)
+    with np.load(path, allow_pickle=False) as f:  # replaced by the redrawn set
+        assert f["images"].shape == (4, 28, 28)
+
+
+def test_engines_and_workers_are_checked(monkeypatch):
+    with pytest.raises(ValueError, match="engine"):
+        kanji.render_images("日", 1, 28, 0, engine="gpu")
+    monkeypatch.setenv(kanji.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="whole number"):
+        kanji.draw_workers()
+    monkeypatch.setenv(kanji.WORKERS_ENV, "3")
+    assert kanji.draw_workers() == 3 and kanji.draw_workers(1) == 1
+    with pytest.raises(ValueError, match="at least one"):
+        kanji.draw_workers(0)

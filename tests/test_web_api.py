@@ -414,3 +414,45 @@ def test_readout_of_a_network_without_hidden_layers():
     assert w["shape"] == [28, 28] and w["label"] == "3" and len(w["weights"]) == 784
     assert model_info(model)["layers"] == [
         {"fan_in": 784, "fan_out": 10, "weights": 7840, "biases": 10}]
+
+
+def test_predict_says_when_it_is_not_a_character(server):
+    """Noise is answered 200 with character = false and the reason (the candidates are still
+    there); a drawing of a 7 with character = true. Both bodies match the schema."""
+    from mojinet.web.schemas import Prediction
+
+    rng = np.random.default_rng(0)
+    noise = Image.fromarray(rng.integers(0, 256, (200, 200), dtype=np.uint8))
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    r = server.post("/api/predict", json={"image": data_url(buf.getvalue())})
+    assert r.status_code == 200
+    body = Prediction.model_validate(r.json())
+    assert body.character is False and "noise" in body.verdict.reason and body.top
+    r = server.post("/api/predict", json={"image": data_url(png(seven))})
+    body = Prediction.model_validate(r.json())
+    assert body.character is True and body.verdict.reason == ""
+
+
+@pytest.mark.parametrize("mode", ["LAB", "F-inf", "CMYK", "I;16"])
+def test_odd_image_modes_give_a_result_or_a_problem(server, mode):
+    a = np.full((60, 60), 255, np.uint8)
+    a[10:50, 25:35] = 0
+    L = Image.fromarray(a)
+    if mode == "LAB":
+        img = Image.merge("LAB", [L, L.point(lambda _: 128), L.point(lambda _: 128)])
+    elif mode == "F-inf":
+        f = a.astype(np.float32)
+        f[0, 0] = np.inf
+        img = Image.fromarray(f, "F")
+    elif mode == "CMYK":
+        img = L.convert("CMYK")
+    else:
+        img = Image.fromarray(a.astype(np.uint16) * 257)
+    buf = io.BytesIO()
+    img.save(buf, "TIFF")
+    r = server.post("/api/predict", json={"image": data_url(buf.getvalue(), "image/tiff")})
+    if mode == "F-inf":
+        assert r.status_code == 422 and "finite" in r.json()["detail"]
+    else:
+        assert r.status_code == 200 and r.json()["character"] is True

@@ -22,7 +22,7 @@ from ..nn.train import evaluate
 from ..presets import PRESETS
 from ..real_eval import add_real_options
 from ..runner import run
-from .common import load_square_model
+from .common import add_draw_workers_flag, load_square_model, use_draw_workers
 from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
@@ -73,6 +73,7 @@ def cmd_radicals(args) -> int:
 def cmd_train_radical(args) -> int:
     """Train a classifier with (lam > 0) or without (lam = 0) the component head, same seed: the
     ``kanji-radical`` preset with these options, run by ``runner.run``."""
+    use_draw_workers(args)
     options = {"chars": args.charset, "per_class": args.per_class,
                "test_per_class": args.test_per_class, "size": args.size, "style": args.style}
     config = PRESETS["kanji-radical"].config.replace(
@@ -98,6 +99,7 @@ def cmd_train_radical(args) -> int:
 # ----------------------------------------------------------------------------- kanji-eval
 def cmd_kanji_eval(args) -> int:
     """Top-1 and top-k accuracy of a model on fresh synthetic samples (any seed and style)."""
+    use_draw_workers(args)
     model, h = load_square_model(args.model, "kanji-eval")
     results = {}
     for style in args.styles:
@@ -119,6 +121,7 @@ def cmd_kanji_eval(args) -> int:
 # ----------------------------------------------------------------------------- kanji-sample
 def cmd_kanji_sample(args) -> int:
     """A sheet of synthetic samples, to see what the generator draws."""
+    use_draw_workers(args)
     from PIL import Image
 
     data = synthetic_dataset(args.chars, args.n, args.size, args.seed, args.style, cache=False)
@@ -171,6 +174,7 @@ def add_parser(sub) -> None:
     t.add_argument("--epochs", type=int, default=15)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="mojinet-radical.npz")
+    add_draw_workers_flag(t)
     t.set_defaults(func=cmd_train_radical)
 
     e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
@@ -183,6 +187,7 @@ def add_parser(sub) -> None:
     e.add_argument("--top", type=int, default=10)
     e.add_argument("--json", action="store_true")
     add_real_options(e, required=False)  # --real PATH …: real strokes too (see real-eval)
+    add_draw_workers_flag(e)
     e.set_defaults(func=cmd_kanji_eval)
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")
@@ -192,4 +197,5 @@ def add_parser(sub) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--style", default="default", choices=list(STYLES))
     s.add_argument("--out", default="kanji-sample.png")
+    add_draw_workers_flag(s)
     s.set_defaults(func=cmd_kanji_sample)

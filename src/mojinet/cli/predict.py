@@ -1,38 +1,77 @@
-"""``mojinet predict``: classify image files (photos, scans, drawings) of characters."""
+"""``mojinet predict``: classify image files (photos, scans, drawings) of characters.
+
+Each picture gets its top candidates and a verdict (``data.verdict``): a picture of nothing
+(noise, texture, a blank page in a photo) is said to be "not a character" instead of being
+named as one. With ``--json`` the output is always JSON: one object per image (its result, or
+``error``), or one ``{"error": …}`` object when the model itself cannot be used.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from .. import engines, scores
 from ..data.dictionary import CREDIT as DICTIONARY_CREDIT
 from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
 from ..data.dictionary import lookup_all
-from ..data.images import ImageError, load_images
+from ..data.images import ImageError, read_image
+from ..data.verdict import judge
+from ..io import ModelFileError
 from .common import load_square_model
-from .printer import say, say_json, warn
+from .printer import CLIError, say, say_json, warn
+
+
+def read_one(model, image: str, h: int, box, top_k: int, entries: dict) -> dict:
+    """One picture → its result: top candidates (with dictionary entries) and the verdict."""
+    reading = read_image(Path(image), size=h, box=box)
+    a = engines.feedforward(model.network, reading.x.reshape(1, -1))[0]  # (n_classes,)
+    top = scores.candidates(model, a, top_k)
+    verdict = judge(reading.ink, reading.contrast, top[0]["share"], len(model.classes))
+    return {"image": str(image), "output": scores.output_kind(model.network),
+            "character": verdict.character, "verdict": verdict.to_dict(), "paper": reading.paper,
+            "top": [c | ({"dictionary": entries[c["label"]].to_dict()}
+                         if c["label"] in entries else {}) for c in top]}
+
+
+def _say_result(result: dict, entries: dict) -> None:
+    kind = result["output"]
+    guesses = "  ".join(scores.describe(c, kind) for c in result["top"])
+    if not result["character"]:
+        say(f"{result['image']}: not a character: {result['verdict']['reason']} "
+            f"(the network's guesses: {guesses})")
+        return
+    say(f"{result['image']}: {guesses}")
+    best = result["top"][0]["label"]
+    if best in entries:
+        say(f"  {best}: {entries[best].summary()}")
 
 
 def cmd_predict(args) -> int:
-    model, h = load_square_model(args.model, "predict")
+    try:
+        if args.top < 1:
+            raise CLIError(f"--top must be at least 1, got {args.top}")
+        model, h = load_square_model(args.model, "predict")
+    except (ModelFileError, CLIError, FileNotFoundError, ValueError) as e:
+        if not args.json:
+            raise
+        say_json({"error": str(e), "model": str(args.model)})
+        return 1
     box = model.preprocessing.get("user_images", {}).get("box")
     entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
     results = []
     status = 0
     for image in args.images:
         try:
-            X = load_images([image], size=h, box=box)
+            result = read_one(model, image, h, box, args.top, entries)
         except (ImageError, FileNotFoundError) as e:
-            warn(f"{image}: error: {e}")
+            message = str(e) if isinstance(e, ImageError) else f"no such file ({e.strerror})"
+            warn(f"{image}: error: {message}")
+            results.append({"image": str(image), "error": message})
             status = 1
             continue
-        top = scores.candidates(model, engines.feedforward(model.network, X)[0], args.top)
-        results.append({"image": str(image), "output": scores.output_kind(model.network), "top": [
-            c | ({"dictionary": entries[c["label"]].to_dict()} if c["label"] in entries else {})
-            for c in top]})
+        results.append(result)
         if not args.json:
-            kind = scores.output_kind(model.network)
-            say(f"{image}: " + "  ".join(scores.describe(c, kind) for c in top))
-            if top[0]["label"] in entries:
-                say(f"  {top[0]['label']}: {entries[top[0]['label']].summary()}")
+            _say_result(result, entries)
     if args.json:
         say_json(results)
     elif any(e.kind == "kanji" for e in entries.values()) and results:
@@ -45,5 +84,6 @@ def add_parser(sub) -> None:
     r.add_argument("model")
     r.add_argument("images", nargs="+", metavar="IMAGE")
     r.add_argument("--top", type=int, default=3, help="how many candidates to show")
-    r.add_argument("--json", action="store_true", help="print JSON instead of text")
+    r.add_argument("--json", action="store_true",
+                   help="print JSON instead of text (errors too, as {\"error\": …} objects)")
     r.set_defaults(func=cmd_predict)

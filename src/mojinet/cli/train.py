@@ -23,6 +23,7 @@ from ..nn.train import TrainingDiverged
 from ..presets import DEFAULT as DEFAULT_PRESET
 from ..presets import PRESETS
 from ..runner import resume, run
+from .common import add_draw_workers_flag, use_draw_workers
 from .printer import CLIError, say
 
 FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
@@ -83,6 +84,7 @@ def _dropout_pair(values) -> tuple[float, float]:
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    use_draw_workers(args)
     try:
         if args.resume is None:
             run(config, log=say, progress=args.progress)
@@ -161,6 +163,7 @@ def _add_data_flags(t, base: RunConfig) -> None:
                    help="hold out N training images for per-epoch checks (e.g. 10000)")
     t.add_argument("--limit", type=int, default=base.limit, metavar="N",
                    help="use only the first N training (and test) images, for quick trials")
+    add_draw_workers_flag(t)
 
 
 def _add_network_flags(t, base: RunConfig) -> None:

@@ -4,89 +4,80 @@ MNIST's digits were size-normalised to fit a 20×20 box (keeping their aspect ra
 anti-aliasing giving grey levels) and then centred in a 28×28 field by their centre of mass
 (LeCun et al.). ``to_input`` does the same to any picture of a character:
 
-1. decode safely (size limit against decompression bombs, clear error for non-images);
-2. greyscale, transparent areas treated as paper;
+1. decode safely (``decode.open_image``: regular files only, size limits checked from the
+   header, large JPEGs decoded at reduced scale, EXIF orientation applied);
+2. greyscale (every Pillow mode read or refused), transparent areas treated as paper;
 3. decide the polarity from the border (a light border means dark ink on light paper → invert),
    so that ink = 1 and background = 0, as the network was trained;
-4. stretch contrast between the background level and the ink level, and drop faint noise
+4. photos: divide out the paper's uneven brightness (gradients, shadows, grey paper) and take
+   ruled lines away (``paper``); clean pictures skip this and are read exactly as before;
+5. stretch contrast between the background level and the ink level, and drop faint noise
    (JPEG ringing, paper texture);
-5. crop to the ink, fit the longer side into the box (20 px for 28×28), centre by centre of mass.
+6. crop to the ink, fit the longer side into the box (20 px for 28×28), centre by centre of mass.
 
 The result is a float32 image in [0, 1] of the model's input size.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 40_000_000  # 40 megapixels: far beyond any scan of one character
+from . import paper
+from .decode import MAX_PIXELS, ImageError, open_image
 
+__all__ = ["MAX_PIXELS", "ImageError", "Reading", "center_of_mass", "fit_and_center", "ink_map",
+           "load_images", "open_image", "read_image", "to_grey", "to_input"]
 
-class ImageError(ValueError):
-    """An image cannot be used: not an image, too large, or blank."""
-
-
-def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode ``source`` (a path, bytes or a file object) into a fully loaded PIL image.
-
-    Only the header is read before the size check, so a decompression bomb is refused before
-    any pixel is decoded.
-    """
-    name = str(source) if isinstance(source, (str, os.PathLike)) else "image"
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(bytes(source))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(source)
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ImageError(
-                    f"{name}: {w}×{h} pixels is over the {max_pixels:,}-pixel limit; "
-                    f"scale the picture down (a character needs a few hundred pixels a side)"
-                )
-            if w == 0 or h == 0:
-                raise ImageError(f"{name}: image has no pixels")
-            img.load()
-    except FileNotFoundError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError, EOFError) as e:
-        if isinstance(e, ImageError):
-            raise
-        raise ImageError(
-            f"{name}: not a readable image ({type(e).__name__}: {e}); use a PNG, JPEG, BMP, "
-            f"GIF or TIFF file"
-        ) from e
-    return img
+#: Modes read as their lightness band by Pillow's own conversion to "L".
+_TO_L = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr")
+_ALPHA = ("RGBA", "RGBa", "LA", "La", "PA")
+_NUMBERS = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 def to_grey(img: Image.Image) -> np.ndarray:
-    """Float greyscale in [0, 1] (0 = black), with transparent pixels as white paper."""
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    """Float greyscale in [0, 1] (0 = black), with transparent pixels as white paper.
+
+    Every mode Pillow decodes is read or refused: 1, L, P, RGB(X), CMYK, YCbCr through Pillow's
+    conversion; RGBA, LA, PA, RGBa, La and P with transparency over white paper; LAB by its L*
+    band; HSV by way of RGB; I, I;16 and F stretched from their lowest to their highest sample
+    (samples that are not finite numbers are refused)."""
+    mode = img.mode
+    if mode in _ALPHA or (mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(paper, rgba)
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img, mode = Image.alpha_composite(white, rgba), "RGBA"
+    if mode in _NUMBERS:
         a = np.asarray(img, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ImageError("the image's samples are not all finite numbers (inf or NaN in a "
+                             "floating-point TIFF); save it with 8-bit samples")
         lo, hi = a.min(), a.max()
         return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    if mode == "LAB":
+        return np.asarray(img.getchannel("L"), dtype=np.float64) / 255.0
+    if mode == "HSV":
+        img, mode = img.convert("RGB"), "RGB"
+    if mode not in (*_TO_L, "RGBA"):
+        raise ImageError(f"images in Pillow mode {mode!r} are not supported; save the picture "
+                         f"as an 8-bit greyscale or RGB PNG or JPEG")
     return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
+
+
+def contrast(grey: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(ink before stretching, background level, ink peak): polarity from the border."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    ink = 1.0 - grey if background > 0.5 else grey.copy()
+    return ink, min(background, 1.0 - background), float(np.percentile(ink, 99.9))
 
 
 def ink_map(grey: np.ndarray, noise: float = 0.15) -> np.ndarray:
     """Ink = 1, background = 0: polarity from the border, contrast stretched, noise dropped."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    ink = 1.0 - grey if background > 0.5 else grey.copy()
-    background = min(background, 1.0 - background)
-    peak = float(np.percentile(ink, 99.9))
+    ink, background, peak = contrast(grey)
     if peak - background < 0.1:
         raise ImageError(
             "the image looks blank (no strokes stand out from the background); draw or scan a "
@@ -133,10 +124,59 @@ def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> n
     return out.astype(np.float32)
 
 
+def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str, float]:
+    """(h, w) greyscale → (ink map, what the paper was, the ink's contrast with the paper).
+
+    Evenly lit paper goes through ``ink_map`` unchanged ("clean"); ruled lines are then taken
+    away ("ruled"). Unevenly lit paper (gradients, shadows) is first divided by its estimated
+    level (``paper``), then mapped, unruled, and cleared of specks ("photo"). The contrast is
+    the ink's peak minus the paper's level, before stretching (1 = black ink on white)."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    page = grey if float(np.median(border)) > 0.5 else 1.0 - grey  # paper bright, ink dark
+    level = paper.paper_level(page)
+    if paper.flat(level):
+        _, background, peak = contrast(grey)
+        ink = ink_map(grey, noise)
+        unruled = paper.remove_rules(ink)
+        kind = "clean" if np.array_equal(unruled, ink) else "ruled"
+        return _nonblank(unruled), kind, peak - background
+    flattened = paper.flatten(page, level)
+    _, background, peak = contrast(flattened)
+    ink = paper.remove_rules(ink_map(flattened, noise))
+    return _nonblank(paper.drop_specks(ink, noise)), "photo", peak - background
+
+
+def _nonblank(ink: np.ndarray) -> np.ndarray:
+    if not ink.any():
+        raise ImageError("the image looks blank: only paper, lines or specks, no strokes; "
+                         "write or draw a character with clear contrast")
+    return ink
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A picture as the preprocessing saw it.
+
+    x: (size, size) float32 network input in [0, 1]; ink: (h, w) ink map of the whole picture
+    (1 = ink) before the crop; paper: "clean", "ruled" or "photo", contrast: the ink's peak
+    minus the paper's level before stretching (``page_ink``)."""
+
+    x: np.ndarray
+    ink: np.ndarray
+    paper: str
+    contrast: float
+
+
+def read_image(source, size: int = 28, box: int | None = None) -> Reading:
+    """A picture of one character (a path, bytes or a PIL image) → its ``Reading``."""
+    img = source if isinstance(source, Image.Image) else open_image(source)
+    ink, kind, ink_contrast = page_ink(to_grey(img))
+    return Reading(fit_and_center(ink, size=size, box=box), ink, kind, ink_contrast)
+
+
 def to_input(source, size: int = 28, box: int | None = None) -> np.ndarray:
     """A picture of one character → (size, size) float32 input activations in [0, 1]."""
-    img = source if isinstance(source, Image.Image) else open_image(source)
-    return fit_and_center(ink_map(to_grey(img)), size=size, box=box)
+    return read_image(source, size, box).x
 
 
 def load_images(paths, size: int = 28, box: int | None = None) -> np.ndarray:

@@ -21,8 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import sys
-from importlib import resources
+import warnings
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +36,23 @@ import numpy as np
 from .._files import atomic_writer
 from . import fetch
 from .dataset import Dataset
+from .fastwriter import render_batch
 from .handwriting import Style, get_style, render
 from .kanjivg import CREDIT, load_glyph
 
 CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
-GENERATOR_VERSION = 3  # bump when the drawing changes, so old cache files are not reused
-# (2: per-component variation, pen shape, square and crowding in the default style)
+GENERATOR_VERSION = 4  # bump when the drawing changes, so old cache files are not reused
+# (2: per-component variation, pen shape, square and crowding in the default style; 3: centre of
+# mass at size/2, where predict puts it; 4: scan and pencil pages read by the photo path)
+# The engines that draw: "reference" (handwriting.render, PIL at 4×, one image at a time) and
+# "fast" (fastwriter.render_batch: the same strokes, an analytic rasteriser, batches). Their
+# images differ within fastdraw's stated bounds, so each has its own cache files.
+ENGINES = ("fast", "reference")
+DEFAULT_ENGINE = "fast"
+FAST_VERSION = 1  # bump when fastdraw / fastwriter change their pixels
+WORKERS_ENV = "MOJINET_DRAW_WORKERS"  # processes that draw a set (default 1)
+BATCH = 256  # images per batch of the fast engine (arrays that stay in the CPU's caches)
+TASK = 2048  # images per task of a worker process
 GRADES = tuple(f"grade{g}" for g in range(1, 7))
 CHARSETS = ("hiragana", "katakana", "kana", *GRADES, "kyoiku", "joyo")
 CHARSET_CREDIT = (
@@ -93,69 +110,169 @@ def get_styles(style) -> list[Style]:
     return [get_style(style)]
 
 
-def _cache_path(chars: str, n_per_class: int, size: int, seed: int, styles: list[Style]) -> Path:
+@cache
+def _library_versions() -> dict[str, str]:
+    """The versions of what decides the pixels besides our code: NumPy (random streams and
+    arithmetic), Pillow (the reference's rasteriser; blur and JPEG of scan styles) and the
+    KanjiVG stroke data."""
+    out = {}
+    for name in ("numpy", "pillow", "kanjivg"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "none"
+    return out
+
+
+def _cache_path(chars: str, n_per_class: int, size: int, seed: int, styles: list[Style],
+                engine: str = DEFAULT_ENGINE) -> Path:
+    """The cache file of a drawn set: named by a hash of everything that changes its pixels
+    (generator and engine versions, the request, every style parameter, library versions)."""
     described = styles[0].to_dict() if len(styles) == 1 else [st.to_dict() for st in styles]
-    key = json.dumps([GENERATOR_VERSION, chars, n_per_class, size, seed, described],
+    versions = [GENERATOR_VERSION, engine, FAST_VERSION if engine == "fast" else None,
+                _library_versions()]
+    key = json.dumps([versions, chars, n_per_class, size, seed, described],
                      ensure_ascii=False, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir() / "kanjivg" / f"{len(chars)}c-{n_per_class}x-{size}px-s{seed}-{digest}.npz"
+    name = f"{len(chars)}c-{n_per_class}x-{size}px-s{seed}-{engine}-{digest}.npz"
+    return cache_dir() / "kanjivg" / name
 
 
 def _read_cache(path: Path, chars: str, n: int, size: int):
+    """The cached (images, labels), or None (with a warning) when the file is damaged or holds
+    something else: the set is then drawn again and the file replaced."""
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             images, labels, classes = f["images"], f["labels"], f["classes"]
-    except (OSError, ValueError, KeyError):
-        return None  # damaged or foreign: draw again (the atomic write replaces it)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        warnings.warn(f"cache file {path} is damaged ({type(e).__name__}: {e}); drawing the "
+                      f"set again", RuntimeWarning, stacklevel=3)
+        return None
     if (images.shape != (n * len(chars), size, size) or images.dtype != np.uint8
             or labels.shape != (len(images),) or "".join(classes.tolist()) != chars):
+        warnings.warn(f"cache file {path} does not hold the requested set; drawing it again",
+                      RuntimeWarning, stacklevel=3)
         return None
     return images, labels
 
 
+def draw_workers(workers: int | None = None) -> int:
+    """Processes to draw with: ``workers``, else $MOJINET_DRAW_WORKERS, else 1."""
+    if workers is None:
+        text = os.environ.get(WORKERS_ENV, "1")
+        try:
+            workers = int(text)
+        except ValueError:
+            raise ValueError(f"${WORKERS_ENV} must be a whole number of processes, got "
+                             f"{text!r}") from None
+    if workers < 1:
+        raise ValueError(f"draw with at least one process, got workers={workers}")
+    return workers
+
+
 # ----------------------------------------------------------------------------- datasets
 def render_images(chars: str, n_per_class: int, size: int, seed: int,
-                  style=None, progress: bool = False):
+                  style=None, progress: bool = False, engine: str = "reference",
+                  workers: int | None = 1):
     """(images uint8 (n·k, size, size), labels (n·k,)): n_per_class samples of each of the k
     characters, sample-major (all characters once, then again …) so that any prefix is balanced.
-    With a list of styles, round i of the samples is drawn in style i mod len(styles)."""
+    With a list of styles, round i of the samples is drawn in style i mod len(styles).
+    ``engine``: "reference" (``handwriting.render``) or "fast" (``fastwriter.render_batch``,
+    in batches, over ``workers`` processes; None = $MOJINET_DRAW_WORKERS or 1)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown drawing engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     styles = get_styles(style)
-    glyphs = [load_glyph(c) for c in chars]
     k = len(chars)
     images = np.empty((n_per_class * k, size, size), dtype=np.uint8)  # (n·k, size, size)
     labels = np.tile(np.arange(k, dtype=np.int64), n_per_class)  # (n·k,)
-    rows = range(n_per_class)
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        rows = tqdm(rows, desc=f"drawing {k} characters", unit="round")
-    for i in rows:
-        for j, g in enumerate(glyphs):
-            # One generator per (seed, character, sample): independent of the rest of the request.
-            rng = np.random.default_rng([seed, ord(g.char), i])
-            a = render(g, size, rng, styles[i % len(styles)])  # (size, size) in [0, 1]
-            images[i * k + j] = np.rint(a * 255)
+        bar = tqdm(total=n_per_class, desc=f"drawing {k} characters", unit="round")
+    if engine == "reference":
+        glyphs = [load_glyph(c) for c in chars]
+        for i in range(n_per_class):
+            for j, g in enumerate(glyphs):
+                # One generator per (seed, character, sample): independent of the rest.
+                rng = np.random.default_rng([seed, ord(g.char), i])
+                a = render(g, size, rng, styles[i % len(styles)])  # (size, size) in [0, 1]
+                images[i * k + j] = np.rint(a * 255)
+            if bar is not None:
+                bar.update(1)
+    else:
+        _render_fast(images, chars, n_per_class, size, seed, styles, draw_workers(workers), bar)
+    if bar is not None:
+        bar.close()
     return images, labels
+
+
+def draw_rounds(chars: str, rounds: list[int], size: int, seed: int, style: Style) -> np.ndarray:
+    """The fast engine's images of the given sample rounds (all characters each): uint8
+    (len(rounds)·k, size, size), each from ``default_rng([seed, ord(char), round])``."""
+    glyphs = [load_glyph(c) for c in chars]
+    rngs = [np.random.default_rng([seed, ord(g.char), i]) for i in rounds for g in glyphs]
+    glyphs = glyphs * len(rounds)
+    out = np.empty((len(glyphs), size, size), dtype=np.uint8)
+    for a in range(0, len(glyphs), BATCH):
+        b = slice(a, a + BATCH)
+        out[b] = np.rint(render_batch(glyphs[b], size, rngs[b], style) * 255)
+    return out
+
+
+def _render_fast(images, chars, n_per_class, size, seed, styles, workers, bar) -> None:
+    """Fill ``images`` with the fast engine: batches of rounds of one style, ~``BATCH`` images
+    each, drawn here or by ``workers`` processes."""
+    k = len(chars)
+    per_task = max(1, TASK // k)
+    tasks = []  # (rounds, style)
+    for si, st in enumerate(styles):
+        rounds = list(range(si, n_per_class, len(styles)))
+        tasks += [(rounds[a : a + per_task], st) for a in range(0, len(rounds), per_task)]
+
+    def store(rounds, drawn):
+        for r, i in enumerate(rounds):
+            images[i * k : (i + 1) * k] = drawn[r * k : (r + 1) * k]
+        if bar is not None:
+            bar.update(len(rounds))
+
+    for c in chars:  # parsed once here: forked workers inherit the parsed glyphs
+        load_glyph(c)
+    if workers == 1 or len(tasks) == 1:
+        for rounds, st in tasks:
+            store(rounds, draw_rounds(chars, rounds, size, seed, st))
+        return
+    # fork where there is one: the workers start at once, with the glyphs already parsed
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(min(workers, len(tasks)), multiprocessing.get_context(method)) as pool:
+        futures = [(rounds, pool.submit(draw_rounds, chars, rounds, size, seed, st))
+                   for rounds, st in tasks]
+        for rounds, f in futures:
+            store(rounds, f.result())
 
 
 def synthetic_dataset(chars: str = "hiragana", n_per_class: int = 100, size: int = 32,
                       seed: int = 0, style=None, cache: bool = True,
-                      progress: bool | None = None, name: str | None = None) -> Dataset:
+                      progress: bool | None = None, name: str | None = None,
+                      engine: str = DEFAULT_ENGINE, workers: int | None = None) -> Dataset:
     """A ``Dataset`` of synthetic handwriting: ``n_per_class`` images of each character of
     ``chars`` (a charset name or a string), ``size`` × ``size`` pixels, ink = 1. ``style``: a
-    name from ``handwriting.STYLES``, a ``Style``, or a list of them to mix (round-robin)."""
+    name from ``handwriting.STYLES``, a ``Style``, or a list of them to mix (round-robin).
+    ``engine`` and ``workers``: see ``render_images`` (the fast engine by default; the
+    reference's images are cached apart)."""
     chars = resolve_chars(chars)
     if not 8 <= size <= 256:
         raise ValueError(f"size must be between 8 and 256 pixels, got {size}")
     if n_per_class < 1:
         raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
     styles = get_styles(style)
-    path = _cache_path(chars, n_per_class, size, seed, styles)
+    path = _cache_path(chars, n_per_class, size, seed, styles, engine)
     found = _read_cache(path, chars, n_per_class, size) if cache and path.exists() else None
     if found is None:
         if progress is None:  # a bar only for long draws on a terminal
             progress = n_per_class * len(chars) >= 20_000 and sys.stderr.isatty()
-        images, labels = render_images(chars, n_per_class, size, seed, styles, progress)
+        images, labels = render_images(chars, n_per_class, size, seed, styles, progress,
+                                       engine, workers)
         if cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_writer(path) as f:
@@ -255,4 +372,5 @@ _register()
 __all__ = [
     "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
     "load_kanjivg_dataset", "load_synthetic_split", "render_images", "cache_dir", "default_counts",
+    "draw_rounds", "draw_workers", "ENGINES", "DEFAULT_ENGINE",
 ]

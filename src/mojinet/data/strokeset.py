@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset
+from .fastwriter import render_batch
 from .handwriting import render
-from .kanji import DEFAULT_SIZE, get_styles, resolve_chars
+from .kanji import BATCH, DEFAULT_ENGINE, DEFAULT_SIZE, ENGINES, get_styles, resolve_chars
 from .splits import split_indices
 from .strokes import Sample, read_strokes
 
@@ -42,18 +43,30 @@ def label_index(samples: list[Sample], classes) -> tuple[np.ndarray, np.ndarray,
 
 
 def render_samples(samples: list[Sample], size: int = DEFAULT_SIZE, seed: int = 0, style=None,
-                   jitter: bool = False, repeat: int = 1) -> np.ndarray:
+                   jitter: bool = False, repeat: int = 1,
+                   engine: str = DEFAULT_ENGINE) -> np.ndarray:
     """(n·repeat, size, size) uint8 images of real strokes, drawn by the synthetic writer's
     code: the style's pen (and scan) and, with ``jitter``, its distortions. Round r of sample i
-    draws from ``default_rng([seed, i, r])``; with several styles round r uses style r mod k."""
+    draws from ``default_rng([seed, i, r])``; with several styles round r uses style r mod k.
+    ``engine``: "fast" (``fastwriter.render_batch``, as the synthetic sets are drawn by
+    default) or "reference" (``handwriting.render``)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown drawing engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     styles = get_styles(style)
     glyphs = [s.to_glyph() for s in samples]
-    images = np.empty((repeat * len(samples), size, size), dtype=np.uint8)
+    n = len(samples)
+    images = np.empty((repeat * n, size, size), dtype=np.uint8)
     for r in range(repeat):
-        for i, g in enumerate(glyphs):
-            rng = np.random.default_rng([seed, i, r])
-            a = render(g, size, rng, styles[r % len(styles)], jitter=jitter)
-            images[r * len(samples) + i] = np.rint(a * 255)
+        st = styles[r % len(styles)]
+        rngs = [np.random.default_rng([seed, i, r]) for i in range(n)]
+        if engine == "fast":
+            for a in range(0, n, BATCH):
+                b = slice(a, a + BATCH)
+                drawn = render_batch(glyphs[b], size, rngs[b], st, jitter=jitter)
+                images[r * n + a : r * n + a + len(drawn)] = np.rint(drawn * 255)
+            continue
+        for i, (g, rng) in enumerate(zip(glyphs, rngs)):
+            images[r * n + i] = np.rint(render(g, size, rng, st, jitter=jitter) * 255)
     return images
 
 

@@ -52,8 +52,9 @@ from .readout import (
     decode_drawing,
     incoming_weights,
     model_info,
-    preprocess,
+    read_drawing,
     readout,
+    verdict,
 )
 from .schemas import DictionaryEntry, ModelInfo, Prediction, Problem, Weights, predict_request
 
@@ -225,11 +226,15 @@ def _add_predict(app: FastAPI, model: Model, entries: dict, body_model, pool: De
 
     def work(req) -> dict:
         """Decode and read one request (on a pool thread)."""
+        reading = None
         if req.image is not None:
-            x = preprocess(model, decode_drawing(req.image), max_pixels=max_pixels)
+            reading = read_drawing(model, decode_drawing(req.image), max_pixels=max_pixels)
+            x = reading.x.reshape(-1)  # (h·w,)
         else:
             x = check_pixels(model, req.pixels)
         result = readout(model, x, top=req.top)
+        result["verdict"] = verdict(model, result, reading, x)
+        result["character"] = result["verdict"]["character"]
         for candidate in result["top"]:
             if candidate["label"] in entries:
                 candidate["dictionary"] = entries[candidate["label"]]

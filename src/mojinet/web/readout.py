@@ -1,9 +1,10 @@
 """What the draw page shows, computed with NumPy only (no web framework here).
 
 - ``decode_drawing``: the page's PNG (a ``data:`` URL or plain base64) → bytes, with clear errors;
-- ``preprocess``: those bytes → the network's input, by exactly the steps ``mojinet predict`` uses
-  (``mojinet.data.images.open_image`` then ``to_input``, same size and box), with a tighter pixel
-  limit suited to a server (a drawing never needs 4 megapixels);
+- ``read_drawing`` / ``preprocess``: those bytes → the network's input, by exactly the steps
+  ``mojinet predict`` uses (``mojinet.data.images.open_image`` then ``read_image``, same size and
+  box), with a tighter pixel limit suited to a server (a drawing never needs 4 megapixels);
+- ``verdict``: is it a character at all (``mojinet.data.verdict``);
 - ``readout``: one input row → the top candidates and every layer's activations
   (``Network.forward``);
 - ``model_info`` and ``incoming_weights``: what the page needs to draw the network.
@@ -21,7 +22,8 @@ import numpy as np
 from PIL import UnidentifiedImageError
 
 from .. import scores
-from ..data.images import ImageError, open_image, to_input
+from ..data.images import ImageError, Reading, open_image, read_image
+from ..data.verdict import judge
 from ..io import Model
 
 #: Pixels a drawing may have once decoded. A 4 MP canvas is far beyond any drawing; the limit is
@@ -58,8 +60,8 @@ def decode_drawing(text: str) -> bytes:
     return raw
 
 
-def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -> np.ndarray:
-    """Encoded image bytes → (n_inputs,) float32 input activations, as ``mojinet predict`` does."""
+def read_drawing(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -> Reading:
+    """Encoded image bytes → the ``Reading`` ``mojinet predict`` makes of them (input and ink)."""
     h, w = model.image_shape
     if h != w:
         raise DrawingError(f"this model reads {h}×{w} inputs; drawings work with square inputs")
@@ -67,8 +69,8 @@ def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -
     try:
         img = open_image(raw, max_pixels=max_pixels)
         with np.errstate(all="ignore"):  # odd sample values (inf, NaN) are refused just below
-            x = to_input(img, size=h, box=box)  # (h, w)
-        if not np.all(np.isfinite(x)):
+            reading = read_image(img, size=h, box=box)  # x: (h, w)
+        if not np.all(np.isfinite(reading.x)):
             raise ValueError("its samples are not all finite numbers")
     except ImageError as e:
         if isinstance(e.__cause__, UnidentifiedImageError):
@@ -80,7 +82,20 @@ def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -
         # the client's data, so a 4xx that says so, not a server error.
         raise DrawingError(f"this image cannot be read as a drawing ({type(e).__name__}: {e}); "
                            f"send an 8-bit PNG (canvas.toDataURL('image/png')) or JPEG") from e
-    return x.reshape(-1)  # (h·w,)
+    return reading
+
+
+def preprocess(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS) -> np.ndarray:
+    """Encoded image bytes → (n_inputs,) float32 input activations, as ``mojinet predict`` does."""
+    return read_drawing(model, raw, max_pixels).x.reshape(-1)  # (h·w,)
+
+
+def verdict(model: Model, result: dict, reading: Reading | None, x: np.ndarray) -> dict:
+    """Is it a character (``data.verdict.judge``)? On the picture's ink map when there was a
+    picture, else on the pixels sent (x: (h·w,), already ink = 1)."""
+    ink = reading.ink if reading is not None else x.reshape(model.image_shape)
+    contrast = reading.contrast if reading is not None else float(x.max(initial=0.0))
+    return judge(ink, contrast, result["top"][0]["share"], len(model.classes)).to_dict()
 
 
 def check_pixels(model: Model, pixels) -> np.ndarray:

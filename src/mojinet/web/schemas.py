@@ -124,7 +124,28 @@ class LayerActivations(BaseModel):
     values: list[float] = Field(description="Each neuron's activation a = σ(z).")
 
 
+class Verdict(BaseModel):
+    """Is the input a character at all (``mojinet.data.verdict``)? Noise, paper texture and
+    photos of nothing are not; the network's candidates are still given."""
+
+    character: bool = Field(description="False when the input does not look like writing.")
+    reason: str = Field(description="Why not (empty when it is a character).")
+    coverage: float = Field(description="Share of the picture in ink.")
+    scattered: float = Field(description="Share of the ink in specks outside the largest "
+                             "pieces.")
+    solid: float = Field(description="Share of the ink in pixels at least half as dark as the "
+                         "darkest.")
+    contrast: float = Field(description="The ink's peak minus the paper's level (1 = black on "
+                            "white).")
+    smooth: float = Field(description="The ink's correlation with itself one pixel over.")
+    confidence: float | None = Field(description="The network's top share.")
+
+
 class Prediction(BaseModel):
+    character: bool = Field(description="False when the input is not a character (noise, "
+                            "texture, a photo of nothing): then do not show `top` as a reading; "
+                            "`verdict.reason` says why.")
+    verdict: Verdict
     top: list[Candidate] = Field(description="Best candidates first.")
     output: OutputKind = Field(description=OUTPUT_DESCRIPTION)
     input: list[list[float]] = Field(description="The input as the network sees it (h rows of w "

@@ -501,6 +501,10 @@ function show(result, version) {
   const status = $("status");
   status.classList.remove("error");
   status.textContent = "";
+  if (result.character === false) {  // the server's verdict: noise, texture, nothing drawn
+    $("best").textContent = "?";
+    status.textContent = `not a character: ${result.verdict.reason}`;
+  }
 
   const list = $("candidates");
   list.innerHTML = "";

@@ -1,0 +1,145 @@
+"""Photos and scans: take the paper away before the ink is measured.
+
+A global threshold fails on a photo: a 15 % lighting gradient, a shadow or grey paper moves the
+paper's brightness more than faint ink differs from it, so the "ink" spans the whole page. So
+the paper's own brightness P(x, y) is estimated and divided out (a flat-field correction):
+
+    page = grey (light paper) or 1 − grey (dark paper),   P = closing(page),   page / P
+
+``closing`` is a grey-level morphological closing (a maximum then a minimum filter,
+``scipy.ndimage.grey_closing``) with a window a quarter of the image's longer side, on a copy
+shrunk to at most ``WORK_SIDE`` pixels a side (an area average, which also averages the paper's
+grain away): every stroke narrower than the window is closed over by the paper around it,
+while the paper's gradients and a shadow's edge, wider than the window, are kept — a closing
+follows a step exactly, where a blur would smear it. Dividing makes the paper 1 everywhere and
+leaves ink as the fraction of light it absorbs (pencil on grey paper in a shadow is as dark as
+it is on white paper in daylight).
+
+Ruled lines (lined or squared paper) are thin, straight and cross the whole picture; a
+character's strokes do not. Rows (or columns) where ink covers ≥ ``RULE_COVER`` of the width,
+in bands at most ``RULE_THICK`` of the height thick, are taken away when there are at least
+two of them; a stroke crossing the line keeps its pixels (ink just above and below the band).
+
+Clean pictures (a drawing, a scan of white paper) have a flat paper level: ``flat`` tells, and
+``images.to_input`` then leaves the picture exactly as before (the page's net.js mirrors that
+path operation by operation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+#: The paper level is estimated at most this many pixels a side.
+WORK_SIDE = 512
+#: The closing window, as a share of the (shrunk) longer side: strokes up to this wide are ink.
+WINDOW = 0.25
+#: The paper level varies by at most this much (of full scale) on a flat, evenly lit page.
+FLAT = 0.08
+#: The paper level is taken to be at least this share of the paper's bright level.
+DARKEST = 0.5
+#: Ruled lines: ink in at least this share of a row, in bands at most this share thick.
+RULE_COVER = 0.85
+RULE_THICK = 0.025
+#: After flattening, ink components holding less than this share of the ink are specks.
+SPECK = 0.01
+#: … or whose darkest pixel stays below this (of the darkest ink).
+CORE = 0.75
+
+
+def paper_level(page: np.ndarray) -> np.ndarray:
+    """(h, w) page (paper bright, ink dark, in [0, 1]) → (h, w) estimated paper brightness P."""
+    h, w = page.shape
+    k = max(1.0, max(h, w) / WORK_SIDE)
+    small_w, small_h = max(1, round(w / k)), max(1, round(h / k))
+    img = Image.fromarray(page.astype(np.float32))  # mode "F"
+    small = np.asarray(img.resize((small_w, small_h), Image.Resampling.BOX), dtype=np.float64)
+    window = max(3, round(WINDOW * max(small_h, small_w)))
+    closed = ndimage.grey_closing(small, size=(window, window), mode="reflect")
+    if closed.shape == page.shape:
+        return closed
+    big = Image.fromarray(closed.astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(big, dtype=np.float64)
+
+
+def flat(level: np.ndarray) -> bool:
+    """True when the paper is evenly lit: its level varies by at most ``FLAT``."""
+    return float(level.max() - level.min()) <= FLAT
+
+
+def flatten(page: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """page / P, clipped to [0, 1]: paper 1, ink as the share of light it lets through.
+
+    P is kept at least ``DARKEST`` of the paper's bright level (its 95th percentile): a filled
+    area wider than the closing window (a bold blot of grey ink) is darker than any shadow, and
+    stays ink instead of being taken for paper."""
+    floor = DARKEST * float(np.percentile(level, 95))
+    return np.clip(page / np.maximum(level, max(floor, 1e-3)), 0.0, 1.0)
+
+
+def _bands(cover: np.ndarray, thick: int) -> list[tuple[int, int]]:
+    """Runs of consecutive True in ``cover`` at most ``thick`` long: (start, stop)."""
+    runs, start = [], None
+    for i, c in enumerate([*cover.tolist(), False]):
+        if c and start is None:
+            start = i
+        elif not c and start is not None:
+            if i - start <= thick:
+                runs.append((start, i))
+            start = None
+    return runs
+
+
+def _unrule_rows(ink: np.ndarray) -> np.ndarray:
+    """Take away horizontal ruled lines from (h, w) ink, keeping strokes that cross them."""
+    h, _ = ink.shape
+    cover = (ink > 0).mean(axis=1)  # (h,) share of each row that is ink
+    bands = _bands(cover >= RULE_COVER, max(1, round(RULE_THICK * h)))
+    if len(bands) < 2:
+        return ink
+    out = ink.copy()
+    for start, stop in bands:
+        start, stop = max(start - 1, 0), min(stop + 1, h)  # the line's blurred rims too
+        above = ink[start - 2] if start >= 2 else np.zeros(ink.shape[1])
+        below = ink[stop + 1] if stop + 1 < h else np.zeros(ink.shape[1])
+        crossing = (above > 0) & (below > 0)  # (w,) a stroke goes through the line here
+        out[start:stop, ~crossing] = 0.0
+    return out
+
+
+def remove_rules(ink: np.ndarray) -> np.ndarray:
+    """(h, w) ink map without the ruled lines of lined or squared paper."""
+    return _unrule_rows(_unrule_rows(ink).T).T
+
+
+def ruled(ink: np.ndarray) -> bool:
+    """True when ``remove_rules`` would take something away."""
+    return not np.array_equal(remove_rules(ink), ink)
+
+
+def _sides(box: tuple[slice, slice], shape: tuple[int, int]) -> int:
+    """How many of the picture's four sides a component's bounding box touches."""
+    rows, cols = box
+    return ((rows.start == 0) + (rows.stop == shape[0]) + (cols.start == 0)
+            + (cols.stop == shape[1]))
+
+
+def drop_specks(ink: np.ndarray, noise: float) -> np.ndarray:
+    """Zero the connected ink components (8-connected, ink ≥ ``noise``) that hold less than
+    ``SPECK`` of all the ink, never reach ``CORE``, or touch two sides of the picture: paper
+    grain, dust, the faint rim a shadow's edge leaves after flattening (a hysteresis threshold:
+    strokes have a dark core), and a shadow's dark wedge in a corner or band across the page
+    (narrower than the closing window, so not taken for paper; writing on a photographed page
+    does not run off two of its sides)."""
+    labels, n = ndimage.label(ink >= noise, structure=np.ones((3, 3)))
+    if n == 0:
+        return ink
+    index = np.arange(1, n + 1)
+    mass = ndimage.sum_labels(ink, labels, index=index)  # (n,)
+    peak = ndimage.maximum(ink, labels, index=index)  # (n,)
+    edges = np.array([_sides(box, ink.shape) for box in ndimage.find_objects(labels)])  # (n,)
+    weak = np.flatnonzero((mass < SPECK * mass.sum()) | (peak < CORE) | (edges >= 2)) + 1
+    out = ink.copy()
+    out[np.isin(labels, weak)] = 0.0
+    return out

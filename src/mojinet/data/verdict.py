@@ -1,0 +1,126 @@
+"""Is this a character at all? Blank paper, noise and photos of nothing are said so.
+
+A network names one of its classes for any input, so a picture of nothing would be "read" as
+a digit. ``judge`` looks at what the preprocessing found before trusting the network:
+
+- ``coverage``: the share of the picture that is ink (ink > 0 after the noise floor). A
+  character's strokes cover a small part of the page; noise, stretched to full contrast, covers
+  most of it;
+- ``components``: connected pieces of ink (8-connected) holding at least ``PIECE`` of the ink.
+  A character is a few strokes (a digit 1–3 pieces, a kanji rarely over 20); grain, noise and
+  texture break into many;
+- ``confidence``: the network's own top share (``scores.candidates``), compared with chance
+  (1 / number of classes): an input it cannot place spreads its output.
+
+The thresholds were chosen on validation data only (``benchmarks/verdict_thresholds.py``: MNIST
+training-split digits, Tomoe's real strokes, and generated noise, paper and photos of nothing;
+never the test split or the real writers the checks use), each with a margin between the 1st
+percentile of the characters and the 99th of the nothings (400 of each kind: docs/images.md).
+The confidence ratio: no top share under 1.5× chance on the last 10,000 MNIST training digits
+for the chapter network or a 784-30-10 one. Blank pictures never get this far: ``images``
+refuses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+#: How many of the largest connected pieces of ink a character may have.
+PIECES = 25
+#: Thresholds, chosen on validation data (see the module): a character has ink over at most
+#: this share of the picture, at most this share of its ink in specks, at least this share in
+#: dark pixels, and at least this contrast with the paper.
+MAX_COVERAGE = 0.5
+MAX_SCATTERED = 0.1
+MIN_SOLID = 0.5
+MIN_CONTRAST = 0.3
+#: … and is smoother than this from one pixel to the next (``neighbour_correlation``).
+MIN_SMOOTH = 0.5
+#: A top share under this many times chance: the network cannot place the input.
+MIN_CONFIDENCE_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``character``: True when the input reads as a character; ``reason`` says why not."""
+
+    character: bool
+    reason: str
+    features: Features
+    confidence: float | None
+
+    def to_dict(self) -> dict:
+        return {"character": self.character, "reason": self.reason,
+                **{k: round(v, 4) for k, v in asdict(self.features).items()},
+                "confidence": None if self.confidence is None else round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
+class Features:
+    """What ``judge`` measures on a picture's ink map (see the module)."""
+
+    coverage: float  # share of the picture in ink
+    scattered: float  # share of the ink outside its ``PIECES`` largest connected pieces
+    solid: float  # share of the ink in pixels at least half as dark as the darkest
+    contrast: float  # the ink's peak minus the paper's level, before stretching
+    smooth: float  # the ink's correlation with itself one pixel over (best of 4 directions)
+
+
+def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
+    """(h, w) ink map (1 = ink) and its contrast → ``Features``."""
+    mask = ink > 0
+    total = float(ink.sum())
+    if total == 0:
+        return Features(0.0, 0.0, 0.0, contrast, 0.0)
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    mass = np.sort(ndimage.sum_labels(ink, labels, index=np.arange(1, n + 1)))[::-1]  # (n,)
+    return Features(coverage=float(mask.mean()),
+                    scattered=float(mass[PIECES:].sum() / total),
+                    solid=float(ink[ink >= 0.5].sum() / total), contrast=float(contrast),
+                    smooth=neighbour_correlation(ink))
+
+
+def neighbour_correlation(a: np.ndarray) -> float:
+    """max over the shifts (0, 1), (1, 0), (1, 1), (1, −1) of corr(a, a shifted): ~0 for
+    independent noise, near 1 along any stroke (even a 1-pixel line)."""
+    best = 0.0
+    for u, v in ((a[:, :-1], a[:, 1:]), (a[:-1], a[1:]), (a[:-1, :-1], a[1:, 1:]),
+                 (a[:-1, 1:], a[1:, :-1])):
+        u, v = u - u.mean(), v - v.mean()
+        den = float(np.sqrt((u * u).sum() * (v * v).sum()))
+        if den > 0:
+            best = max(best, float((u * v).sum()) / den)
+    return best
+
+
+def judge(ink: np.ndarray, contrast: float = 1.0, top_share: float | None = None,
+          n_classes: int | None = None) -> Verdict:
+    """The verdict on one picture's ink map, with the network's top share if known."""
+    f = features(ink, contrast)
+    reason = ""
+    if f.coverage == 0:
+        reason = "there is no ink in it: it is blank"
+    elif f.coverage > MAX_COVERAGE:
+        reason = (f"ink covers {f.coverage:.0%} of the picture (a character covers at most "
+                  f"{MAX_COVERAGE:.0%}): it looks like noise or texture, not writing")
+    elif f.scattered > MAX_SCATTERED:
+        reason = (f"{f.scattered:.0%} of the ink is in specks outside the {PIECES} largest "
+                  f"pieces: it looks like grain, dust or noise, not writing")
+    elif f.solid < MIN_SOLID:
+        reason = ("nothing in it is as dark as pen or pencil strokes against the rest: it looks "
+                  "like paper texture or shading, not writing")
+    elif f.smooth < MIN_SMOOTH:
+        reason = ("the ink changes from pixel to pixel like noise (no stroke is smooth over "
+                  "even two pixels): it looks like noise, not writing")
+    elif f.contrast < MIN_CONTRAST:
+        reason = (f"the darkest marks differ from the paper by only {f.contrast:.0%}: too faint "
+                  f"for writing (a shadow or a crease?)")
+    elif top_share is not None and n_classes:
+        chance = 1.0 / n_classes
+        if top_share < MIN_CONFIDENCE_RATIO * chance:
+            reason = (f"the network cannot place it (its best guess has {top_share:.0%}, close "
+                      f"to chance, {chance:.0%})")
+    return Verdict(not reason, reason, f, None if top_share is None else float(top_share))
