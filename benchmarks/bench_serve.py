@@ -64,7 +64,7 @@ def percentile(values, q):
 
 def start_server(model_path: Path, workers: int = 1):
     proc = subprocess.Popen([sys.executable, "-m", "mojinet", "serve", str(model_path), "--port",
-                             "0", "--workers", str(workers)],
+                             "0", "--workers", str(workers), "--no-samples"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     m = re.search(r"(http://127\.0\.0\.1:\d+)/", line)

@@ -25,6 +25,9 @@ Peers:
                      threads (waiting OpenMP threads sleep instead of spinning: on a busy machine
                      the spinning takes the time slices the working threads need)
   sklearn            MLPClassifier(solver="sgd"), one partial_fit per epoch
+  mojinet-sklearn    mojinet.sklearn.MLPClassifier, the same settings, one partial_fit per
+                     epoch (like MLPClassifier: softmax output and log-loss, also in config A);
+                     a line after each table gives its time over scikit-learn's
   mojinet-blas       mojinet.train(engine="blas"), the NumPy/BLAS engine
   mojinet-reference  mojinet.train(engine="reference"): Network.backprop + SGD.step
 
@@ -67,9 +70,10 @@ CONFIGS = {
               batch=64, eta=0.05, momentum=0.9, init="he", data="random",
               title="jōyō: 1024-768-2136 ReLU, softmax + cross-entropy, momentum 0.9"),
 }
-WIDE_PEERS = ("mojinet", "torch", "torch-passive", "mojinet-blas",
-              "mojinet-reference")  # not MLPClassifier: minutes per epoch
-PEERS = ("mojinet", "torch", "torch-passive", "sklearn", "mojinet-blas", "mojinet-reference")
+# not MLPClassifier (minutes per epoch), nor mojinet's estimator (its line is its time over it)
+WIDE_PEERS = ("mojinet", "torch", "torch-passive", "mojinet-blas", "mojinet-reference")
+PEERS = ("mojinet", "torch", "torch-passive", "sklearn", "mojinet-sklearn", "mojinet-blas",
+         "mojinet-reference")
 SEED = 2024
 
 
@@ -316,11 +320,44 @@ class SklearnPeer(Peer):
         return self.clf.predict_proba(X)
 
 
+class EstimatorPeer(Peer):
+    """mojinet's scikit-learn estimator with SklearnPeer's settings and start."""
+
+    def __init__(self, cfg, init_params, X, y, threads, seed=SEED):
+        super().__init__(cfg, init_params, X, y, threads, seed)
+        from mojinet import engines
+        from mojinet.sklearn import MLPClassifier
+
+        engines.load_kernels()  # as MojinetPeer does
+        hidden = {"sigmoid": "logistic", "relu": "relu"}[cfg["hidden"]]
+        self.clf = MLPClassifier(
+            hidden_layer_sizes=tuple(cfg["sizes"][1:-1]), activation=hidden, solver="sgd",
+            alpha=0.0, batch_size=cfg["batch"], schedule="constant",
+            learning_rate_init=cfg["eta"], momentum=cfg["momentum"], nesterovs_momentum=False,
+            random_state=seed, max_iter=1, tol=0.0,
+        )
+        self.clf.partial_fit(X[:1], y[:1], classes=np.arange(cfg["sizes"][-1]))  # builds it
+        for p, q in zip(self.clf.network_.parameters(), init_params):
+            p[...] = q
+        for v in self.clf.optimizer_.velocity or []:
+            v[...] = 0
+
+    def epoch(self) -> float:
+        t = time.perf_counter()
+        self.clf.partial_fit(self.X, self.y)
+        return time.perf_counter() - t
+
+    def predict_proba(self, X):
+        return self.clf.predict_proba(X)
+
+
 def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
     if name in ("torch", "torch-passive"):
         return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
         return SklearnPeer(cfg, init_params, X, y, threads, seed)
+    if name == "mojinet-sklearn":
+        return EstimatorPeer(cfg, init_params, X, y, threads, seed)
     engine = {"mojinet": "auto", "mojinet-blas": "blas", "mojinet-reference": "reference"}[name]
     return MojinetPeer(cfg, init_params, X, y, threads, engine, total, seed)
 
@@ -464,7 +501,7 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
             results[p].accuracy, results[p].peak = ev["accuracy"], ev["peak"]
         for r in range(args.inference_rounds):
             for p in peers[r % len(peers):] + peers[: r % len(peers)]:
-                if name == "A" and p != "sklearn" or name == "A" and args.sklearn_latency:
+                if name == "A" and "sklearn" not in p or name == "A" and args.sklearn_latency:
                     conns[p].send(("latency", args.latency_calls))
                     results[p].latency.extend(conns[p].recv().tolist())
                 conns[p].send(("throughput", None))
@@ -538,6 +575,12 @@ def _report(name, cfg, results, peers, args, peak_flops) -> dict:
                            "latency_us_median": statistics.median(res.latency)
                            if res.latency else None,
                            "throughput_s": min(res.throughput) if res.throughput else None}
+    if "sklearn" in peers and "mojinet-sklearn" in peers:
+        ratios = [a / b for a, b in zip(timed["mojinet-sklearn"], timed["sklearn"])]
+        print(f"   mojinet.sklearn.MLPClassifier / sklearn MLPClassifier, same network and data: "
+              f"{statistics.median(ratios):.2f}× the time per epoch (median of per-round "
+              f"ratios; < 1: mojinet's is faster)")
+        out["estimator_over_sklearn"] = statistics.median(ratios)
     inf_flops = _inference_flops(cfg["sizes"], 10_000)
     inf_bound = inf_flops / peak
     read = peak_flops.get("read_bytes_per_s")
@@ -582,7 +625,7 @@ def main(argv=None) -> int:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--configs", default="A,B,C,D,E",
                     help="comma-separated: A,B,C,D,E (default all)")
-    ap.add_argument("--peers", default="mojinet,torch,torch-passive,sklearn",
+    ap.add_argument("--peers", default="mojinet,torch,torch-passive,sklearn,mojinet-sklearn",
                     help=f"comma-separated, from: {','.join(PEERS)}")
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs per peer (default 4)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")

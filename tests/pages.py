@@ -85,13 +85,14 @@ def ready_page(browser, url, **context):
 
 
 @contextlib.contextmanager
-def served_page(browser, model, name, **context):
-    """The draw page of ``mojinet serve`` for ``model``."""
+def served_page(browser, model, name, app_options=None, **context):
+    """The draw page of ``mojinet serve`` for ``model`` (``app_options``: more arguments of
+    ``create_app``, e.g. a samples folder)."""
     from mojinet.web.app import create_app
     from webserver import BackgroundServer
 
-    with BackgroundServer(create_app(model, name)) as url, ready_page(browser, url + "/",
-                                                                       **context) as page:
+    app = create_app(model, name, **(app_options or {}))
+    with BackgroundServer(app) as url, ready_page(browser, url + "/", **context) as page:
         yield page
 
 

@@ -115,6 +115,28 @@ def test_info(trained, capsys):
     assert "status: finished, 4 epochs" in text and "test accuracy" in text
 
 
+def test_info_prints_an_older_record_as_text_not_dicts(tmp_path, capsys):
+    """A recorded run that is not a RunConfig (an older mojinet, or made in Python) was printed
+    as "training: dataset_options {'size': 28}, hidden [16, 16]"."""
+    from mojinet import Model, Network, save_model
+
+    record = {"config": {"dataset": "kanjivg", "dataset_options": {"chars": "日月", "size": 28},
+                         "hidden": [16, 16], "flavour": "old"},
+              "status": "finished", "history": [], "n_train": 1200, "engine": "compiled",
+              "credit": "Stroke data: KanjiVG, CC BY-SA 3.0",
+              "component_head": {"lambda": 1.0, "components": ["日", "月"]}}
+    model = Model(Network([784, 16, 16, 2], seed=0), ("日", "月"), {"image_shape": [28, 28]},
+                  record)
+    path = save_model(model, tmp_path / "old.npz")
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "{" not in text and "[" not in text
+    assert "  dataset_options: chars=日月, size=28" in text and "  hidden: 16 16" in text
+    assert "1,200 training images, engine compiled" in text
+    assert "component head (training only): 2 components, λ 1.0: 日 月" in text
+    assert "data credit: Stroke data: KanjiVG, CC BY-SA 3.0" in text
+
+
 def test_errors_are_one_line_not_tracebacks(tmp_path, capsys):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"garbage")

@@ -28,7 +28,7 @@ from mojinet.presets import PRESETS
     (dict(cost="cross-entropy", output_activation="relu"), "cost: the cross-entropy cost needs"),
     (dict(cost="hinge"), "cost must be one of"),
     (dict(init="zeros"), "init must be one of normal, xavier, he"),
-    (dict(hidden=(16, 0)), "hidden layer sizes must be >= 1, got [16, 0]"),
+    (dict(hidden=(16, 0)), "hidden layer sizes must be from 1 to 10,000,000, got [16, 0]"),
     (dict(hidden=(16, 2.5)), "hidden[1] must be a whole number, got 2.5"),
     (dict(dropout=(0.0, 1.0)), "dropout (hidden) must be a dropout probability in [0, 1)"),
     (dict(dropout=(0.1,)), "dropout must be a list of 2, got [0.1]"),

@@ -27,11 +27,12 @@ def _data(rng, n, n_in=12, n_out=3):
     return X, one_hot(rng.integers(0, n_out, n), n_out, np.float64)
 
 
-def _reference(net, opt, X, Y, order, batch_size):
-    """One backprop and one SGD step per batch; the batch costs."""
+def _reference(net, opt, X, Y, order, batch_size, weights=None):
+    """One backprop and one SGD step per batch (with per-sample weights, or None); the costs."""
     costs = []
     for i in range(0, len(order), batch_size):
-        grads = net.backprop(X[order[i : i + batch_size]], Y[order[i : i + batch_size]])
+        idx = order[i : i + batch_size]
+        grads = net.backprop(X[idx], Y[idx], weights=None if weights is None else weights[idx])
         costs.append(grads.cost)
         opt.step(net, grads)
     return np.array(costs)
@@ -60,12 +61,17 @@ def parallel(monkeypatch):
 @two_threads
 @pytest.mark.parametrize("engine", ["compiled", "blas"])
 @pytest.mark.parametrize("setup", SETUPS, ids=lambda s: "-".join(map(str, s[0])) + f"-{s[2]}")
-def test_parallel_engine_matches_reference_and_serial(engine, setup, parallel, rng):
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weights"])
+def test_parallel_engine_matches_reference_and_serial(engine, setup, weighted, parallel, rng):
     sizes, acts, cost, eta, mu, lam = setup
     X, Y = _data(rng, n=70)
+    s = None
+    if weighted:  # per-sample weights sₓ in [0, 2), some 0 (the sample drops out)
+        s = rng.uniform(0, 2, len(X))
+        s[::9] = 0
     ref = Network(sizes, acts, cost, init="xavier", seed=1, dtype=np.float64)
     ref.biases[0][:] = rng.normal(size=ref.biases[0].shape)
-    par, ser = ref.copy(), ref.copy()
+    par, ser, plain = ref.copy(), ref.copy(), ref.copy()
     trainer = {"compiled": CompiledTrainer, "blas": BlasTrainer}[engine]
     opt_ref, opt_par, opt_ser = SGD(eta, mu, lam), SGD(eta, mu, lam), SGD(eta, mu, lam)
     t_par = trainer(par, opt_par, 16)
@@ -73,19 +79,24 @@ def test_parallel_engine_matches_reference_and_serial(engine, setup, parallel, r
         assert t_par.parallel.all()
     numba.set_num_threads(1)
     t_ser = trainer(ser, opt_ser, 16)
-    for _ in range(2):  # two epochs: momentum carries over
-        order = rng.permutation(len(X))
-        want = _reference(ref, opt_ref, X, Y, order, 16)
+    orders = [rng.permutation(len(X)) for _ in range(2)]
+    for order in orders:  # two epochs: momentum carries over
+        want = _reference(ref, opt_ref, X, Y, order, 16, s)
         numba.set_num_threads(1)
-        serial = t_ser.run(X, Y, order, 0, len(X))
+        serial = t_ser.run(X, Y, order, 0, len(X), weights=s)
         numba.set_num_threads(2)
-        got = t_par.run(X, Y, order, 0, len(X))
+        got = t_par.run(X, Y, order, 0, len(X), weights=s)
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
         assert _max_diff(ref, par) < 1e-10
         if engine == "compiled":  # the same additions in the same order
             np.testing.assert_array_equal(got, serial)
             assert _max_diff(par, ser) == 0
     assert _max_diff(ref, Network(sizes, acts, cost, init="xavier", seed=1)) > 1e-3
+    if weighted:  # the weights were used: the same run unweighted ends elsewhere
+        t_plain = trainer(plain, SGD(eta, mu, lam), 16)
+        for order in orders:
+            t_plain.run(X, Y, order, 0, len(X))
+        assert _max_diff(plain, par) > 1e-4
 
 
 @pytest.mark.parametrize("n_out", [1026, 2136], ids=["kyoiku-D", "joyo-E"])

@@ -369,3 +369,18 @@ def test_engines_and_workers_are_checked(monkeypatch):
     assert kanji.draw_workers() == 3 and kanji.draw_workers(1) == 1
     with pytest.raises(ValueError, match="at least one"):
         kanji.draw_workers(0)
+
+
+def test_a_limit_reaches_the_loader_and_draws_only_what_it_needs(tmp_path, monkeypatch):
+    """--limit 100 on kanjivg-hiragana drew all 46,000 training images before cutting 100."""
+    from mojinet import load_dataset
+    from mojinet.data.kanji import synthetic_dataset
+
+    monkeypatch.setenv("MOJINET_CACHE", str(tmp_path))
+    data = load_dataset("kanjivg-hiragana", "train", limit=100, size=16)
+    assert len(data) == 100 and data.n_classes == 46
+    drawn = sorted(p.name for p in (tmp_path / "kanjivg").iterdir())
+    assert len(drawn) == 1 and drawn[0].startswith("46c-3x-16px-s0-")  # ⌈100 / 46⌉ rounds
+    same = synthetic_dataset("hiragana", 3, 16, 0, cache=False).subset(100)
+    np.testing.assert_array_equal(data.X, same.X)  # the first 100 of any longer draw
+    np.testing.assert_array_equal(data.y, same.y)

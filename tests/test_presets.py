@@ -11,7 +11,7 @@ from mojinet.cli import main, parse_args
 from mojinet.cli.train import config_from_args
 from mojinet.config import RunConfig
 from mojinet.io import load_model
-from mojinet.presets import BASE, PRESETS, get_preset
+from mojinet.presets import BASE, PRESETS, default_out, get_preset
 
 
 def test_the_default_is_still_the_chapter_recipe():
@@ -30,7 +30,7 @@ def test_the_default_is_still_the_chapter_recipe():
 def test_every_preset_is_what_the_command_line_builds(name):
     """``train --preset NAME`` without other options is exactly the preset's config."""
     preset = PRESETS[name]
-    out = preset.config.out or "mojinet-mnist.npz"
+    out = preset.config.out or default_out(preset.config.dataset)
     assert config_from_args(parse_args(["train", "--preset", name])) == preset.config.replace(
         out=out)
     assert preset.config.preset == name and preset.source and preset.summary
@@ -115,5 +115,45 @@ def test_clear_errors(tmp_path, capsys, argv, message):
 def test_help_shows_the_preset_defaults(capsys):
     with pytest.raises(SystemExit):
         parse_args(["train", "--preset", "nielsen", "--help"])
-    assert "(default: [30])" in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())  # the help, its wrapping undone
+    assert "no hidden layer) (default: 30)" in text
     assert parse_args(["train", "--preset=nielsen2"]).hidden == [100]
+
+
+def test_a_kanji_dataset_trains_with_the_kanji_recipe_into_a_file_named_after_it(
+        tmp_path, monkeypatch, capsys):
+    """train --dataset kanjivg-… with no other option trained the chapter's 16-16 sigmoid net
+    (chance on 80 classes) and saved it as mojinet-mnist.npz."""
+    monkeypatch.setenv("MOJINET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    config = config_from_args(parse_args(["train", "--dataset", "kanjivg-grade1"]))
+    assert config.preset == "kanji" and config.hidden == (512,)
+    assert config.output_activation == "softmax" and config.out == "mojinet-kanjivg-grade1.npz"
+    chosen = config_from_args(parse_args(["train", "--dataset", "kanjivg-grade1", "--preset",
+                                          "chapter"]))
+    assert chosen.preset == "chapter" and chosen.hidden == (16, 16)
+    assert main(["train", "--dataset", "kanjivg-hiragana", "--limit", "200", "--epochs", "1",
+                 "--image-size", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "Preset kanji: the default recipe for kanjivg-hiragana" in out
+    model = load_model(tmp_path / "mojinet-kanjivg-hiragana.npz")
+    assert model.network.sizes == [256, 512, 46] and not (tmp_path / "mojinet-mnist.npz").exists()
+
+
+def _train_actions():
+    parser = parse_args.__globals__["build_parser"](PRESETS["chapter"].config)
+    sub = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
+               and "train" in a.choices)
+    return sub.choices["train"]
+
+
+def test_every_train_option_has_help_and_says_its_default_once():
+    train = _train_actions()
+    for action in train._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help and len(action.help) > 10, action.option_strings
+    text = train.format_help()
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for block in text.split("\n  -")[1:]:  # one option's help
+        assert block.count("(default") <= 1, block
+    assert "(default: 16 16)" in text and "(default: only on a terminal)" in text

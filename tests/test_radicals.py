@@ -231,10 +231,16 @@ def test_train_radical_and_sample_commands(tmp_path, capsys):
     out = tmp_path / "r.npz"
     assert main(["train-radical", "--charset", "".join(CLASSES), "--size", "28",
                  "--per-class", "6", "--test-per-class", "3", "--hidden", "16", "--epochs", "2",
-                 "--eval-styles", "thin", "--out", str(out)]) == 0
+                 "--eval-styles", "thin", "--out", str(out), "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     results = json.loads(lines[-2])
     assert {"test_accuracy", "test_accuracy_thin", "component_head"} <= set(results)
+    assert main(["train-radical", "--charset", "".join(CLASSES), "--size", "28",
+                 "--per-class", "6", "--test-per-class", "3", "--hidden", "16", "--epochs", "2",
+                 "--eval-styles", "thin", "--out", str(out)]) == 0
+    text = capsys.readouterr().out  # in words, not a dict
+    assert "{" not in text and f"in style thin: {100 * results['test_accuracy_thin']:.2f}%" in text
+    assert "component head: " in text and "of its yes/no answers right" in text
     model = load_model(out)
     assert model.classes == CLASSES
     assert model.training["component_head"]["components"][0] == "木"

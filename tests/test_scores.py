@@ -80,3 +80,25 @@ def test_predict_command_says_activation_and_share(tmp_path, capsys):
     assert result["output"] == "activation"
     assert result["top"][1]["activation"] == pytest.approx(0.05, abs=1e-6)
     assert result["top"][1]["share"] == result["top"][1]["probability"]
+
+
+@pytest.mark.parametrize("top", ["0", "-1"])
+def test_predict_refuses_a_top_below_one(tmp_path, capsys, top):
+    path = save_model(_flat_sigmoid_model(), tmp_path / "flat.npz")
+    image = _ink_png(tmp_path / "one.png")
+    assert main(["predict", str(path), image, "--top", top]) == 2
+    err = capsys.readouterr().err
+    assert "--top must be at least 1" in err and "Traceback" not in err
+
+
+def test_inspect_says_activation_and_share_for_sigmoid_outputs(tmp_path, capsys):
+    """inspect printed a sigmoid output's share as "(58.4%)", as if a probability."""
+    path = save_model(_flat_sigmoid_model(), tmp_path / "flat.npz")
+    image = _ink_png(tmp_path / "one.png")
+    assert main(["inspect", str(path), image]) == 0
+    line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("prediction:"))
+    assert line.startswith("prediction: d a = 0.11 (share 58.4%), then a a = 0.05 (share 26.0%)")
+    assert main(["inspect", str(path), image, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["output"] == "activation"
+    assert report["top"][0]["activation"] == pytest.approx(0.11, abs=0.005)

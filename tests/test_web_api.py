@@ -166,7 +166,7 @@ def test_page_and_static_files_are_served_without_cdn(server):
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert '<canvas id="pad"' in page.text
     assets = re.findall(r'(?:src|href)="/?(static/[^"]+)"', page.text)
-    assert len(assets) == 5  # palette.css, style.css, net.js, backend.js, app.js
+    assert len(assets) == 6  # palette.css, style.css, net.js, backend.js, app.js, learn.js
     for asset in assets:
         r = server.get("/" + asset)
         assert r.status_code == 200 and r.text

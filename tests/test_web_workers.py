@@ -33,8 +33,8 @@ def test_two_workers_share_the_port_and_stop_together(tmp_path):
     path = save_model(Model(net, tuple("0123456789"), {"image_shape": [28, 28]}),
                       tmp_path / "m.npz")
     proc = subprocess.Popen([sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0",
-                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--workers", "2", "--no-samples"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         assert "2 worker processes" in line, line + proc.stderr.read()
@@ -72,3 +72,19 @@ def _zombie(pid: int) -> bool:
             return f.read().split(")")[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_workers_with_learn_my_hand_are_refused(tmp_path):
+    """Learn my hand adapts the model inside one process: with samples on, --workers 2 would
+    leave the other worker answering with the old model, so serve stops and says what to do."""
+    net = Network([784, 8, 10], ["sigmoid", "softmax"], "cross-entropy", seed=0)
+    path = save_model(Model(net, tuple("0123456789"), {"image_shape": [28, 28]}),
+                      tmp_path / "m.npz")
+    samples = tmp_path / "samples"
+    done = subprocess.run([sys.executable, "-m", "mojinet", "serve", str(path), "--port", "0",
+                           "--workers", "2", "--samples", str(samples)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--no-samples" in done.stderr and "--workers 2" in done.stderr, done.stderr
+    assert "serving" not in done.stdout  # it never listened
+    assert not samples.exists()  # and saved nothing

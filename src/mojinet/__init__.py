@@ -18,6 +18,7 @@ from .data.idx import IDXError, read_idx, write_idx
 from .data.images import ImageError, to_input
 from .data.registry import load_dataset
 from .engines import train
+from .epochlog import EpochLog
 from .io import Model, ModelFileError, load_model, save_model
 from .nn.callbacks import BestCheckpoint, EarlyStopping
 from .nn.network import Gradients, Network
@@ -28,7 +29,8 @@ from .presets import PRESETS
 from .runner import resume, run
 
 __all__ = [
-    "Adam", "Augment", "BestCheckpoint", "ConfigError", "Dropout", "EarlyStopping", "MaxNorm",
+    "Adam", "Augment", "BestCheckpoint", "ConfigError", "Dropout", "EarlyStopping", "EpochLog",
+    "MaxNorm",
     "Dataset", "Gradients", "History", "IDXError", "ImageError", "Model", "ModelFileError",
     "Network", "PRESETS", "RunConfig", "SGD", "TrainingDiverged", "evaluate", "load_dataset",
     "load_model", "one_hot", "read_config", "read_idx", "resume", "run", "save_model",

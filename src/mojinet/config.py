@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINES
+from .model_schema import MAX_LAYER_SIZE, MAX_LAYERS
 from .nn.activations import ACTIVATIONS
 from .nn.costs import COSTS
 from .nn.init import INITIALISERS
@@ -96,6 +97,7 @@ class RunConfig:
     seed: int = 0
     engine: str = "auto"  # auto | reference | blas | compiled (mojinet.engines)
     finetune: str | None = None  # start from this model's weights (same layer sizes)
+    replay: int | None = None  # fine-tune: images a class in the replay mix (None: adapt.py's)
     out: str | None = None  # the model file, saved after every epoch; None: not saved
 
     def __post_init__(self):
@@ -320,7 +322,10 @@ def _check_data(c: RunConfig) -> None:
 
 
 def _check_network(c: RunConfig) -> None:
-    _need(all(h >= 1 for h in c.hidden), f"hidden layer sizes must be >= 1, got {list(c.hidden)}")
+    _need(all(1 <= h <= MAX_LAYER_SIZE for h in c.hidden),
+          f"hidden layer sizes must be from 1 to {MAX_LAYER_SIZE:,}, got {list(c.hidden)}")
+    _need(len(c.hidden) <= MAX_LAYERS - 2,
+          f"hidden must list at most {MAX_LAYERS - 2} layers, got {len(c.hidden)}")
     hidden_choices = [a for a in ACTIVATIONS if a != "softmax"]
     _one_of("activation", c.activation, hidden_choices)
     _one_of("output_activation", c.output_activation, list(ACTIVATIONS))
@@ -381,6 +386,7 @@ def _check_heads_and_epochs(c: RunConfig) -> None:
 
 def _check_run(c: RunConfig) -> None:
     _need(c.seed >= 0, f"seed must be >= 0, got {c.seed}")
+    _need(c.replay is None or c.replay >= 0, f"replay must be >= 0 (0: none), got {c.replay}")
     _one_of("engine", c.engine, ENGINES)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from .data.handwriting import STYLES
 from .data.kanji import synthetic_dataset
 from .data.strokes import CREDITS, Sample, read_strokes
-from .data.strokeset import label_index, parse_strokes_name, render_samples
+from .data.strokeset import label_index, parse_strokes_name, read_named, render_samples
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 
@@ -89,12 +89,30 @@ def writer_key(s: Sample) -> str:
     return f"{s.source}/{s.writer}"
 
 
+# Sources that are one source (mostly the same strokes, README of ../shared/data/handwriting):
+# a model trained on one of them is never checked on the other.
+SAME_SOURCE = {"tomoe_data": "tomoe", "tomoe": "tomoe"}
+
+
+def source_family(key: str) -> str:
+    """A ``writer_key``'s source family: "tomoe" for both Tomoe files, else the key itself."""
+    source = key.partition("/")[0]
+    return SAME_SOURCE.get(source, key)
+
+
 def trained_writers(model) -> set[str] | None:
     """Writers of real strokes the model was trained on (a ``strokes:`` training set), as
     ``writer_key``s; None when the training data is not known."""
-    dataset = str(model.training.get("config", {}).get("dataset", ""))
+    config = model.training.get("config", {})
+    dataset = str(config.get("dataset", ""))
     if dataset.startswith("kanjivg"):
-        return set()  # the synthetic writer only (mojinet train and train-radical name it so)
+        real = (config.get("dataset_options") or {}).get("strokes")
+        if not real:
+            return set()  # the synthetic writer only (mojinet train and train-radical name it so)
+        try:  # real writers added to the synthetic ones (kanjivg's strokes= option)
+            return {writer_key(s) for s in read_strokes(str(real))}
+        except (OSError, ValueError):
+            return None
     if not dataset.startswith("strokes:"):
         return None  # unknown, or images (folder:) whose writers we cannot know
     try:
@@ -145,10 +163,12 @@ def _print(*args):
 
 
 def read_real(paths) -> tuple[list[Sample], dict[str, int]]:
-    """All samples of the given strokes files/folders, and how many each path held."""
+    """All samples of the given strokes files/folders, and how many each path held. A path may
+    end in ``,session=S`` to keep the samples of the sessions starting with S (tegaki-lab's
+    ``train`` sittings for choosing between ideas, ``eval`` for the final check)."""
     samples, counts = [], {}
     for path in paths:
-        got = read_strokes(path)
+        got, _ = read_named(str(path))
         samples += got
         counts[str(path)] = len(got)
     return samples, counts
@@ -162,11 +182,21 @@ def held_out_note(model, samples: list[Sample]) -> tuple[dict[str, bool], str]:
     if seen is None:
         return {k: False for k in keys}, (f"trained on {dataset}: cannot tell which real "
                                           f"writers it saw; none is marked held out")
-    held = {k: k not in seen for k in keys}
+    families = {source_family(k) for k in seen}
+    held = {k: k not in seen and source_family(k) not in families for k in keys}
     if all(held.values()):
         return held, f"trained on {dataset}: no real writer here was trained on (all held out)"
     return held, (f"trained on {dataset}: writers marked 'trained on' were in the training "
                   f"data and are no check")
+
+
+def held_out_score(result: dict, held: dict[str, bool]) -> Score | None:
+    """The writers marked held out, together (None when there are none)."""
+    scores = [sc for w, sc in result["writers"].items() if held.get(w)]
+    if not scores:
+        return None
+    return Score(sum(sc.n for sc in scores), sum(sc.top1 for sc in scores),
+                 sum(sc.topk for sc in scores), scores[0].k)
 
 
 def print_real(result: dict, held: dict[str, bool], counts: dict[str, int], n_classes: int,
@@ -175,6 +205,9 @@ def print_real(result: dict, held: dict[str, bool], counts: dict[str, int], n_cl
         _print(f"  {w:<34} {score.line()}  {'held out' if held.get(w) else 'TRAINED ON'}")
     if result["all"] is not None:
         _print(f"  {'all real writers':<34} {result['all'].line()}")
+    held_out = held_out_score(result, held)
+    if held_out is not None and held_out.n != result["all"].n:
+        _print(f"  {'all held-out writers':<34} {held_out.line()}")
     if result["n_outside"]:
         total, labels = sum(counts.values()), list(result["outside"].items())
         shown = " ".join(f"{c}×{n}" if n > 1 else c for c, n in labels[:40])
@@ -195,9 +228,11 @@ def credits(samples: list[Sample]) -> list[str]:
 
 
 def real_json(result: dict, held: dict[str, bool], confusions: int) -> dict:
+    held_score = held_out_score(result, held)
     return {"writers": {w: s.to_dict() | {"held_out": held.get(w, False)}
                         for w, s in result["writers"].items()},
             "all": result["all"].to_dict() if result["all"] else None,
+            "all_held_out": held_score.to_dict() if held_score else None,
             "outside": result["outside"], "n_outside": result["n_outside"],
             "confusions": [list(c) for c in result["confusions"][:confusions]],
             "hardest": [list(c) for c in result["hardest"][:confusions]]}

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, engines
+from ._files import DiskFullError
 from .config import ConfigError, RunConfig, read_config
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
@@ -39,12 +40,20 @@ from .nn.regularize import Dropout, MaxNorm
 from .nn.schedules import make_schedule
 from .nn.train import EpochRecord, History, TrainingDiverged, evaluate, train
 from .presets import PRESETS
+from .run_memory import check as check_memory
+from .run_memory import estimate as estimate_memory
+from .saving import checkpoint_path, model_path, target_of
 
-__all__ = ["RunData", "load_data", "model_dataset", "model_split", "preprocessing", "resume",
-           "run"]
+__all__ = ["RunData", "RunInterrupted", "load_data", "model_dataset", "model_split",
+           "network_of", "optimizer_of", "preprocessing", "resume", "run", "schedule_of"]
 
 Callback = Callable[[Network, EpochRecord], "bool | None"]
 Log = Callable[[str], None]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; the message says where the last whole epoch is saved (or that
+    nothing was written) and how to carry on."""
 
 
 def _quiet(text: str) -> None:
@@ -64,16 +73,23 @@ class RunData:
 
 def load_data(config: RunConfig) -> RunData:
     """The training, per-epoch and test splits of ``config.dataset`` (limited and split as the
-    config says; the validation split is drawn with the run's seed)."""
+    config says; the validation split is drawn with the run's seed). A fine-tune with replay
+    (``adapt``) trains on the given samples mixed with replayed ones of the model's original
+    distribution and checks on a held-out part of that distribution."""
+    from .adapt import adaptation_data, is_adaptation
+
+    if is_adaptation(config):
+        train_set, check = adaptation_data(config)
+        return RunData(train_set, check, "test", check)
     options = dict(config.dataset_options)
     try:
-        train_set = load_dataset(config.dataset, "train", config.data_dir, **options)
-        test_set = load_dataset(config.dataset, "test", config.data_dir, **options)
+        # the limit reaches the loaders: a drawn dataset draws only the images it needs
+        train_set = load_dataset(config.dataset, "train", config.data_dir, limit=config.limit,
+                                 **options)
+        test_set = load_dataset(config.dataset, "test", config.data_dir, limit=config.limit,
+                                **options)
     except TypeError as e:  # an option the dataset's loader does not take
         raise ConfigError(f"dataset_options: {e}") from e
-    if config.limit:
-        train_set = train_set.subset(config.limit)
-        test_set = test_set.subset(min(config.limit, len(test_set)))
     if not config.validation:
         return RunData(train_set, test_set, "test", test_set)
     train_set, eval_set = train_set.split(config.validation, seed=config.seed)
@@ -118,14 +134,22 @@ def model_split(model: Model, split: str = "test", dataset: str | None = None,
 
 
 def run(config: RunConfig, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
-        progress: bool | None = False) -> Model:
+        progress: bool | None = False, verbose: bool = False, score_test: bool = True) -> Model:
     """Train the network ``config`` describes and return it as a ``Model``.
 
     ``callbacks``: functions ``f(net, record)`` called after every epoch (after the model file is
-    saved); one returning True stops the run. ``log`` receives the lines the command line prints.
-    ``progress``: a progress bar per epoch (None: only on a terminal).
+    saved); one returning True stops the run (``EpochLog`` writes each epoch to a CSV or JSON
+    lines file). ``log`` receives the lines the command line prints. ``progress``: a progress bar
+    per epoch (None: only on a terminal). ``verbose``: both, in a notebook too — the lines
+    printed (unless ``log`` is given) and tqdm's bar (a widget in Jupyter). ``score_test=False``:
+    do not look at the test set at all (a sweep's trials, chosen on validation, are scored later).
     """
-    return _Run(config, callbacks, log, progress).execute()
+    if verbose:
+        log = print if log is _quiet else log
+        progress = True
+    session = _Run(config, callbacks, log, progress)
+    session.score_test = score_test
+    return session.execute()
 
 
 def resume(path: str | Path, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
@@ -139,31 +163,42 @@ def resume(path: str | Path, *, callbacks: Sequence[Callback] = (), log: Log = _
                 "diverged": "it diverged (rerun it with a smaller eta: --config MODEL --eta …)"}
         raise ConfigError(f"{path}: cannot resume this run: "
                           f"{hint.get(status, 'the file does not hold a resumable run')}")
-    config = read_config(path).replace(out=str(path))
-    session = _Run(config, callbacks, log, progress)
+    recorded = read_config(path)
+    target = target_of(Path(path), recorded.out)
+    session = _Run(recorded.replace(out=str(target)), callbacks, log, progress,
+                   checkpoint=Path(path))
     session.restore(model)
-    log(f"Resuming {path} after epoch {len(session.history.epochs)} of {config.epochs}")
+    log(f"Resuming {path} after epoch {len(session.history.epochs)} of {recorded.epochs}")
     return session.execute()
 
 
 class _Run:
     """One run: what ``run`` builds from the config, trains, saves and returns."""
 
-    def __init__(self, config: RunConfig, callbacks, log: Log, progress):
+    def __init__(self, config: RunConfig, callbacks, log: Log, progress,
+                 checkpoint: Path | None = None):
         self.config, self.callbacks = config, tuple(callbacks)
         self.log, self.progress = log, progress
-        self.path = None if config.out is None else _model_path(config.out)
+        self.path = None if config.out is None else model_path(config.out)  # the finished model
+        self.checkpoint = checkpoint  # where the epochs go: the path, or the file beside it
+        if self.path is not None and checkpoint is None:
+            self.checkpoint, note = checkpoint_path(self.path)
+            if note:
+                log(note)
         self.data = load_data(config)
+        train = self.data.train
+        check_memory(estimate_memory(config, len(train), train.n_features, train.n_classes,
+                                     max(len(self.data.eval), len(self.data.test))))
         self.trunk = _network(config, self.data.train)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
-        self.optimizer = make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
-                                        nesterov=config.nesterov,
-                                        weight_decay=config.weight_decay)
+        self.optimizer = optimizer_of(config)
         self.rng = np.random.default_rng(config.seed)
         self.history = History()
         self.best = BestCheckpoint() if config.best else None
         self.stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
         self.saved = False  # whether this run has written its model file yet
+        self.saved_epoch = 0  # the last epoch in that file
+        self.score_test = True  # score the test set at the end
         self.engine = "reference"  # the engine doing the steps (chosen in execute)
         self.seconds = self.cpu_seconds = 0.0  # from earlier sessions of a resumed run
         self.started, self.cpu_started = time.perf_counter(), time.process_time()
@@ -173,7 +208,8 @@ class _Run:
         c, data = self.config, self.data
         targets = _teacher_targets(c, self.trunk, data.train, self.log)
         dropout, constraint = Dropout(*c.dropout), MaxNorm(c.max_norm) if c.max_norm else None
-        steps = engines.select(c.engine, self.net, self.optimizer, c.batch_size,
+        batch_size = min(c.batch_size, len(data.train))  # the same batches, smaller buffers
+        steps = engines.select(c.engine, self.net, self.optimizer, batch_size,
                                dropout=dropout, constraint=constraint)  # chosen once, here
         self.engine = "reference" if steps is None else steps.engine
         self.log(self.trunk.summary())
@@ -183,27 +219,38 @@ class _Run:
             remaining = 0  # stopped early just before the process was killed
         try:
             train(self.net, data.train.X, data.train.y, optimizer=self.optimizer,
-                  epochs=remaining, batch_size=c.batch_size, rng=self.rng,
+                  epochs=remaining, batch_size=batch_size, rng=self.rng,
                   eval_data=(data.eval.X, data.eval.y), progress=self.progress,
-                  schedule=make_schedule(c.schedule, c.eta, c.epochs, c.step_size,
-                                         gamma=c.gamma, warmup=c.warmup),
+                  schedule=schedule_of(c),
                   on_epoch_end=chain(self.best, self.stopper, self.after_epoch, *self.callbacks),
                   history=self.history, augment=_augment(c, data.train), dropout=dropout,
                   constraint=constraint, targets=targets, steps=steps)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             self.mark("interrupted")
-            raise
+            raise RunInterrupted(self.where("Interrupted")) from e
         except TrainingDiverged as e:
             self.mark("diverged")
-            where = f"; the last good network is in {self.path}" if self.saved else ""
+            where = f"; the last good network is in {self.checkpoint}" if self.saved else ""
             raise TrainingDiverged(f"{e}{where}") from e
+        except DiskFullError as e:
+            raise DiskFullError(e.errno, f"{e.strerror}. {self.where('The run stopped')}") from e
         return self.finish()
+
+    def where(self, what: str) -> str:
+        """``what``, then where the last whole epoch is and how to carry on from it."""
+        if self.path is None:
+            return f"{what}; the run was not being saved (no out)"
+        if not self.saved:
+            kept = f"{self.path} is as it was" if self.path.exists() else "nothing was saved"
+            return f"{what} before the first epoch ended: {kept}"
+        return (f"{what}; the network after epoch {self.saved_epoch} is in "
+                f"{self.checkpoint} (carry on with mojinet train --resume {self.checkpoint})")
 
     def after_epoch(self, net, record: EpochRecord) -> None:
         """Save (everything the next epoch needs), then say how the epoch went."""
         if self.path is not None:
-            save_model(self.model("running", with_state=True), self.path)
-            self.saved = True
+            save_model(self.model("running", with_state=True), self.checkpoint)
+            self.saved, self.saved_epoch = True, record.epoch
         aug = (f", {record.augment_seconds:.1f} s distorting"
                if record.augment_seconds is not None else "")
         name = self.data.eval_name
@@ -219,11 +266,13 @@ class _Run:
             self.best.restore(self.net)
             self.log(f"Restored the network of epoch {self.best.best_epoch} ({name} accuracy "
                      f"{self.best.best_accuracy:.2%})")
-        test_cost, test_acc = evaluate(self.trunk, test.X, test.y)
         model = self.model("finished")
-        model.training.update(test_accuracy=test_acc, test_cost=test_cost)
         if self.best is not None:
             model.training["best_epoch"] = self.best.best_epoch
+        if not self.score_test:
+            return self.save_final(model)
+        test_cost, test_acc = evaluate(self.trunk, test.X, test.y)
+        model.training.update(test_accuracy=test_acc, test_cost=test_cost)
         if self.head_record is not None:
             from .nn.twohead import component_accuracy
 
@@ -232,10 +281,24 @@ class _Run:
                  f"{len(test):,}) after {len(self.history.epochs)} epochs in "
                  f"{model.training['seconds']:.1f} s ({model.training['cpu_seconds']:.1f} s of "
                  f"CPU time)")
+        return self.save_final(model)
+
+    def save_final(self, model: Model) -> Model:
         if self.path is not None:
-            save_model(model, self.path)
-            self.log(f"Saved the model to {self.path}")
+            self.save_finished(model)
         return model
+
+    def save_finished(self, model: Model) -> None:
+        """Write the finished model to its path; then the file beside it has done its work."""
+        try:
+            save_model(model, self.path)
+        except DiskFullError as e:
+            kept = (f"the last epoch is in {self.checkpoint} (mojinet train --resume "
+                    f"{self.checkpoint} saves it once there is space)" if self.saved else "")
+            raise DiskFullError(e.errno, f"{e.strerror}. {kept}") from e
+        if self.checkpoint != self.path:
+            self.checkpoint.unlink(missing_ok=True)
+        self.log(f"Saved the model to {self.path}")
 
     # ------------------------------------------------------------------ the model and its file
     def model(self, status: str, with_state: bool = False) -> Model:
@@ -259,34 +322,55 @@ class _Run:
         """Mark the model file saved after the last whole epoch as ``status`` (its weights are a
         consistent checkpoint; those of the epoch cut short are not)."""
         if self.saved:
-            model = load_model(self.path)
+            model = load_model(self.checkpoint)
             model.training["status"] = status
-            save_model(model, self.path)
+            try:
+                save_model(model, self.checkpoint)
+            except OSError:  # a full disk: the file stays marked "running", as good to resume
+                pass
 
     def restore(self, model: Model) -> None:
         """Take over the state a saved run left in ``model`` (see ``_pack_state``)."""
         for p, q in zip(self.trunk.parameters(), model.network.parameters()):
             p[...] = q
         training = model.training
-        self.history = History.from_dict(training.get("history", []))
+        try:
+            self.history = History.from_dict(training.get("history", []))
+        except TypeError as e:  # epoch records of another mojinet version
+            raise ConfigError(f"cannot resume: its epoch records do not fit this mojinet "
+                              f"({e})") from e
         self.seconds = float(training.get("seconds", 0))
         self.cpu_seconds = float(training.get("cpu_seconds", 0))
         _unpack_state(self, training["resume"], model.state)
-        self.saved = True
+        self.saved, self.saved_epoch = True, len(self.history.epochs)
 
 
 # ----------------------------------------------------------------------------- building
-def _model_path(out: str) -> Path:
-    path = Path(out)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+def network_of(config: RunConfig, n_in: int, n_out: int, dtype=np.float32) -> Network:
+    """The network ``config`` describes for ``n_in`` inputs and ``n_out`` classes: its hidden
+    layers, activations and cost, weights drawn by ``init`` with the seed."""
+    sizes = [n_in, *config.hidden, n_out]
+    return Network(sizes, list(config.layer_activations), config.cost, init=config.init,
+                   seed=config.seed, dtype=dtype)
+
+
+def optimizer_of(config: RunConfig):
+    """The optimiser ``config`` describes (η, momentum, Nesterov, weight decay)."""
+    return make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
+                          nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+
+def schedule_of(config: RunConfig):
+    """η for each 0-based epoch, as ``config`` says (``nn.schedules``)."""
+    return make_schedule(config.schedule, config.eta, config.epochs, config.step_size,
+                         gamma=config.gamma, warmup=config.warmup)
 
 
 def _network(config: RunConfig, train_set: Dataset) -> Network:
     """The network for these data: sizes from the data and ``hidden``; weights drawn with the
     seed, or taken from ``config.finetune``."""
-    sizes = [train_set.n_features, *config.hidden, train_set.n_classes]
-    net = Network(sizes, list(config.layer_activations), config.cost, init=config.init,
-                  seed=config.seed)
+    net = network_of(config, train_set.n_features, train_set.n_classes)
+    sizes = net.sizes
     if config.finetune is None:
         return net
     start = load_model(config.finetune)
@@ -392,11 +476,17 @@ def _unpack_state(session: _Run, info: dict, arrays: dict[str, np.ndarray]) -> N
     if rng_state.get("bit_generator") != type(session.rng.bit_generator).__name__:
         raise ConfigError(f"the saved random generator {rng_state.get('bit_generator')!r} is not "
                           f"{type(session.rng.bit_generator).__name__}")
-    session.rng.bit_generator.state = rng_state
+    try:
+        session.rng.bit_generator.state = rng_state
+    except (TypeError, ValueError, KeyError) as e:
+        raise ConfigError(f"the saved random generator state cannot be restored ({e})") from e
     saved = info.get("optimizer", {})
     state = dict(saved.get("values", {}))
     shapes = [p.shape for p in session.net.parameters()]
     for key, count in saved.get("arrays", {}).items():
+        missing = [i for i in range(count) if f"optimizer.{key}.{i}" not in arrays]
+        if missing:
+            raise ConfigError(f"the saved optimiser state {key!r} lacks array {missing[0]}")
         state[key] = [arrays[f"optimizer.{key}.{i}"] for i in range(count)]
         if [a.shape for a in state[key]] != shapes:
             raise ConfigError(f"the saved optimiser state {key!r} does not fit the network")

@@ -39,8 +39,14 @@ def main(argv=None) -> int:
     except USER_ERRORS as e:  # a --config or --resume file that cannot be read
         warn(f"mojinet {argv[0]}: error: {e}")
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting: no traceback
+        warn("mojinet: interrupted")
+        return 130
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        warn(f"mojinet {args.command}: interrupted")
+        return 130
     except USER_ERRORS as e:
         warn(f"mojinet {args.command}: error: {e}")
         return 2

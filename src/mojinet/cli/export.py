@@ -29,10 +29,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def cmd_export(args) -> int:
     from ..io import load_model
+    from ..models import model_path
 
     if not args.onnx and not args.web:
         raise CLIError("say what to write: --onnx FILE, --web DIR, or both")
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     sizes = "-".join(map(str, model.network.sizes))
     if args.onnx:
         if importlib.util.find_spec("onnx") is None:

@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from .. import inspect as ins
+from .. import scores
 from ..data.images import to_input
 from ..data.registry import DATA_DIR_ENV, dataset_name
 from ..io import Model, load_model
+from ..models import model_path
 from ..runner import model_split
+from .common import DefaultsHelpFormatter, whole
 from .printer import say, say_json
 
 # The figure names of ``mojinet.viz.report.FIGURES`` (kept here so that parsing the command line
@@ -70,7 +72,6 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
     """Everything ``mojinet inspect`` shows, as plain Python data (also its ``--json`` output)."""
     net = model.network
     acts = ins.layer_activations(net, x)
-    P = model.probabilities(x[None, :])[0]  # (n_out,)
     predicted = int(np.argmax(acts[-1]))
     wanted = predicted if label is None else label
     contrib, bias = ins.output_contributions(net, x, predicted)
@@ -83,8 +84,8 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
     order = np.argsort(-contrib, kind="stable")
     return {
         "prediction": model.classes[predicted],
-        "top": [{"label": model.classes[j], "probability": float(P[j])}
-                for j in np.argsort(-P, kind="stable")[:3]],
+        "output": scores.output_kind(net),  # probabilities, or activations and their shares
+        "top": scores.candidates(model, acts[-1], 3),
         "wanted": model.classes[wanted],
         "cost": grads.cost,
         "layers": [{"name": ins.layer_name(net, l), "activations": a.astype(float).tolist()}
@@ -120,7 +121,7 @@ def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10
 
 def _format_report(rep: dict, source: str, top: int) -> str:
     out = [f"{source}",
-           "prediction: " + ", then ".join(f"{t['label']} ({t['probability']:.1%})"
+           "prediction: " + ", then ".join(scores.describe(t, rep["output"])
                                            for t in rep["top"]),
            f"wanted label for the gradients: {rep['wanted']} "
            f"({'the prediction' if rep['wanted'] == rep['prediction'] else 'given with --label'}"
@@ -178,7 +179,7 @@ def _format_report(rep: dict, source: str, top: int) -> str:
 
 
 def cmd_inspect(args) -> int:
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     h, w = model.image_shape
     if args.top < 1:
         raise InspectError(f"--top must be at least 1, got {args.top}")
@@ -213,7 +214,7 @@ def cmd_inspect(args) -> int:
 def cmd_figures(args) -> int:
     from ..viz.report import make_figures
 
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     data = model_split(model, "test", args.dataset, args.data_dir)
     if args.limit < 0:
         raise InspectError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
@@ -257,9 +258,10 @@ def add_parser(sub) -> None:
     i.add_argument("model")
     i.add_argument("image", nargs="?", metavar="IMAGE",
                    help="an image file (preprocessed as by predict)")
-    i.add_argument("--index", type=int, metavar="N", help="use test image N of the dataset instead")
+    i.add_argument("--index", type=whole(0), metavar="N",
+                   help="use test image N of the dataset instead")
     i.add_argument("--label", help="the wanted answer for the gradients (default: the prediction)")
-    i.add_argument("--top", type=int, default=10, help="how many sensitivities to list")
+    i.add_argument("--top", type=whole(1), default=10, help="how many sensitivities to list")
     i.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="dataset for --index (default: the one the model was trained on)")
     i.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
@@ -268,17 +270,18 @@ def add_parser(sub) -> None:
 
     f = sub.add_parser(
         "figures", help="draw the chapter's figures for a trained model (PNG/SVG/PDF + index)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     f.add_argument("model")
     f.add_argument("--out", required=True, help="folder for the figures (created if missing)")
     f.add_argument("--formats", default="png,svg,pdf", help="comma-separated: png, svg, pdf")
     f.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help="test images from this dataset (default: the model's)")
     f.add_argument("--data-dir", help=f"folder with the dataset's IDX files (or ${DATA_DIR_ENV})")
-    f.add_argument("--limit", type=int, default=0, metavar="N",
+    f.add_argument("--limit", type=whole(0), default=0, metavar="N",
                    help="use only the first N test images (quicker)")
-    f.add_argument("--layer", type=int, default=1, help="hidden layer for the within-class figure")
-    f.add_argument("--k", type=int, default=None,
+    f.add_argument("--layer", type=whole(1), default=1,
+                   help="hidden layer for the within-class figure")
+    f.add_argument("--k", type=whole(1), default=None,
                    help="top-k most active neurons compared (default: a quarter of the layer)")
     f.add_argument("--class", dest="class_label", metavar="LABEL",
                    help="class for the within-class figure (default: the most varied)")

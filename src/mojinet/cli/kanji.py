@@ -6,7 +6,6 @@ Thin: parse, call ``radicals`` / ``runner`` / ``data.kanji``, print. Registered 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -22,7 +21,13 @@ from ..nn.train import evaluate
 from ..presets import PRESETS
 from ..real_eval import add_real_options
 from ..runner import run
-from .common import add_draw_workers_flag, load_square_model, use_draw_workers
+from .common import (
+    DefaultsHelpFormatter,
+    add_draw_workers_flag,
+    load_square_model,
+    use_draw_workers,
+    whole,
+)
 from .printer import say
 
 ANALYSIS_SEED = 2  # samples for the radical analysis: neither the training (0) nor test (1) seed
@@ -91,9 +96,25 @@ def cmd_train_radical(args) -> int:
         training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
         results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
     path = save_model(model, args.out)
-    say(json.dumps(results))
+    if args.json:
+        say(json.dumps(results, ensure_ascii=False))
+    else:
+        _say_radical_results(results, args)
     say(f"Saved the classifier (without the component head) to {path}")
     return 0
+
+
+def _say_radical_results(results: dict, args) -> None:
+    """train-radical's results in words (``--json``: as JSON)."""
+    say(f"test accuracy, other writers in the default style: {results['test_accuracy']:.2%} "
+        f"({args.test_per_class} per class)")
+    for style in args.eval_styles:
+        say(f"  in style {style}: {results[f'test_accuracy_{style}']:.2%}")
+    head = results.get("component_head")
+    if head is not None:
+        say(f"component head: {head['per_component']:.2%} of its yes/no answers right; the "
+            f"exact set of components for {head['exact_set']:.2%} of the test images")
+    say(f"trained in {results['seconds']:.1f} s")
 
 
 # ----------------------------------------------------------------------------- kanji-eval
@@ -137,54 +158,55 @@ def cmd_kanji_sample(args) -> int:
 
 def add_parser(sub) -> None:
     r = sub.add_parser("radicals", help="do hidden neurons stand for kanji components? (AUC)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     r.add_argument("model", help="a model trained on KanjiVG kanji (e.g. kanjivg-grade1)")
-    r.add_argument("--samples", type=int, default=30, help="held-out samples per kanji")
-    r.add_argument("--seed", type=int, default=ANALYSIS_SEED, help="seed of those samples")
+    r.add_argument("--samples", type=whole(1), default=30, help="held-out samples per kanji")
+    r.add_argument("--seed", type=whole(0), default=ANALYSIS_SEED, help="seed of those samples")
     r.add_argument("--style", default="default", choices=list(STYLES))
-    r.add_argument("--min-kanji", type=int, default=5,
+    r.add_argument("--min-kanji", type=whole(1), default=5,
                    help="analyse components found in at least this many of the classes")
-    r.add_argument("--shuffles", type=int, default=10, help="shuffled baselines to average")
+    r.add_argument("--shuffles", type=whole(1), default=10, help="shuffled baselines to average")
     r.add_argument("--threshold", type=float, default=0.9, help="AUC that counts as a match")
-    r.add_argument("--top", type=int, default=20, help="rows of the table")
+    r.add_argument("--top", type=whole(1), default=20, help="rows of the table")
     r.add_argument("--figure", help="save the best neuron-component pairs here (PNG/PDF/SVG)")
-    r.add_argument("--figure-rows", type=int, default=6)
+    r.add_argument("--figure-rows", type=whole(1), default=6)
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_radicals)
 
     t = sub.add_parser("train-radical",
                        help="train a kanji classifier with an extra component (radical) head",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     t.add_argument("--charset", default="grade1",
                    help=f"{', '.join(CHARSETS)} or a string of characters")
     t.add_argument("--lam", type=float, default=1.0,
                    help="weight of the component cost (0 = plain classifier, same everything else)")
-    t.add_argument("--min-kanji", type=int, default=2, help="components the head predicts")
-    t.add_argument("--size", type=int, default=32)
-    t.add_argument("--per-class", type=int, default=500)
-    t.add_argument("--test-per-class", type=int, default=100)
+    t.add_argument("--min-kanji", type=whole(1), default=2, help="components the head predicts")
+    t.add_argument("--size", type=whole(8, 512), default=32)
+    t.add_argument("--per-class", type=whole(1), default=500)
+    t.add_argument("--test-per-class", type=whole(1), default=100)
     t.add_argument("--style", nargs="+", default=["default"], choices=list(STYLES),
                    help="the generator's style(s) for training; several are mixed round-robin")
     t.add_argument("--eval-styles", nargs="*", default=["thin", "thick", "wild"],
                    choices=list(STYLES), help="held-out styles to test on")
-    t.add_argument("--hidden", type=int, nargs="+", default=[512])
+    t.add_argument("--hidden", type=whole(1, 10_000_000), nargs="+", default=[512])
     t.add_argument("--eta", type=float, default=0.05)
     t.add_argument("--weight-decay", type=float, default=1e-4)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--epochs", type=int, default=15)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="mojinet-radical.npz")
+    t.add_argument("--batch-size", type=whole(1), default=64)
+    t.add_argument("--epochs", type=whole(1), default=15)
+    t.add_argument("--seed", type=whole(0), default=0)
+    t.add_argument("--out", default="mojinet-radical.npz", help="where to save the classifier")
+    t.add_argument("--json", action="store_true", help="print the results as JSON")
     add_draw_workers_flag(t)
     t.set_defaults(func=cmd_train_radical)
 
     e = sub.add_parser("kanji-eval", help="top-1/top-k accuracy on fresh synthetic KanjiVG samples",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     e.add_argument("model")
-    e.add_argument("--per-class", type=int, default=20)
-    e.add_argument("--seed", type=int, default=3,
+    e.add_argument("--per-class", type=whole(1), default=20)
+    e.add_argument("--seed", type=whole(0), default=3,
                    help="writers' seed (training uses 0, the named test split 1)")
     e.add_argument("--styles", nargs="+", default=["default"], choices=list(STYLES))
-    e.add_argument("--top", type=int, default=10)
+    e.add_argument("--top", type=whole(1), default=10)
     e.add_argument("--json", action="store_true")
     add_real_options(e, required=False)  # --real PATH …: real strokes too (see real-eval)
     add_draw_workers_flag(e)
@@ -192,9 +214,9 @@ def add_parser(sub) -> None:
 
     s = sub.add_parser("kanji-sample", help="draw synthetic KanjiVG handwriting to a PNG sheet")
     s.add_argument("chars", help=f"characters, or a set: {', '.join(CHARSETS)}")
-    s.add_argument("--n", type=int, default=8, help="samples per character")
-    s.add_argument("--size", type=int, default=32, choices=[28, 32, 48, 64])
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=whole(1), default=8, help="samples per character")
+    s.add_argument("--size", type=whole(8, 512), default=32, choices=[28, 32, 48, 64])
+    s.add_argument("--seed", type=whole(0), default=0)
     s.add_argument("--style", default="default", choices=list(STYLES))
     s.add_argument("--out", default="kanji-sample.png")
     add_draw_workers_flag(s)

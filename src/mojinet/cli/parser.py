@@ -25,6 +25,8 @@ COMMANDS = (
     "mojinet.cli.kanji",  # radicals, train-radical, kanji-eval, kanji-sample
     "mojinet.real_eval",  # real-eval (issue 13)
     "mojinet.cli.export",  # export --onnx, --web (issue 16)
+    "mojinet.cli.models",  # models (the shipped ones)
+    "mojinet.cli.sweep",  # sweep (issue 15)
 )
 
 

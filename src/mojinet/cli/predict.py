@@ -18,6 +18,7 @@ from ..data.images import ImageError, read_image
 from ..data.verdict import judge
 from ..io import ModelFileError
 from .common import load_square_model
+from .models import add_model_option, chosen_model
 from .printer import CLIError, say, say_json, warn
 
 
@@ -46,21 +47,36 @@ def _say_result(result: dict, entries: dict) -> None:
         say(f"  {best}: {entries[best].summary()}")
 
 
+def _model_and_images(args) -> tuple[str, list[str]]:
+    """(the model's file, the images): from MODEL IMAGE…, or --model NAME IMAGE…."""
+    if args.model_name is not None:
+        args.model = None
+        return chosen_model(args), args.paths
+    if len(args.paths) < 2:
+        raise CLIError("give a model and at least one image: mojinet predict MODEL IMAGE… "
+                       "(or --model NAME IMAGE…)")
+    args.model = args.paths[0]
+    return chosen_model(args), args.paths[1:]
+
+
 def cmd_predict(args) -> int:
+    shown = args.model_name or args.paths[0]  # the model, as the user named it
     try:
         if args.top < 1:
-            raise CLIError(f"--top must be at least 1, got {args.top}")
-        model, h = load_square_model(args.model, "predict")
+            raise CLIError(f"--top must be at least 1 (how many candidates to show), got "
+                           f"{args.top}")
+        path, images = _model_and_images(args)
+        model, h = load_square_model(path, "predict")
     except (ModelFileError, CLIError, FileNotFoundError, ValueError) as e:
         if not args.json:
             raise
-        say_json({"error": str(e), "model": str(args.model)})
+        say_json({"error": str(e), "model": str(shown)})
         return 1
     box = model.preprocessing.get("user_images", {}).get("box")
     entries = lookup_all(model.classes)  # readings/meanings of kana and kanji labels
     results = []
     status = 0
-    for image in args.images:
+    for image in images:
         try:
             result = read_one(model, image, h, box, args.top, entries)
         except (ImageError, FileNotFoundError) as e:
@@ -81,8 +97,10 @@ def cmd_predict(args) -> int:
 
 def add_parser(sub) -> None:
     r = sub.add_parser("predict", help="classify image files (PNG, JPEG, …) of characters")
-    r.add_argument("model")
-    r.add_argument("images", nargs="+", metavar="IMAGE")
+    r.add_argument("paths", nargs="+", metavar="MODEL_OR_IMAGE",
+                   help="a model file (or a shipped model's name), then image files; with "
+                        "--model, only image files")
+    add_model_option(r)
     r.add_argument("--top", type=int, default=3, help="how many candidates to show")
     r.add_argument("--json", action="store_true",
                    help="print JSON instead of text (errors too, as {\"error\": …} objects)")

@@ -14,6 +14,8 @@ import json
 from ..config import ConfigError, RunConfig, read_config
 from ..data.registry import DATA_DIR_ENV, available_datasets, dataset_name
 from ..engines import ENGINES
+from ..epochlog import EpochLog
+from ..models import recipe_path
 from ..nn.activations import ACTIVATIONS
 from ..nn.costs import COSTS
 from ..nn.init import INITIALISERS
@@ -21,22 +23,29 @@ from ..nn.optim import OPTIMIZERS
 from ..nn.schedules import SCHEDULES
 from ..nn.train import TrainingDiverged
 from ..presets import DEFAULT as DEFAULT_PRESET
-from ..presets import PRESETS
-from ..runner import resume, run
-from .common import add_draw_workers_flag, use_draw_workers
+from ..presets import PRESETS, dataset_preset, default_out
+from ..runner import RunInterrupted, resume, run
+from .common import DefaultsHelpFormatter, add_draw_workers_flag, use_draw_workers, whole
 from .printer import CLIError, say
 
 FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
-DEFAULT_OUT = "mojinet-mnist.npz"  # where the model goes when neither --out nor the config says
 
 
 def base_config(argv) -> RunConfig:
     """The config the train flags default to, found before the real parse (so that ``--help``
-    shows the defaults that apply): ``--resume``'s, ``--config``'s, or ``--preset``'s."""
+    shows the defaults that apply): ``--resume``'s, ``--config``'s, or ``--preset``'s; for
+    ``--finetune MODEL --dataset strokes:…`` alone (learn my hand), the model's network with
+    ``adapt.ADAPT_DEFAULTS``."""
     pre = argparse.ArgumentParser(add_help=False)
-    for flag in ("--preset", "--config", "--resume"):
+    for flag in ("--preset", "--config", "--resume", "--finetune", "--dataset"):
         pre.add_argument(flag)
     known = pre.parse_known_args(argv)[0]
+    learning_a_hand = (known.finetune is not None and known.dataset is not None
+                       and known.dataset.startswith("strokes:"))
+    if learning_a_hand and known.resume is None and known.config is None and known.preset is None:
+        from ..adapt import finetune_base
+
+        return finetune_base(known.finetune).replace(dataset=known.dataset, dataset_options={})
     if known.resume is not None:
         if known.config is not None or known.preset is not None:
             raise ConfigError("--resume continues the recorded run: give it without --config "
@@ -45,7 +54,9 @@ def base_config(argv) -> RunConfig:
     if known.config is not None:
         if known.preset is not None:
             raise ConfigError("give --config FILE or --preset NAME, not both")
-        return read_config(known.config)
+        return read_config(recipe_path(known.config))  # a file, or a shipped model's name
+    if known.preset is None and known.dataset is not None:  # the dataset's own default recipe
+        return PRESETS[dataset_preset(known.dataset)].config
     return PRESETS.get(known.preset or DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]).config
 
 
@@ -60,6 +71,8 @@ def config_from_args(args) -> RunConfig:
         options["size"] = args.image_size
     values["dataset_options"] = options
     values["dropout"] = _dropout_pair(args.dropout)
+    if values.get("out") is None:  # (a sweep's base config has no --out)
+        values["out"] = default_out(values["dataset"])
     return RunConfig(**values)
 
 
@@ -85,9 +98,14 @@ def _dropout_pair(values) -> tuple[float, float]:
 def cmd_train(args) -> int:
     config = config_from_args(args)
     use_draw_workers(args)
+    callbacks = [] if args.log is None else [EpochLog(args.log)]
+    if args.resume is None and args.config is None and config.preset != DEFAULT_PRESET \
+            and config.preset == dataset_preset(config.dataset):
+        say(f"Preset {config.preset}: the default recipe for {config.dataset} "
+            f"({PRESETS[config.preset].summary}); --preset chapter for the chapter's network")
     try:
         if args.resume is None:
-            run(config, log=say, progress=args.progress)
+            run(config, log=say, progress=args.progress, callbacks=callbacks)
             return 0
         changed = [f"{k} ({getattr(args.base, k)!r} → {getattr(config, k)!r})"
                    for k in sorted(FIELDS - {"out"}) if getattr(config, k) != getattr(args.base, k)]
@@ -95,12 +113,13 @@ def cmd_train(args) -> int:
             raise CLIError(f"--resume continues the recorded run as it was; these options differ "
                            f"from it: {', '.join(changed)}. To change them, start a new run "
                            f"from it with --config {args.resume}")
-        resume(args.resume, log=say, progress=args.progress)
+        resume(args.resume, log=say, progress=args.progress, callbacks=callbacks)
         return 0
-    except KeyboardInterrupt:
-        out = args.resume or config.out
-        say(f"\nInterrupted; the network after the last whole epoch is in {out} (carry on with "
-            f"mojinet train --resume {out})" if out else "\nInterrupted")
+    except RunInterrupted as e:
+        say(f"\n{e}")
+        return 130
+    except KeyboardInterrupt:  # while the run was being set up (data, network)
+        say("\nInterrupted before training began: nothing was written")
         return 130
     except TrainingDiverged as e:
         raise CLIError(str(e)) from e
@@ -109,10 +128,40 @@ def cmd_train(args) -> int:
 def add_parser(sub, base: RunConfig) -> None:
     """Register ``train``, its flags defaulting to ``base``."""
     t = sub.add_parser("train", help="train a network (default: the chapter's 784-16-16-10)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       formatter_class=DefaultsHelpFormatter,
                        epilog="presets: " + "; ".join(f"{q.name}: {q.summary}"
                                                       for q in PRESETS.values()))
     t.set_defaults(func=cmd_train, base=base)
+    add_base_flags(t, base)
+    t.add_argument("--resume", metavar="MODEL",
+                   help="carry on the interrupted or killed run saved in MODEL from its last "
+                        "saved epoch (it goes on saving there)")
+    t.add_argument("--out", default=base.out,
+                   help="where to save the model (default: mojinet-DATASET.npz, e.g. "
+                        "mojinet-mnist.npz, mojinet-kanjivg-grade1.npz)")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar per epoch (default: only on a terminal)")
+    t.add_argument("--log", metavar="FILE",
+                   help="also write each epoch's numbers to FILE as it ends: .csv, or .jsonl "
+                        "for JSON lines (appended, so a resumed run carries on in it)")
+    add_config_flags(t, base)
+
+
+def add_base_flags(t, base: RunConfig) -> None:
+    """--preset and --config: where the defaults of the other options come from."""
+    t.add_argument("--preset", default=base.preset, choices=list(PRESETS),
+                   help="a named recipe (docs/results.md) supplying the defaults below; "
+                        "options you give still override it (default: chapter for MNIST-like "
+                        "data, kanji for the KanjiVG, Kuzushiji and ETL sets)")
+    t.add_argument("--config", metavar="FILE",
+                   help="take the defaults from a run configuration (.json, .toml) or from the "
+                        "recorded run of a model file (.npz): the same options train the same "
+                        "weights")
+
+
+def add_config_flags(t, base: RunConfig) -> None:
+    """The flags of the RunConfig fields (all but ``out``), defaulting to ``base`` (also used by
+    ``mojinet sweep`` for its base config)."""
     _add_run_flags(t, base)
     _add_data_flags(t, base)
     _add_network_flags(t, base)
@@ -121,30 +170,26 @@ def add_parser(sub, base: RunConfig) -> None:
 
 
 def _add_run_flags(t, base: RunConfig) -> None:
-    t.add_argument("--preset", default=base.preset, choices=list(PRESETS),
-                   help="a named recipe (docs/results.md) supplying the defaults below; "
-                        "options you give still override it")
-    t.add_argument("--config", metavar="FILE",
-                   help="take the defaults from a run configuration (.json, .toml) or from the "
-                        "recorded run of a model file (.npz): the same options train the same "
-                        "weights")
-    t.add_argument("--resume", metavar="MODEL",
-                   help="carry on the interrupted or killed run saved in MODEL from its last "
-                        "saved epoch (it goes on saving there)")
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
-                   help="start from MODEL's weights instead of random ones (same layer sizes)")
+                   help="start from MODEL's weights instead of random ones (same layer sizes); "
+                        "with --dataset strokes:DIR (and no --preset/--config): learn your hand "
+                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in)")
+    t.add_argument("--replay", type=int, default=base.replay, metavar="N",
+                   help="fine-tune: N images a class in a class-balanced mix of your samples "
+                        "and replayed ones of the model's original data, so it does not forget "
+                        "them (default on strokes: 30, at least 1500 in all; else 0: none)")
     t.add_argument("--engine", default=base.engine, choices=ENGINES,
                    help="how to compute: the readable reference, the NumPy/BLAS or the "
                         "compiled (Numba) fast path; auto picks the fastest that can")
-    t.add_argument("--epochs", type=int, default=base.epochs)
+    t.add_argument("--epochs", type=int, default=base.epochs,
+                   help="passes over the training images")
     t.add_argument("--early-stopping", type=int, default=base.early_stopping, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a validation gain (needs --validation)")
     t.add_argument("--best", action=argparse.BooleanOptionalAction, default=base.best,
                    help="keep the epoch with the best validation accuracy (needs --validation)")
-    t.add_argument("--seed", type=int, default=base.seed)
-    t.add_argument("--out", default=base.out or DEFAULT_OUT, help="where to save the model")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar per epoch (default: only on a terminal)")
+    t.add_argument("--seed", type=int, default=base.seed,
+                   help="seed of the initial weights, the shuffles and the distortions (the same "
+                        "seed and options train the same weights)")
 
 
 def _add_data_flags(t, base: RunConfig) -> None:
@@ -156,7 +201,7 @@ def _add_data_flags(t, base: RunConfig) -> None:
                         "(repeat for several; see `mojinet datasets NAME`)")
     t.add_argument("--data-dir", default=base.data_dir,
                    help=f"folder with the dataset's files (or ${DATA_DIR_ENV})")
-    t.add_argument("--image-size", type=int, metavar="N",
+    t.add_argument("--image-size", type=whole(1, 1024), metavar="N",
                    help="side of the input images, for datasets drawn or read at any size "
                         "(image folders, kanjivg)")
     t.add_argument("--validation", type=int, default=base.validation, metavar="N",
@@ -173,11 +218,14 @@ def _add_network_flags(t, base: RunConfig) -> None:
                    choices=[a for a in ACTIVATIONS if a != "softmax"],
                    help="activation of every hidden layer")
     t.add_argument("--output-activation", default=base.output_activation,
-                   choices=list(ACTIVATIONS))
+                   choices=list(ACTIVATIONS),
+                   help="activation of the output layer (softmax: probabilities that sum to 1)")
     t.add_argument("--activations", nargs="+", choices=list(ACTIVATIONS),
                    default=None if base.activations is None else list(base.activations),
                    help="one activation per layer after the input (overrides the two above)")
-    t.add_argument("--cost", default=base.cost, choices=list(COSTS))
+    t.add_argument("--cost", default=base.cost, choices=list(COSTS),
+                   help="what training minimises: the chapter's quadratic cost, or cross-entropy "
+                        "(with a sigmoid or softmax output)")
     t.add_argument("--init", default=base.init, choices=INITIALISERS,
                    help="normal = the chapter's N(0, 1)")
     t.add_argument("--radical-lambda", type=float, default=base.radical_lambda, metavar="LAMBDA",
@@ -190,7 +238,8 @@ def _add_network_flags(t, base: RunConfig) -> None:
 def _add_optimizer_flags(t, base: RunConfig) -> None:
     t.add_argument("--batch-size", type=int, default=base.batch_size,
                    help="mini-batch size (the training-set size gives full-batch descent)")
-    t.add_argument("--optimizer", default=base.optimizer, choices=OPTIMIZERS)
+    t.add_argument("--optimizer", default=base.optimizer, choices=OPTIMIZERS,
+                   help="how the gradients move the weights: (momentum) SGD or Adam")
     t.add_argument("--eta", type=float, default=base.eta, help="learning rate η")
     t.add_argument("--schedule", default=base.schedule, choices=SCHEDULES,
                    help="how η changes over the epochs")
@@ -215,9 +264,12 @@ def _add_regularisation_flags(t, base: RunConfig) -> None:
                    help="limit each neuron's incoming weight vector to length C (0: off)")
     g = t.add_argument_group("augmentation (fresh random distortions of every training image "
                              "in every epoch; all 0 = off)")
-    g.add_argument("--rotate", type=float, default=base.rotate, metavar="DEG")
-    g.add_argument("--scale", type=float, default=base.scale, metavar="FRACTION")
-    g.add_argument("--shift", type=float, default=base.shift, metavar="PIXELS")
+    g.add_argument("--rotate", type=float, default=base.rotate, metavar="DEG",
+                   help="rotate each image by up to ±DEG degrees")
+    g.add_argument("--scale", type=float, default=base.scale, metavar="FRACTION",
+                   help="stretch or shrink each image by up to ±FRACTION (0.1: ±10%%)")
+    g.add_argument("--shift", type=float, default=base.shift, metavar="PIXELS",
+                   help="move each image by up to ±PIXELS in each direction")
     g.add_argument("--elastic-alpha", type=float, default=base.elastic_alpha, metavar="ALPHA",
                    help="elastic distortion strength α (Simard et al. 2003: 34)")
     g.add_argument("--elastic-sigma", type=float, default=base.elastic_sigma, metavar="SIGMA",

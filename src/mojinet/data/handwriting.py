@@ -33,7 +33,9 @@ Non-goals: imitating stroke order effects (connected strokes, hooks).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
+from importlib import resources
 
 import numpy as np
 
@@ -122,6 +124,21 @@ STYLES: dict[str, Style] = {
     "scan": Style(scan=Scan(pencil=(0.7, 1.0), grain=0.1, paper=(0.0, 0.3), texture=0.015,
                             blur=(0.2, 0.9), jpeg=(40, 90))),
 }
+
+
+def fitted_style(base: Style = STYLES["default"]) -> Style:
+    """``base`` with the variation measured on real strokes (``fitted_style.json``: tomoe_data
+    aligned with KanjiVG by ``realfit``; per-stroke shift, angle and scale, the character's
+    rotation, shear and aspect). The style "fitted"."""
+    record = json.loads((resources.files("mojinet.data") / "fitted_style.json").read_text(
+        "utf-8"))
+    fields = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in record["parameters"].items() if k in Style.__dataclass_fields__}
+    return base.with_(**fields)
+
+
+# Measured, not chosen: see realfit.py and docs/kanji.md ("Closing the gap").
+STYLES["fitted"] = fitted_style()
 
 
 def get_style(style: str | Style | None) -> Style:

@@ -298,31 +298,63 @@ def default_counts(n_classes: int) -> tuple[int, int]:
     return train, test
 
 
-def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE) -> Dataset:
-    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers)."""
+def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SIZE,
+                         limit: int = 0) -> Dataset:
+    """The named split of a character set: "train" (seed 0) or "test" (seed 1, other writers).
+    ``limit`` > 0: only the first ``limit`` images — drawn alone (⌈limit / k⌉ rounds of the k
+    characters) unless the whole split is cached; the same images either way."""
     if split not in ("train", "test"):
         raise ValueError(f"kanjivg-{name} has no split {split!r}; choose train or test")
     chars = charset(name)
     n_train, n_test = default_counts(len(chars))
     n, seed = (n_train, TRAIN_SEED) if split == "train" else (n_test, TEST_SEED)
-    return synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+    whole_cached = _cache_path(chars, n, size, seed, get_styles(None)).exists()
+    if limit and not whole_cached:
+        n = min(n, -(-limit // len(chars)))  # rounds needed: images are sample-major
+    data = synthetic_dataset(chars, n, size, seed, name=f"kanjivg-{name}-{split}")
+    return data.subset(limit) if 0 < limit < len(data) else data
 
 
 def load_synthetic_split(split: str, chars: str = "hiragana", per_class: int | None = None,
                          test_per_class: int | None = None, size: int = DEFAULT_SIZE,
-                         style="default") -> Dataset:
+                         style="default", strokes: str | None = None,
+                         strokes_repeat: int = 20) -> Dataset:
     """"train": ``per_class`` images of each character (seed 0) in ``style`` (a name, or a list
     mixed round-robin); "test": ``test_per_class`` images by other writers (seed 1) in the
-    default style. Counts default to those of the named datasets (``default_counts``)."""
+    default style. Counts default to those of the named datasets (``default_counts``).
+
+    ``strokes``: a file or folder of real pen strokes (``strokes.read_strokes``, e.g. Tomoe's
+    tomoe_data) whose samples join the training split as more writers: each sample of one of
+    ``chars`` drawn ``strokes_repeat`` times with the training style's pen *and* distortions
+    (``strokeset.render_samples`` with jitter), the others counted and logged. The test split
+    stays the synthetic writers'."""
     chars = resolve_chars(chars)
     n_train, n_test = default_counts(len(chars))
     if split == "train":
-        return synthetic_dataset(chars, per_class or n_train, size, TRAIN_SEED, style,
+        data = synthetic_dataset(chars, per_class or n_train, size, TRAIN_SEED, style,
                                  name=f"kanjivg-{len(chars)}-train")
+        return data if strokes is None else with_real_writers(data, strokes, strokes_repeat,
+                                                              style)
     if split == "test":
         return synthetic_dataset(chars, test_per_class or n_test, size, TEST_SEED, "default",
                                  name=f"kanjivg-{len(chars)}-test")
     raise ValueError(f"kanjivg has no split {split!r}; choose train or test")
+
+
+def with_real_writers(data: Dataset, path: str, repeat: int, style) -> Dataset:
+    """``data`` (a synthetic training split) with the real strokes at ``path`` added as more
+    writers: each sample whose label is one of ``data.classes`` drawn ``repeat`` times, with
+    the style's pen and the writer's distortions on top (round r in style r mod k)."""
+    from .strokes import read_strokes
+    from .strokeset import strokes_dataset
+
+    if not 1 <= int(repeat) <= 1000:
+        raise ValueError(f"strokes_repeat must be 1-1000, got {repeat}")
+    real = strokes_dataset(read_strokes(path), data.classes, data.image_shape[0],
+                           seed=TRAIN_SEED, style=style, jitter=True, repeat=int(repeat),
+                           name=f"strokes-{Path(path).name}")
+    return Dataset(np.concatenate([data.X, real.X]), np.concatenate([data.y, real.y]),
+                   data.classes, data.image_shape, f"{data.name}+real")  # (n + m, h·w), (n + m,)
 
 
 def _register() -> None:
@@ -332,9 +364,9 @@ def _register() -> None:
         k = len(charset(name))
         n_train, n_test = default_counts(k)
 
-        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, _name=name):
+        def loader(split, data_dir=None, size: int = DEFAULT_SIZE, limit: int = 0, _name=name):
             # data_dir is not used: the images are drawn (and cached), never read from a folder.
-            return load_kanjivg_dataset(_name, split, size)
+            return load_kanjivg_dataset(_name, split, size, limit)
 
         def is_cached(_name=name, _n=(n_train, n_test)):
             chars = charset(_name)
@@ -353,14 +385,16 @@ def _register() -> None:
         )
 
     def load_any(split, data_dir=None, chars="hiragana", per_class=None, test_per_class=None,
-                 size=DEFAULT_SIZE, style="default"):
-        return load_synthetic_split(split, chars, per_class, test_per_class, size, style)
+                 size=DEFAULT_SIZE, style="default", strokes=None, strokes_repeat=20):
+        return load_synthetic_split(split, chars, per_class, test_per_class, size, style,
+                                    strokes, strokes_repeat)
 
     register_dataset(
         "kanjivg", load_any, credit=f"{CREDIT} {CHARSET_CREDIT}",
         description=("synthetic handwriting of any characters drawn from KanjiVG strokes; "
                      "options chars (a set name or the characters), per_class, test_per_class, "
-                     "size, style (training writers' styles)"),
+                     "size, style (training writers' styles), strokes (real strokes added to the "
+                     "training writers, e.g. tomoe_data) and strokes_repeat (draws of each)"),
         image_shape=(DEFAULT_SIZE, DEFAULT_SIZE), license="CC BY-SA 3.0 (KanjiVG)",
         homepage="https://kanjivg.tagaini.net", replace=True,
     )
@@ -372,5 +406,5 @@ _register()
 __all__ = [
     "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
     "load_kanjivg_dataset", "load_synthetic_split", "render_images", "cache_dir", "default_counts",
-    "draw_rounds", "draw_workers", "ENGINES", "DEFAULT_ENGINE",
+    "draw_rounds", "draw_workers", "ENGINES", "DEFAULT_ENGINE", "with_real_writers",
 ]

@@ -162,14 +162,16 @@ def dataset_name(text: str) -> str:
     return text
 
 
-def load_dataset(name: str = "mnist", split: str = "train", data_dir=None, **options) -> Dataset:
+def load_dataset(name: str = "mnist", split: str = "train", data_dir=None, *, limit: int = 0,
+                 **options) -> Dataset:
     """Load a dataset split (usually "train" or "test") as a ``Dataset``.
 
     ``data_dir`` (or $MOJINET_DATA_DIR) is a folder holding the dataset's files; without it,
     MNIST comes from the copy inside mojinet and the other datasets from the download cache or
     their official hosts (verified by checksum). ``name="folder:PATH"`` loads your own images
     from PATH/<class>/<image> (``data_dir`` is then PATH). ``options`` go to the dataset's loader
-    (e.g. ``size=64`` for image folders); see ``mojinet datasets``.
+    (e.g. ``size=64`` for image folders); see ``mojinet datasets``. ``limit`` > 0: only the first
+    ``limit`` images; a loader that takes ``limit`` (the drawn KanjiVG sets) makes only those.
     """
     spec = get_spec(name)
     key, path = split_path(name)
@@ -195,16 +197,21 @@ def load_dataset(name: str = "mnist", split: str = "train", data_dir=None, **opt
             f"{spec.name} cannot be downloaded: pass the folder holding its files with "
             f"--data-dir FOLDER (Python: data_dir=FOLDER) or ${DATA_DIR_ENV}. {spec.description}"
         )
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0 (0: all images), got {limit}")
+    if limit and "limit" in inspect.signature(spec.loader).parameters:
+        options["limit"] = limit  # the loader makes only the images asked for
     data = spec.loader(split, data_dir=data_dir, **options)
     if not isinstance(data, Dataset):
         raise TypeError(f"loader of {spec.name} returned {type(data).__name__}, not a Dataset")
-    return data
+    return data.subset(limit) if 0 < limit < len(data) else data
 
 
 def loader_options(loader: Callable) -> tuple[str, ...]:
-    """Keyword options a loader takes beyond (split, data_dir) — for register_dataset callers."""
+    """Keyword options a loader takes beyond (split, data_dir) and ``limit`` (which
+    ``load_dataset`` passes itself) — for register_dataset callers."""
     params = inspect.signature(loader).parameters.values()
-    return tuple(p.name for p in params if p.name not in ("split", "data_dir")
+    return tuple(p.name for p in params if p.name not in ("split", "data_dir", "limit")
                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 

@@ -9,7 +9,8 @@ exactly those, in that order, and samples whose label is not among them are coun
 — never silently dropped. Without it the classes are the labels found, sorted.
 
 ``mojinet train/evaluate --dataset "strokes:PATH[,key=value…]"`` with the options ``size``,
-``classes``, ``style`` (several joined by ``+``), ``jitter``, ``seed``, ``repeat``; splits
+``classes``, ``style`` (several joined by ``+``), ``jitter``, ``seed``, ``repeat``, ``session``
+(only the samples whose session starts with it: tegaki-lab's ``train`` or ``eval``); splits
 "all", or a seeded holdout of 1 in 5 samples per class ("test") and the rest ("train").
 """
 
@@ -29,7 +30,7 @@ from .splits import split_indices
 from .strokes import Sample, read_strokes
 
 log = logging.getLogger(__name__)
-STROKES_OPTIONS = ("size", "classes", "style", "jitter", "seed", "repeat")
+STROKES_OPTIONS = ("size", "classes", "style", "jitter", "seed", "repeat", "session")
 
 
 def label_index(samples: list[Sample], classes) -> tuple[np.ndarray, np.ndarray, Counter]:
@@ -80,8 +81,10 @@ def strokes_classes(classes, samples: list[Sample]) -> tuple[str, ...]:
 
 def report_outside(name: str, outside: Counter, n: int, n_classes: int) -> None:
     if outside:
-        log.warning("%s: %d of %d samples have labels outside the %d classes, left out: %s",
-                    name, sum(outside.values()), n, n_classes, " ".join(sorted(outside)))
+        labels = sorted(outside)
+        more = f" … and {len(labels) - 40:,} more labels" if len(labels) > 40 else ""
+        log.warning("%s: %d of %d samples have labels outside the %d classes, left out: %s%s",
+                    name, sum(outside.values()), n, n_classes, " ".join(labels[:40]), more)
 
 
 def strokes_dataset(samples: list[Sample], classes=None, size: int = DEFAULT_SIZE,
@@ -127,8 +130,29 @@ def parse_strokes_name(path: str) -> tuple[str, dict]:
     return path, options
 
 
+def select_session(samples: list[Sample], session: str | None, where: str) -> list[Sample]:
+    """The samples whose session starts with ``session`` (all when it is None or empty); an
+    error naming the sessions found when none does."""
+    if not session:
+        return samples
+    chosen = [s for s in samples if s.session.startswith(session)]
+    if not chosen:
+        found = sorted({s.session for s in samples})
+        raise ValueError(f"{where}: no samples of session {session!r}; sessions found: "
+                         f"{', '.join(found[:20]) or '(none recorded)'}")
+    return chosen
+
+
+def read_named(name: str) -> tuple[list[Sample], dict]:
+    """``"PATH[,session=train,…]"`` → (the samples at PATH of that session, the other
+    options), for commands that read real strokes by name (``mojinet real-eval --real``)."""
+    path, options = parse_strokes_name(name)
+    return select_session(read_strokes(path), options.pop("session", None), path), options
+
+
 def load_strokes(split: str = "all", data_dir=None, size: int = DEFAULT_SIZE, classes=None,
-                 style=None, jitter: bool = False, seed: int = 0, repeat: int = 1) -> Dataset:
+                 style=None, jitter: bool = False, seed: int = 0, repeat: int = 1,
+                 session: str | None = None) -> Dataset:
     """The ``strokes:PATH`` dataset: every sample in a strokes file, archive or folder (see
     ``strokes.read_strokes``), drawn at ``size``; options may also follow the path
     (``strokes:PATH,classes=hiragana,style=thin``). Splits: "all", or a seeded holdout of 1
@@ -137,12 +161,12 @@ def load_strokes(split: str = "all", data_dir=None, size: int = DEFAULT_SIZE, cl
         raise FileNotFoundError("the strokes dataset needs a file or folder: strokes:PATH")
     path, named = parse_strokes_name(str(data_dir))
     given = dict(size=size, classes=classes, style=style, jitter=jitter, seed=seed,
-                 repeat=repeat)
+                 repeat=repeat, session=session)
     given.update(named)
     if not 8 <= given["size"] <= 256 or not 1 <= given["repeat"] <= 1000:
         raise ValueError(f"strokes: size must be 8-256 and repeat 1-1000, got {given['size']} "
                          f"and {given['repeat']}")
-    samples = read_strokes(path)
+    samples = select_session(read_strokes(path), given.pop("session"), path)
     name = f"strokes-{Path(path).name}-{split}"
     classes = strokes_classes(given.pop("classes"), samples)
     keep, y, outside = label_index(samples, classes)
@@ -168,7 +192,7 @@ def _register() -> None:
         "strokes", load_strokes, credit=STROKES_CREDIT, splits=("train", "test", "all"),
         description=("real pen strokes from a file, archive or folder (strokes:PATH; tegaki "
                      "XML/charcol, Tomoe XML/tdic, JSON lines), drawn with the synthetic "
-                     "writer's pen; options size, classes, style, jitter, seed, repeat "
+                     "writer's pen; options size, classes, style, jitter, seed, repeat, session "
                      "(strokes:PATH,classes=hiragana)"),
         needs_data_dir=True, replace=True,
     )
@@ -177,4 +201,5 @@ def _register() -> None:
 _register()
 
 __all__ = ["STROKES_CREDIT", "STROKES_OPTIONS", "label_index", "load_strokes",
-           "parse_strokes_name", "render_samples", "strokes_classes", "strokes_dataset"]
+           "parse_strokes_name", "read_named", "render_samples", "select_session",
+           "strokes_classes", "strokes_dataset"]

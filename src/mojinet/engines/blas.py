@@ -23,7 +23,7 @@ from ..nn.activations import SOFTMAX
 from ..nn.costs import CROSS_ENTROPY
 from ..nn.network import Gradients, Network
 from . import compiled
-from .common import ACT_CODES, LayerBuffers, check_data, check_trainer, velocities
+from .common import ACT_CODES, LayerBuffers, check_data, check_trainer, check_weights, velocities
 
 Array = np.ndarray
 
@@ -46,39 +46,48 @@ class BlasTrainer:
         # softmax + cross-entropy: σ, the cost and δᴸ in one compiled pass (softmax_cross_entropy)
         self.fused_output = net.activations[-1] is SOFTMAX and net.cost is CROSS_ENTROPY
 
-    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int) -> Array:
+    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int,
+            weights: Array | None = None) -> Array:
         """Train on the batches that start at start, start + batch_size, … < stop; returns their
-        costs, stopping after the first that is not finite (without its step)."""
+        costs, stopping after the first that is not finite (without its step). ``weights`` (n,):
+        per-sample weights of the cost, as in ``Network.backprop``."""
         X, Y = check_data(self.net, X, Y, order[start:stop])
+        weights = check_weights(self.net, weights, len(X))
         rows = RowKernels(self.net, self.batch_size) if compiled.HAVE_NUMBA else None
         fused = self._fused_step(rows) if rows else None
         costs = []
         with compiled.PARALLEL_LOCK if rows and rows.parallel else contextlib.nullcontext():
             for first in range(start, stop, self.batch_size):
                 idx = order[first : first + self.batch_size]
-                cost = self._step(X, Y, idx, fused, rows)
+                s = None if weights is None else weights[idx]
+                cost = self._step(X, Y, idx, fused, rows, s)
                 costs.append(cost)
                 if not np.isfinite(cost):
                     break
         return np.array(costs, dtype=np.float64)
 
-    def _step(self, X: Array, Y: Array, idx: Array, fused, rows) -> float:
-        """Forward, backprop and the step for the batch X[idx]; its cost (no step if not finite).
-        With Numba, ``rows`` makes the row-wise passes and ``fused(l)`` steps layer l; without
-        it the activations' own functions do, and ``SGD.step`` steps all at the end."""
+    def _step(self, X: Array, Y: Array, idx: Array, fused, rows, s: Array | None) -> float:
+        """Forward, backprop and the step for the batch X[idx] with sample weights s (m,) (or
+        None); its cost (no step if not finite). With Numba, ``rows`` makes the row-wise passes
+        and ``fused(l)`` steps layer l; without it the activations' own functions do, and
+        ``SGD.step`` steps all at the end."""
         net, buf, m = self.net, self.buffers, len(idx)
         A0 = np.take(X, idx, axis=0, out=buf.X_batch[:m])  # (m, n_in)
         zs, acts = self._forward(A0, m, rows)
         if rows and self.fused_output:
             rows.softmax_cross_entropy(buf.zs[-1], buf.activations[-1], Y, idx, m,
                                        buf.deltas[-1], self.cost_rows)
-            cost = float(self.cost_rows[:m].sum() / m)
-            D = buf.deltas[-1][:m]  # (BP1) δᴸ: (m, n_out)
+            D = buf.deltas[-1][:m]  # (BP1) δᴸ = (aᴸ − y)/m: (m, n_out)
+            if s is None:
+                cost = float(self.cost_rows[:m].sum() / m)
+            else:  # weighted as in costs.py: (1/m) Σₓ sₓCₓ, and δᴸ's row x times sₓ
+                cost = float((self.cost_rows[:m] * s).sum() / m)
+                D *= s[:, None]
         else:
             Yb = np.take(Y, idx, axis=0, out=buf.Y_batch[:m])  # (m, n_out)
             out = net.activations[-1]
-            cost = net.cost.fn(zs[-1], acts[-1], Yb, out)
-            D = None if not np.isfinite(cost) else net.cost.delta(zs[-1], acts[-1], Yb, out)
+            cost = net.cost.fn(zs[-1], acts[-1], Yb, out, s)
+            D = None if not np.isfinite(cost) else net.cost.delta(zs[-1], acts[-1], Yb, out, s)
         if not np.isfinite(cost):
             return cost
         for l in range(net.n_layers - 1, -1, -1):

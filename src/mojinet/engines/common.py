@@ -73,6 +73,16 @@ def check_data(net: Network, X: Array, Y: Array, order: Array) -> tuple[Array, A
     return X, Y
 
 
+def check_weights(net: Network, weights: Array | None, n: int) -> Array | None:
+    """Per-sample weights (n,) as a C-contiguous array of the network's dtype (None stays)."""
+    if weights is None:
+        return None
+    weights = np.ascontiguousarray(weights, dtype=net.dtype)
+    if weights.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},), one per row of X; got {weights.shape}")
+    return weights
+
+
 class LayerBuffers:
     """Zˡ, Aˡ and δˡ for every layer after the input, (batch, fan_out) each, and the batch's rows
     of X and Y: allocated once, reused by every batch (the last one may use fewer rows)."""

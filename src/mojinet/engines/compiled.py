@@ -40,7 +40,15 @@ import types
 import numpy as np
 
 from ..nn.network import Network
-from .common import ACT_CODES, COST_CODES, LayerBuffers, check_data, check_trainer, velocities
+from .common import (
+    ACT_CODES,
+    COST_CODES,
+    LayerBuffers,
+    check_data,
+    check_trainer,
+    check_weights,
+    velocities,
+)
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 # Batch size × fan_in × fan_out of a layer from which the trainer runs that layer's kernels on
@@ -88,14 +96,19 @@ class CompiledTrainer:
         self.act_codes = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
         self.cost_code = COST_CODES[net.cost]
 
-    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int) -> Array:
+    def run(self, X: Array, Y: Array, order: Array, start: int, stop: int,
+            weights: Array | None = None) -> Array:
         """Train on the batches that start at start, start + batch_size, … < stop.
 
         Batch k holds the samples ``order[start + k·batch_size : … + batch_size]`` (clipped at
         ``len(order)``). Returns each batch's cost before its step (float64). Stops after the
-        first batch whose cost is not finite, without taking that batch's step.
+        first batch whose cost is not finite, without taking that batch's step. ``weights``
+        (n,): per-sample weights of the cost, as in ``Network.backprop`` (None: all 1).
         """
         X, Y = check_data(self.net, X, Y, order[start:stop])
+        S = check_weights(self.net, weights, len(X))
+        if S is None:  # sₓ = 1 multiplies exactly: the unweighted numbers
+            S = np.ones(len(X), dtype=self.net.dtype)
         net, opt, buf = self.net, self.optimizer, self.buffers
         dt = net.dtype
         eta, mu, lam = dt.type(opt.eta), dt.type(opt.momentum), dt.type(opt.weight_decay)
@@ -111,7 +124,7 @@ class CompiledTrainer:
         try:
             with PARALLEL_LOCK if par else contextlib.nullcontext():
                 done = _train_batches(
-                    X_ptr, X_idx, X_val, Y, order, start, stop, self.batch_size,
+                    X_ptr, X_idx, X_val, Y, S, order, start, stop, self.batch_size,
                     net.weights[0], Vw[0], self.grad0_rows,
                     tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
                     tuple(self.grad_b), tuple(buf.zs), tuple(buf.activations),
@@ -278,9 +291,9 @@ def _derivative(z, a, code):
 
 
 @_njit
-def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
-    """Sample r's cost Cₓ (float64) and its row of δᴸ into D (divided by the batch size m);
-    its wanted output is row y of Y."""
+def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m, s):
+    """Sample r's weighted cost sₓCₓ (float64) and its row of δᴸ into D (divided by the batch
+    size m, times its weight s); its wanted output is row y of Y."""
     n = Z.shape[1]
     cost = 0.0
     if cost_code == 1:  # cross-entropy: δ = (a − y)/m
@@ -299,12 +312,12 @@ def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
                 z = np.float64(Z[r, j])
                 cost += max(z, 0.0) - z * Y[y, j] + np.log1p(np.exp(-abs(z)))
         for j in range(n):
-            D[r, j] = (A[r, j] - Y[y, j]) / m
-        return cost
+            D[r, j] = (A[r, j] - Y[y, j]) / m * s
+        return cost * s
     for j in range(n):  # quadratic: ½‖a − y‖², ∂C/∂a = (a − y)/m
         diff = A[r, j] - Y[y, j]
         cost += 0.5 * np.float64(diff) * np.float64(diff)
-        D[r, j] = diff / m
+        D[r, j] = diff / m * s
     if code == 3:  # softmax Jacobian: δ_j = a_j (g_j − Σ_k g_k a_k)
         dot = 0.0
         for j in range(n):
@@ -314,7 +327,7 @@ def _cost_and_delta(Z, A, Y, y, D, r, code, cost_code, m):
     else:
         for j in range(n):
             D[r, j] = D[r, j] * _derivative(Z[r, j], A[r, j], code)
-    return cost
+    return cost * s
 
 
 @_njit
@@ -571,7 +584,7 @@ _step_t_par = _parallel(_step_t)
 
 
 @_njit
-def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V0, G0, WTs,
+def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0, V0, G0, WTs,
                    VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs,
                    parallel):
     """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
@@ -579,9 +592,10 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
     X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
     WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; G0 (a row
     per block of layer 0's rows) and gbs[l] are scratch for layer 0's weight gradient and the
-    bias gradients. ``parallel[l]``: 1 for layers whose kernels run in parallel (the same
-    numbers). Returns how many batches were done (the last one without its step if its cost
-    was not finite)."""
+    bias gradients; S (n,): each sample's weight in the cost (it enters sₓCₓ and δᴸ, computed
+    serially, so the parallel kernels need nothing more). ``parallel[l]``: 1 for layers whose
+    kernels run in parallel (the same numbers). Returns how many batches were done (the last
+    one without its step if its cost was not finite)."""
     n = order.shape[0]
     L = len(bs)
     done = 0
@@ -605,7 +619,7 @@ def _train_batches(X_ptr, X_idx, X_val, Y, order, start, stop, batch_size, W0, V
         cost = 0.0
         for r in range(m):
             cost += _cost_and_delta(Zs[L - 1], As[L - 1], Y, rows[r], Ds[L - 1], r,
-                                    acts[L - 1], cost_code, m)
+                                    acts[L - 1], cost_code, m, S[rows[r]])
         cost /= m
         costs[done] = cost
         done += 1

@@ -82,6 +82,9 @@ class Activation:
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
+    def __reduce__(self):  # pickled by name: the same object comes back (costs test identity)
+        return get_activation, (self.name,)
+
 
 SIGMOID = Activation("sigmoid", sigmoid, lambda z, a: a * (1 - a), (0.0, 1.0))
 RELU = Activation("relu", relu, lambda z, a: (z > 0).astype(z.dtype), (0.0, np.inf))

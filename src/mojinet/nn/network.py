@@ -70,6 +70,18 @@ class Network:
         rng: np.random.Generator | None = None,
         dtype=np.float32,
     ):
+        self._architecture(sizes, activations, cost, dtype)
+        if rng is None:
+            rng = np.random.default_rng(seed)
+        self.weights: list[Array] = []
+        self.biases: list[Array] = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
+            self.weights.append(W)  # (fan_in, fan_out)
+            self.biases.append(b)  # (fan_out,)
+
+    def _architecture(self, sizes, activations, cost, dtype) -> None:
+        """Sizes, activations, cost and dtype, checked (everything but the parameters)."""
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or any(s < 1 for s in sizes):
             raise ValueError(
@@ -91,14 +103,6 @@ class Network:
         self.cost: Cost = get_cost(cost)
         self.cost.check_output(self.activations[-1])
         self.dtype = np.dtype(dtype)
-        if rng is None:
-            rng = np.random.default_rng(seed)
-        self.weights: list[Array] = []
-        self.biases: list[Array] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            W, b = init_layer(fan_in, fan_out, init, rng, self.dtype)
-            self.weights.append(W)  # (fan_in, fan_out)
-            self.biases.append(b)  # (fan_out,)
 
     @classmethod
     def from_parameters(
@@ -108,8 +112,12 @@ class Network:
         activations: str | Sequence[str] = "sigmoid",
         cost: str | Cost = "quadratic",
         dtype=np.float32,
+        copy: bool = True,
     ) -> Network:
-        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,)."""
+        """A network with the given weights[l] (fan_in, fan_out) and biases[l] (fan_out,).
+
+        ``copy=False`` uses arrays that already have the dtype as they are (a loaded model's
+        arrays: no second copy); no random initial weights are drawn either way."""
         if len(weights) != len(biases) or not weights:
             raise ValueError(f"need as many weight matrices as bias vectors (>= 1), got "
                              f"{len(weights)} and {len(biases)}")
@@ -120,10 +128,11 @@ class Network:
                     f"layer {l + 1}: weights {np.shape(W)} and biases {np.shape(b)} do not chain; "
                     f"expected ({sizes[l]}, {sizes[l + 1]}) and ({sizes[l + 1]},)"
                 )
-        net = cls(sizes, activations, cost, init="xavier", rng=np.random.default_rng(0),
-                  dtype=dtype)
-        net.weights = [np.array(W, dtype=net.dtype) for W in weights]
-        net.biases = [np.array(b, dtype=net.dtype) for b in biases]
+        net = cls.__new__(cls)
+        net._architecture(sizes, activations, cost, dtype)
+        take = np.array if copy else np.asarray
+        net.weights = [take(W, dtype=net.dtype) for W in weights]
+        net.biases = [take(b, dtype=net.dtype) for b in biases]
         return net
 
     # ----------------------------------------------------------------- description
@@ -155,6 +164,11 @@ class Network:
         lines.append(f"  total: {self.n_weights:,} weights + {self.n_biases:,} biases = "
                      f"{self.n_params:,} parameters")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # Jupyter: the layer table
+        from .display import network_html
+
+        return network_html(self)
 
     def __repr__(self) -> str:
         acts = ",".join(a.name for a in self.activations)
@@ -214,7 +228,8 @@ class Network:
         return total / len(X)
 
     # ----------------------------------------------------------------- backward
-    def backprop(self, X: Array, Y: Array, masks: Masks = None) -> Gradients:
+    def backprop(self, X: Array, Y: Array, masks: Masks = None,
+                 weights: Array | None = None) -> Gradients:
         """Gradient of the mean cost over the batch (X, Y) with respect to every weight and bias.
 
         The four equations of backpropagation, in matrix form for a batch (rows = samples,
@@ -230,12 +245,16 @@ class Network:
 
         With dropout ``masks`` (see ``forward``) layer l sees Ãˡ⁻¹ = Aˡ⁻¹ ⊙ Mˡ⁻¹ instead of Aˡ⁻¹,
         so (BP4) uses Ãˡ⁻¹ and (BP2) gains the mask: δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ ⊙ Mˡ) ⊙ σ'(Zˡ).
+
+        ``weights`` (batch,): per-sample weights sₓ of the cost C = (1/n) Σₓ sₓ Cₓ (``costs.py``);
+        they scale the rows of δᴸ in (BP1), and (BP2)–(BP4) carry them through unchanged.
         """
         zs, activations = self.forward(X, masks)
         Y = self.check_wanted(Y, activations[-1])
+        weights = self.check_weights(weights, len(Y))
         out = self.activations[-1]
-        cost = self.cost.fn(zs[-1], activations[-1], Y, out)
-        delta = self.cost.delta(zs[-1], activations[-1], Y, out)  # (BP1) (batch, n_out)
+        cost = self.cost.fn(zs[-1], activations[-1], Y, out, weights)
+        delta = self.cost.delta(zs[-1], activations[-1], Y, out, weights)  # (BP1) (batch, n_out)
         back = self.backward(zs, activations, delta, masks=masks)  # (BP2)–(BP4)
         return Gradients(back.nabla_w, back.nabla_b, cost)
 
@@ -278,6 +297,16 @@ class Network:
         if Y.shape != out.shape:
             raise ValueError(f"wanted outputs Y must have shape {out.shape}, got {Y.shape}")
         return Y
+
+    def check_weights(self, weights: Array | None, batch: int) -> Array | None:
+        """Per-sample weights as a (batch,) array of the net's dtype (None stays None)."""
+        if weights is None:
+            return None
+        weights = np.asarray(weights, dtype=self.dtype)
+        if weights.shape != (batch,):
+            raise ValueError(f"sample weights must have shape ({batch},), one per sample; got "
+                             f"{weights.shape}")
+        return weights
 
     def _check_masks(self, masks: Masks, batch: int) -> None:
         if masks is None:

@@ -69,6 +69,11 @@ class History:
         scored = [e for e in self.epochs if e.eval_accuracy is not None]
         return max(scored, key=lambda e: e.eval_accuracy) if scored else None
 
+    def _repr_html_(self) -> str:  # Jupyter: the curves and the last epochs
+        from .display import history_html
+
+        return history_html(self)
+
 
 def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
     """Class indices (n,) → wanted outputs (n, n_classes): 1 at the class, 0 elsewhere."""
@@ -116,18 +121,22 @@ class ReferenceSteps:
         self.rng, self.dropout, self.constraint = rng, dropout, constraint
 
     def run(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, start: int,
-            stop: int) -> np.ndarray:
+            stop: int, weights: np.ndarray | None = None) -> np.ndarray:
         """Train on the batches ``order[i : i + batch_size]`` for i = start, start + batch_size, …
         < stop. Returns each batch's cost before its step; stops after the first batch whose cost
-        is not finite, without taking that step."""
+        is not finite, without taking that step. ``weights`` (n,): a weight per row of X
+        (``Network.backprop``); None: every sample counts once."""
         costs = []
         for i in range(start, stop, self.batch_size):
             idx = order[i : i + self.batch_size]
+            s = None if weights is None else weights[idx]  # (batch,)
+            masks = None
             if self.dropout:  # masks drawn here; backprop itself stays pure
                 masks = self.dropout.masks(self.net, len(idx), self.rng)
+            if s is None:  # (a TwoHeadNetwork takes no weights)
                 grads = self.net.backprop(X[idx], Y[idx], masks)
             else:
-                grads = self.net.backprop(X[idx], Y[idx])
+                grads = self.net.backprop(X[idx], Y[idx], masks, s)
             costs.append(grads.cost)
             if not np.isfinite(grads.cost):
                 break
@@ -156,6 +165,7 @@ def train(
     constraint: Callable[[Network], None] | None = None,
     targets: np.ndarray | None = None,
     steps=None,
+    sample_weight: np.ndarray | None = None,
 ) -> History:
     """Train ``net`` in place on samples X (n, n_in) with class indices y (n,).
 
@@ -167,10 +177,12 @@ def train(
     network, ``nn/distill.py``); y still gives the labels for reporting. ``steps``: what does the
     mini-batch steps — default ``ReferenceSteps``; a fast engine's trainer
     (``mojinet.engines.select``) made for this net, optimiser and batch size gives the same
-    numbers in fewer calls. Returns the ``History``; on KeyboardInterrupt the history so far is
-    attached as ``exc.history``.
+    numbers in fewer calls. ``sample_weight`` (n,): how much each sample counts in the cost
+    (C = (1/batch) Σ sₓ Cₓ per mini-batch, see ``costs.py``); None: each counts once. Returns the
+    ``History``; on KeyboardInterrupt the history so far is attached as ``exc.history``.
     """
     X, Y = _check_training_data(net, X, y, batch_size, epochs, targets)
+    weights = _check_sample_weight(net, sample_weight, len(X))
     history = history if history is not None else History()
     if progress is None:
         progress = sys.stderr.isatty()
@@ -189,7 +201,7 @@ def train(
             # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
             # which is checked below and answered with TrainingDiverged.
             with np.errstate(over="ignore", invalid="ignore"):
-                record = _epoch(net, X, Y, steps, rng, augment, progress, epoch)
+                record = _epoch(net, X, Y, steps, rng, augment, progress, epoch, weights)
                 if not np.isfinite(record.train_cost):
                     _diverged(net, snapshot, optimizer, epoch, f"cost {record.train_cost}")
                 if not all(np.isfinite(p).all() for p in net.parameters()):
@@ -227,7 +239,18 @@ def _check_training_data(net, X, y, batch_size: int, epochs: int, targets):
     return X, Y
 
 
-def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int) -> EpochRecord:
+def _check_sample_weight(net, sample_weight, n: int) -> np.ndarray | None:
+    """Per-sample weights (n,) in the network's dtype, finite and >= 0 (None stays None)."""
+    if sample_weight is None:
+        return None
+    weights = net.check_weights(sample_weight, n)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("sample weights must be finite and >= 0")
+    return weights
+
+
+def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int,
+           weights: np.ndarray | None = None) -> EpochRecord:
     """One pass: shuffle, then the mini-batches in chunks of whole batches (a chunk of images is
     distorted at once when augmenting; chunks also pace the progress bar). The record's cost is
     not finite if a batch's was (that batch and the rest are not done)."""
@@ -243,13 +266,17 @@ def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int) -> EpochR
     try:
         for first in range(0, n, chunk):
             rows = order[first : first + chunk]  # whole mini-batches of the shuffled samples
+            with_weights = {} if weights is None else {"weights": weights}
             if augment is None:
-                costs = steps.run(X, Y, order, first, first + len(rows))
+                costs = steps.run(X, Y, order, first, first + len(rows), **with_weights)
             else:  # distort this chunk's images afresh
                 t0 = time.perf_counter()
                 distorted = augment(X[rows], rng)  # (chunk, n_in)
                 augment_seconds += time.perf_counter() - t0
-                costs = steps.run(distorted, Y[rows], np.arange(len(rows)), 0, len(rows))
+                if weights is not None:
+                    with_weights = {"weights": weights[rows]}  # (chunk,)
+                costs = steps.run(distorted, Y[rows], np.arange(len(rows)), 0, len(rows),
+                                  **with_weights)
             sizes = np.minimum(m, len(rows) - m * np.arange(len(costs)))  # rows per batch
             cost_sum += float(costs @ sizes)
             if bar is not None:
@@ -267,6 +294,6 @@ def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int) -> EpochR
 
 
 def _progress_bar(total: int, desc: str):
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
 
     return tqdm(total=total, desc=desc, unit="batch", leave=False)

@@ -11,6 +11,9 @@ Routes (documented in docs/web.md; the OpenAPI schema is at ``/openapi.json``, b
 - ``GET  /api/dictionary/{char}``          a kanji's readings and meanings (KANJIDIC2), a kana's
                                           romaji; the same entry ``/api/predict`` attaches to
                                           each candidate of a kana/kanji model
+- ``POST /api/samples``, ``GET /api/samples``   learn my hand: save a corrected drawing, count them
+- ``POST /api/adapt``, ``GET /api/adapt``       adapt the model to them in the background
+                                          (``learn.py``; the adapted model is swapped in)
 
 Every error is a 4xx (or 503) with ``{"detail": "<what is wrong and what to send>"}``, the
 ``Problem`` schema, declared for each route. In front of the app (``guard``): the header
@@ -43,6 +46,7 @@ from .guard import (
     SecurityHeaders,
     allowed_hosts,
 )
+from .learn import LiveModel, SampleStore, add_learn_routes, samples_folder
 from .page import favicon_ico, index_html, palette_css
 from .pool import Busy, DecodePool
 from .readout import (
@@ -92,6 +96,23 @@ PREDICT_ERRORS = {
     422: _problem("The body is JSON but not a usable request: wrong field types or values, not "
                   "an image, a blank drawing, too many pixels."),
     503: _problem("The server is busy; retry after Retry-After seconds.", retry=True),
+}
+#: The learn-my-hand routes (``learn.py``).
+LEARN_OFF = {404: _problem("Learning is off on this server (started without a samples folder).")}
+LEARN_ERRORS = {
+    "samples": {**PREDICT_ERRORS, **LEARN_OFF,
+                409: _problem("The samples folder is full, or holds a file that cannot be "
+                              "read."),
+                422: _problem("Not a usable sample: wrong field types or values, a label the "
+                              "model does not know, a bitmap that is not a PNG."),
+                429: _problem("Too many samples at once; retry after Retry-After seconds.",
+                              retry=True)},
+    "adapt": {**LEARN_OFF, 409: _problem("An adaptation is running already, there are no "
+                                         "samples yet, or the folder holds a file that cannot "
+                                         "be read."),
+              429: _problem("Adaptations started too often; retry after Retry-After seconds.",
+                            retry=True)},
+    "get": {**LEARN_OFF, 409: _problem("The samples folder holds a file that cannot be read.")},
 }
 PATH_ERRORS = {404: _problem("No such layer, neuron or dictionary entry."),
                422: _problem("A path parameter of the wrong type or length.")}
@@ -176,13 +197,17 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                max_pixels: int = MAX_DRAWING_PIXELS,
                hosts: frozenset[str] | None = allowed_hosts("127.0.0.1"),
                decode_slots: int = DECODE_SLOTS, queue_wait: float = QUEUE_WAIT,
-               body_timeout: float = BODY_TIMEOUT, max_pending: int = MAX_PENDING) -> FastAPI:
+               body_timeout: float = BODY_TIMEOUT, max_pending: int = MAX_PENDING,
+               model_path=None, samples=None, adapt_changes: dict | None = None) -> FastAPI:
     """The app serving ``model``. ``name`` is shown on the page (e.g. the model file's name).
 
     ``hosts``: the Host names it answers to (``guard.allowed_hosts``; None = any).
     ``decode_slots`` drawings are decoded at once; a request waits up to ``queue_wait`` s for a
     slot, then gets 503. Bodies: at most ``max_body`` bytes, sent within ``body_timeout`` s,
-    ``max_pending`` held at once.
+    ``max_pending`` held at once. Learn my hand (``learn.py``): ``samples`` is the root of the
+    user's samples folders (None: off), ``model_path`` the model's file (the fine-tune starts
+    from it; the server swaps in each adapted model), ``adapt_changes`` RunConfig fields for
+    the adaptation.
     """
     pool = DecodePool(decode_slots, queue_wait)
 
@@ -206,9 +231,13 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")
     # Dictionary entries for the classes, found once (a damaged table fails here, at start-up).
     entries = {label: e.to_dict() for label, e in lookup_all(model.classes).items()}
-    _add_model_routes(app, model, name, entries)
+    live = LiveModel(model, model_path)  # learn.py swaps in each adapted model
+    store = None if samples is None else SampleStore(samples_folder(samples, model.classes),
+                                                     model.classes)
+    _add_model_routes(app, live, name, entries, store)
     # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
-    _add_predict(app, model, entries, predict_request(h, w, max_body - 64), pool, max_pixels)
+    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels)
+    add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
 
@@ -221,11 +250,12 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     return app
 
 
-def _add_predict(app: FastAPI, model: Model, entries: dict, body_model, pool: DecodePool,
+def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
                  max_pixels: int) -> None:
 
     def work(req) -> dict:
         """Decode and read one request (on a pool thread)."""
+        model = live.model  # read once: an adaptation may swap in another meanwhile
         reading = None
         if req.image is not None:
             reading = read_drawing(model, decode_drawing(req.image), max_pixels=max_pixels)
@@ -262,8 +292,12 @@ def _add_predict(app: FastAPI, model: Model, entries: dict, body_model, pool: De
         return response
 
 
-def _add_model_routes(app: FastAPI, model: Model, name: str, entries: dict) -> None:
+def _add_model_routes(app: FastAPI, live: LiveModel, name: str, entries: dict,
+                      store: SampleStore | None) -> None:
+    model = live.model
     info = model_info(model, name)
+    info["learn"] = {"enabled": store is not None,
+                     "folder": None if store is None else str(store.folder)}
     n_kanji = sum(e["kind"] == "kanji" for e in entries.values())
     info["dictionary"] = ({"entries": len(entries), "kanji": n_kanji, "credit": CREDIT,
                            "credit_url": CREDIT_URL, "source_url": SOURCE_URL}
@@ -289,7 +323,7 @@ def _add_model_routes(app: FastAPI, model: Model, name: str, entries: dict) -> N
         neuron: Annotated[int, Path(description="0-based index in the layer")],
     ):
         try:
-            return JSONResponse(incoming_weights(model, layer, neuron))
+            return JSONResponse(incoming_weights(live.model, layer, neuron))
         except IndexError as e:
             raise HTTPException(404, str(e)) from e
 

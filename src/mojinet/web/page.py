@@ -1,10 +1,11 @@
 """The draw page's files, the same for ``mojinet serve`` and the static export.
 
-``static/`` holds the page: ``index.html``, ``style.css`` and three scripts — ``net.js`` (the
+``static/`` holds the page: ``index.html``, ``style.css`` and four scripts — ``net.js`` (the
 preprocessing and the network in JavaScript), ``backend.js`` (where answers come from: the
-server's API, or ``net.js`` on an exported model) and ``app.js`` (the page itself). Generated
-here: ``palette.css`` (the sign colours of ``viz.palette``) and the favicon. ``index_html(backend)``
-is the page for one backend (``server`` or ``static``).
+server's API, or ``net.js`` on an exported model), ``app.js`` (the page itself) and
+``learn.js`` ("not what I wrote?" and "learn my hand", shown only by a server that learns).
+Generated here: ``palette.css`` (the sign colours of ``viz.palette``) and the favicon.
+``index_html(backend)`` is the page for one backend (``server`` or ``static``).
 
 No web framework here (the static export works without the ``web`` extra).
 """
@@ -17,7 +18,7 @@ from importlib import resources
 from ..viz import palette
 
 #: The page's files in ``static/`` besides index.html (also what the export copies).
-STATIC_FILES = ("app.js", "backend.js", "net.js", "style.css")
+STATIC_FILES = ("app.js", "backend.js", "learn.js", "net.js", "style.css")
 BACKENDS = ("server", "static")
 _MARK = 'data-backend="server"'
 

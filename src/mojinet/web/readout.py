@@ -172,6 +172,7 @@ def model_info(model: Model, name: str = "") -> dict:
         "n_params": int(net.n_params),
         "test_accuracy": training.get("test_accuracy"),
         "dataset": (training.get("config") or {}).get("dataset"),
+        "parameters_sha256": model.identity,
     }
 
 

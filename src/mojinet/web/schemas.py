@@ -192,8 +192,14 @@ class ModelInfo(BaseModel):
     n_params: int
     test_accuracy: float | None = None
     dataset: str | None = None
+    parameters_sha256: str = Field(
+        description="The model's identity: SHA-256 of its layer sizes and parameters (as "
+                    "`mojinet info` shows it and the model file records it).",
+        pattern="^[0-9a-f]{64}$")
     dictionary: DictionarySource | None = Field(
         None, description="Present when some classes have dictionary entries (kana, kanji).")
+    learn: "LearnInfo | None" = Field(None, description="Learn my hand: whether the server "
+                                      "saves corrected drawings and adapts to them.")
 
 
 class Weights(BaseModel):
@@ -207,3 +213,85 @@ class Weights(BaseModel):
     max: float
 
 
+
+
+# ----------------------------------------------------------------------------- learn my hand
+#: Caps on a saved drawing (the page's 280×280 pad sends a few hundred points a character).
+MAX_SAMPLE_STROKES, MAX_SAMPLE_POINTS, MAX_SAMPLE_COORD = 200, 20_000, 100_000.0
+#: The longest bitmap data URL (a 280×280 PNG is 10–40 kB).
+MAX_SAMPLE_IMAGE = 600_000
+_coord = Annotated[float, Field(ge=-MAX_SAMPLE_COORD, le=MAX_SAMPLE_COORD, allow_inf_nan=False)]
+_point = Annotated[list[_coord], Field(min_length=2, max_length=3,
+                                       description="[x, y] or [x, y, t]: pad units, t in ms")]
+_stroke = Annotated[list[_point], Field(min_length=1, max_length=MAX_SAMPLE_POINTS)]
+_side = Annotated[float, Field(gt=0, le=MAX_SAMPLE_COORD, allow_inf_nan=False)]
+
+
+class SampleRequest(BaseModel):
+    """A drawing and what it should have been read as. Types are strict."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    label: str = Field(min_length=1, max_length=16, description="The right character: one of "
+                       "the model's classes (`/api/model`), e.g. a candidate or typed.")
+    strokes: list[_stroke] = Field(min_length=1, max_length=MAX_SAMPLE_STROKES, description=(
+        f"The strokes in writing order, each a list of points; every point [x, y] or every "
+        f"point [x, y, t] (t: ms since the first point). At most {MAX_SAMPLE_POINTS:,} points "
+        f"in all; coordinates within ±{MAX_SAMPLE_COORD:g}."))
+    box: list[_side] = Field(min_length=2, max_length=2, description="[width, height] of the "
+                             "writing area in the strokes' units (the pad: [280, 280]).")
+    image: str = Field(max_length=MAX_SAMPLE_IMAGE, pattern=IMAGE_PATTERN, description="The "
+                       "drawing as a PNG data URL (`canvas.toDataURL('image/png')`).")
+
+    @model_validator(mode="after")
+    def _points_alike(self):
+        widths = {len(p) for s in self.strokes for p in s}
+        if len(widths) > 1:
+            raise ValueError("strokes: either every point has a time t ([x, y, t]) or none has")
+        n = sum(len(s) for s in self.strokes)
+        if n > MAX_SAMPLE_POINTS:
+            raise ValueError(f"strokes: {n:,} points, over the limit of {MAX_SAMPLE_POINTS:,}")
+        return self
+
+
+class SampleSaved(BaseModel):
+    name: str = Field(description="The sample's file name (without .jsonl/.png), made by the "
+                      "server.")
+    label: str
+    count: int = Field(description="Samples of this label in the folder now.")
+    total: int = Field(description="Samples in the folder now.")
+    folder: str = Field(description="The user's samples folder for this model's classes.")
+
+
+class SamplesInfo(BaseModel):
+    folder: str
+    total: int
+    counts: dict[str, int] = Field(description="Samples per label.")
+
+
+class AdaptScores(BaseModel):
+    your_samples: float = Field(description="Top-1 accuracy on your saved samples, as written.")
+    n_yours: int
+    held_out: float = Field(description="Top-1 accuracy on held-out samples of the model's "
+                            "original data (other writers): what must not be forgotten.")
+    n_held_out: int
+
+
+class AdaptStatus(BaseModel):
+    state: Literal["idle", "running", "done", "failed"]
+    epoch: int = Field(description="Epochs done so far.")
+    epochs: int
+    message: str = Field(description="One sentence for the page.")
+    samples: int = Field(description="Your samples the adaptation learns from.")
+    before: AdaptScores | None = None
+    after: AdaptScores | None = None
+    model: str | None = Field(None, description="The adapted model's file name (in the samples "
+                              "folder's models/); the model it started from stays on disk.")
+
+
+class LearnInfo(BaseModel):
+    enabled: bool = Field(description="Whether this server saves samples and adapts.")
+    folder: str | None = None
+
+
+ModelInfo.model_rebuild()

@@ -55,8 +55,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "~140 MB while decoded); more wait, then get 503")
     s.add_argument("--workers", type=int, default=1, metavar="N",
                    help="server processes sharing the port (default 1; e.g. the number of "
-                   "cores, for many clients at once: each answers requests on its own)")
+                   "cores, for many clients at once: each answers requests on its own); more "
+                   "than 1 needs --no-samples, as learn my hand adapts the model of one process")
+    s.add_argument("--samples", metavar="DIR", default=None,
+                   help="learn my hand: save corrected drawings under DIR (one folder per "
+                   "model class set) and adapt the model to them from the page (default: "
+                   "mojinet's folder of your user data, e.g. ~/.local/share/mojinet/samples)")
+    s.add_argument("--no-samples", action="store_true",
+                   help="turn learn my hand off: save nothing, no adapting")
     s.add_argument("--open", action="store_true", help="open the page in a web browser")
+    s.add_argument("--model", dest="model_name", metavar="NAME",
+                   help="a model that ships with mojinet (`mojinet models`), e.g. kanji")
     s.set_defaults(func=cmd_serve)
     return s
 
@@ -116,13 +125,27 @@ def cmd_serve(args) -> int:
         raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
     if not 1 <= args.workers <= 64:
         raise ServeError(f"--workers must be between 1 and 64, got {args.workers}")
-    path = Path(args.model) if args.model else _default_model()
+    if args.workers > 1 and not args.no_samples:
+        raise ServeError(f"--workers {args.workers} needs --no-samples: learn my hand adapts the "
+                         f"model inside one process, so the other workers would go on answering "
+                         f"with the old one; serve with --workers 1 to learn your hand")
+    if args.model and args.model_name:
+        raise ServeError("give the model once: as MODEL or as --model NAME, not both")
+    from ..models import model_path
+
+    chosen = args.model or args.model_name
+    path = model_path(chosen) if chosen else _default_model()
     model = load_model(path)
+    samples = None
+    if not args.no_samples:
+        from .learn import default_samples_root
+
+        samples = Path(args.samples).expanduser() if args.samples else default_samples_root()
 
     def make_app():
         return create_app(model, name=path.name, max_body=args.max_body,
                           hosts=allowed_hosts(args.host, args.allow_host),
-                          decode_slots=args.decode_slots)
+                          decode_slots=args.decode_slots, model_path=path, samples=samples)
 
     app = make_app() if args.workers == 1 else None  # workers make their own, after the fork
     sock = _listen(args.host, args.port)
@@ -136,6 +159,8 @@ def cmd_serve(args) -> int:
     workers = f", {args.workers} worker processes" if args.workers > 1 else ""
     print(f"mojinet: serving {path} ({'-'.join(map(str, model.network.sizes))}, "
           f"{len(model.classes)} classes{workers}) at {url}  — press Ctrl+C to stop", flush=True)
+    if samples is not None:
+        print(f"Learn my hand: corrected drawings are saved under {samples}", flush=True)
     if args.open:
         import webbrowser
 

@@ -15,10 +15,11 @@
 The body deadline, size cap and decode pool are in the app (``guard.BodyLimit``, ``pool``).
 
 ``serve_workers(make_app, sock, n)`` serves one socket from n processes (``mojinet serve
---workers N``): the app is stateless (a model read once, nothing kept between requests), so each
-worker is a whole server of its own and the kernel hands each new connection to whichever worker
-accepts it first. Behind a load balancer the same holds across machines: run ``mojinet serve`` on
-each and spread requests over them; no session affinity is needed.
+--workers N``, which needs ``--no-samples``): the app is then stateless (a model read once,
+nothing kept between requests), so each worker is a whole server of its own and the kernel
+hands each new connection to whichever worker accepts it first. Behind a load balancer the
+same holds across machines: run ``mojinet serve`` on each and spread requests over them; no
+session affinity is needed.
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ const state = {
   lastResult: null,
   lastInput: null,    // the input the shown result was computed from (h·w numbers)
   layoutWidth: 0,
+  onShow: [],         // panels' hooks: f(result) after a result is shown, f(null) when emptied
+  repredict: () => { if (!isEmpty()) schedulePredict(); },   // read the drawing again
 };
 window.mojinet = state;
 
@@ -77,9 +79,10 @@ function redraw() {
   if (state.current) drawStroke(state.current);
 }
 
-function padPoint(ev) {
+function padPoint(ev) {   // [x, y, t]: pad pixels, the event's time in ms
   const r = pad.getBoundingClientRect();
-  return [(ev.clientX - r.left) * (pad.width / r.width), (ev.clientY - r.top) * (pad.height / r.height)];
+  return [(ev.clientX - r.left) * (pad.width / r.width),
+    (ev.clientY - r.top) * (pad.height / r.height), ev.timeStamp];
 }
 
 function isEmpty() {
@@ -518,6 +521,7 @@ function show(result, version) {
   drawInput($("seen"), result.input);
   paintResult(result);
   showBars(result);
+  for (const hook of state.onShow) hook(result);
 }
 
 function paintResult(result) {
@@ -638,6 +642,7 @@ function showEmpty() {
   const seen = $("seen");
   seen.getContext("2d").clearRect(0, 0, seen.width, seen.height);
   paintEmpty();
+  for (const hook of state.onShow) hook(null);
 }
 
 function paintEmpty() {
@@ -720,7 +725,10 @@ function describeModel(info) {
   const acc = info.test_accuracy != null ? `, test accuracy ${(100 * info.test_accuracy).toFixed(1)}%` : "";
   $("model-summary").textContent =
     `${info.name || "model"}: ${info.sizes.join("–")} neurons (${info.activations.join(", ")}), ` +
-    `${info.n_params.toLocaleString("en")} parameters, ${info.classes.length} classes${acc}.`;
+    `${info.n_params.toLocaleString("en")} parameters, ${info.classes.length} classes${acc}` +
+    (info.parameters_sha256 ? `, identity ${info.parameters_sha256.slice(0, 12)}.` : ".");
+  $("model-summary").title = info.parameters_sha256
+    ? `SHA-256 of the parameters (mojinet info shows it too): ${info.parameters_sha256}` : "";
   const [h, w] = info.image_shape;
   const { box } = info.preprocessing;
   $("seen-hint").textContent = `Your drawing cropped to its ink, scaled into a ${box}×${box} box ` +
