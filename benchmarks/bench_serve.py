@@ -62,9 +62,10 @@ def percentile(values, q):
     return float(np.percentile(np.asarray(values), q))
 
 
-def start_server(model_path: Path):
+def start_server(model_path: Path, workers: int = 1):
     proc = subprocess.Popen([sys.executable, "-m", "mojinet", "serve", str(model_path), "--port",
-                             "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "0", "--workers", str(workers), "--no-samples"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     m = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
     if not m:
@@ -158,6 +159,49 @@ def throughput(url: str, bodies: list[bytes], clients: int, total: int, seconds:
     return done[0], errors, time.perf_counter() - t
 
 
+WRK_SCRIPT = """
+bodies = {}
+for i = 1, %d do
+  local f = io.open("%s/body" .. i .. ".json", "rb"); bodies[i] = f:read("*a"); f:close()
+end
+n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n %% #bodies + 1
+  return wrk.format(nil, "/api/predict", nil, bodies[n])
+end
+"""
+
+
+def load_test(url: str, bodies: list[bytes], connections: int, seconds: float, tmp: str) -> dict:
+    """A bounded loopback load test with wrk (Debian's package): ``connections`` keep-alive
+    connections on 2 wrk threads for ``seconds``, each request one of the drawings. Returns
+    requests/s, latency percentiles (ms) and the error counts wrk reports."""
+    for i, body in enumerate(bodies, 1):
+        Path(tmp, f"body{i}.json").write_bytes(body)
+    script = Path(tmp, "post.lua")
+    script.write_text(WRK_SCRIPT % (len(bodies), tmp))
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:g}s",
+                          "--latency", "--timeout", "5s", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    units = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+    def ms(text):
+        m = re.match(r"([\d.]+)(us|ms|s)", text)
+        return float(m.group(1)) * units[m.group(2)]
+
+    result = {"output": out, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    for q in ("50", "90", "99"):
+        result[f"p{q}_ms"] = ms(re.search(rf"\s{q}%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["errors"] = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(g) for g in sock.groups()) if sock else 0)
+    return result
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", help="model file (default: an untrained 784-16-16-10)")
@@ -165,7 +209,15 @@ def main(argv=None) -> int:
     p.add_argument("--clients", type=int, default=4)
     p.add_argument("--requests", type=int, default=2000, help="throughput: at most this many")
     p.add_argument("--seconds", type=float, default=20.0, help="throughput: at most this long")
+    p.add_argument("--workers", default="1", help="server processes; a comma-separated list "
+                   "runs the load test at each (e.g. 1,2)")
+    p.add_argument("--wrk", action="store_true",
+                   help="only the wrk load test (apt-get install wrk), at each --workers count")
+    p.add_argument("--connections", type=int, default=8, help="wrk: concurrent connections")
+    p.add_argument("--wrk-seconds", type=float, default=10.0, help="wrk: duration")
     args = p.parse_args(argv)
+    if args.wrk:
+        return wrk_main(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
@@ -210,6 +262,42 @@ def main(argv=None) -> int:
             proc.stdout.close()
             proc.stderr.close()
     return 1 if errors or not alive else 0
+
+
+def wrk_main(args) -> int:
+    """The wrk load test against an untrained 784-16-16-10 (or --model) at each worker count."""
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model:
+            path = Path(args.model)
+        else:
+            net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
+            model = Model(net, tuple("0123456789"),
+                          {"image_shape": [28, 28], "user_images": {"box": 20}})
+            path = save_model(model, Path(tmp) / "bench.npz")
+        bodies = [json.dumps({"image": u, "top": 10}).encode() for u in drawings()]
+        print(f"wrk load test: 280×280 PNG drawings ({statistics.mean(map(len, bodies)) / 1e3:.1f}"
+              f" kB bodies), {args.connections} connections, {args.wrk_seconds:g} s, loopback; "
+              f"{os.cpu_count()} CPUs shared with wrk and others' jobs, load average "
+              f"{os.getloadavg()[0]:.1f}")
+        for workers in [int(w) for w in args.workers.split(",")]:
+            proc, url = start_server(path, workers)
+            try:
+                for i in range(40):  # warm every worker up (first requests load the kernels)
+                    httpx.post(url + "/api/predict", content=bodies[i % len(bodies)],
+                               headers={"content-type": "application/json"}, timeout=30)
+                r = load_test(url, bodies, args.connections, args.wrk_seconds, tmp)
+            finally:
+                proc.terminate()
+                proc.wait(10)
+                proc.stdout.close()
+                proc.stderr.close()
+            failed |= r["errors"] > 0
+            print(f"  {workers} worker(s): {r['rps']:.0f} predictions/s ({r['requests']} in "
+                  f"{args.wrk_seconds:g} s), latency p50 {r['p50_ms']:.1f} ms, p90 "
+                  f"{r['p90_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors {r['errors']}",
+                  flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

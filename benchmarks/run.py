@@ -21,6 +21,9 @@ best measurement so far is the one the bounds use.
 Peers:
   mojinet            mojinet.train (the fast path it picks on its own)
   torch              torch==2.13.0 CPU, nn.Linear layers, plain tensors (no DataLoader), SGD
+  torch-passive      the same with OMP_WAIT_POLICY=PASSIVE, which mojinet sets for its own
+                     threads (waiting OpenMP threads sleep instead of spinning: on a busy machine
+                     the spinning takes the time slices the working threads need)
   sklearn            MLPClassifier(solver="sgd"), one partial_fit per epoch
   mojinet-sklearn    mojinet.sklearn.MLPClassifier, the same settings, one partial_fit per
                      epoch (like MLPClassifier: softmax output and log-loss, also in config A);
@@ -56,8 +59,21 @@ CONFIGS = {
     "C": dict(sizes=[784, 800, 10], hidden="relu", output="softmax", cost="cross-entropy",
               batch=128, eta=0.05, momentum=0.9, init="he",
               title="784-800-10 ReLU, softmax + cross-entropy, momentum 0.9"),
+    # Wide outputs, the kanji models' shapes (docs/kanji.md: 32×32 inputs). Timed on random
+    # inputs of that shape (uniform in [0, 1), dense: no zeros to skip, unlike MNIST) and random
+    # labels: the same work per epoch as the drawn sets, which take minutes to draw. Their test
+    # accuracy is chance and means nothing. Epochs of --wide-train-size images.
+    "D": dict(sizes=[1024, 768, 1026], hidden="relu", output="softmax", cost="cross-entropy",
+              batch=64, eta=0.05, momentum=0.9, init="he", data="random",
+              title="kyōiku: 1024-768-1026 ReLU, softmax + cross-entropy, momentum 0.9"),
+    "E": dict(sizes=[1024, 768, 2136], hidden="relu", output="softmax", cost="cross-entropy",
+              batch=64, eta=0.05, momentum=0.9, init="he", data="random",
+              title="jōyō: 1024-768-2136 ReLU, softmax + cross-entropy, momentum 0.9"),
 }
-PEERS = ("mojinet", "torch", "sklearn", "mojinet-sklearn", "mojinet-blas", "mojinet-reference")
+# not MLPClassifier (minutes per epoch), nor mojinet's estimator (its line is its time over it)
+WIDE_PEERS = ("mojinet", "torch", "torch-passive", "mojinet-blas", "mojinet-reference")
+PEERS = ("mojinet", "torch", "torch-passive", "sklearn", "mojinet-sklearn", "mojinet-blas",
+         "mojinet-reference")
 SEED = 2024
 
 
@@ -336,7 +352,7 @@ class EstimatorPeer(Peer):
 
 
 def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
-    if name == "torch":
+    if name in ("torch", "torch-passive"):
         return TorchPeer(cfg, init_params, X, y, threads, seed)
     if name == "sklearn":
         return SklearnPeer(cfg, init_params, X, y, threads, seed)
@@ -346,16 +362,32 @@ def _make_peer(name, cfg, init_params, X, y, threads, total, seed=SEED) -> Peer:
     return MojinetPeer(cfg, init_params, X, y, threads, engine, total, seed)
 
 
-def _worker(conn, name: str, cfg: dict, init_params, threads: int, train_size: int,
-            total: int) -> None:
-    """One peer's process: answers the controller's commands until 'quit'."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(threads)  # NumPy's BLAS (and sklearn's): the same count as torch's
+def _data(cfg: dict, train_size: int):
+    """(X, y) for training and (X, y) for testing: MNIST, or for the wide configurations random
+    inputs and labels of their shape (the same for every peer: a fixed seed)."""
+    if cfg.get("data") == "random":
+        rng = np.random.default_rng(SEED)
+        n_in, n_out = cfg["sizes"][0], cfg["sizes"][-1]
+        X, Xt = (rng.random((n, n_in), dtype=np.float32) for n in (train_size, 10_000))
+        y, yt = (rng.integers(0, n_out, n) for n in (train_size, 10_000))
+        return (X, y), (Xt, yt)
     from mojinet import load_dataset
 
     train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
-    X, y = train.X[:train_size], train.y[:train_size]
+    return (train.X[:train_size], train.y[:train_size]), (test.X, test.y)
+
+
+def _worker(conn, name: str, cfg: dict, init_params, threads: int, train_size: int,
+            total: int) -> None:
+    """One peer's process: answers the controller's commands until 'quit'."""
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # mojinet's compiled kernels (before numba)
+    if name == "torch-passive":  # torch with the OpenMP setting mojinet makes for its own threads
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)  # NumPy's BLAS (and sklearn's): the same count as torch's
+    (X, y), (test_X, test_y) = _data(cfg, train_size)
+    test = argparse.Namespace(X=test_X, y=test_y)
     peer = _make_peer(name, cfg, init_params, X, y, threads, total)
     _reset_peak()
     base = _status()["VmRSS"]
@@ -440,7 +472,7 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
     net = Network(cfg["sizes"], acts, cfg["cost"], init=cfg["init"], seed=SEED)
     init_params = [p.copy() for p in net.parameters()]
     ctx = mp.get_context("spawn")
-    peers = list(args.peers)
+    peers = [p for p in args.peers if cfg.get("data") != "random" or p in WIDE_PEERS]
     conns, procs = {}, []
     for p in peers:
         parent, child = ctx.Pipe()
@@ -591,14 +623,18 @@ def _report(name, cfg, results, peers, args, peak_flops) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--configs", default="A,B,C", help="comma-separated: A,B,C (default all)")
-    ap.add_argument("--peers", default="mojinet,torch,sklearn,mojinet-sklearn",
+    ap.add_argument("--configs", default="A,B,C,D,E",
+                    help="comma-separated: A,B,C,D,E (default all)")
+    ap.add_argument("--peers", default="mojinet,torch,torch-passive,sklearn,mojinet-sklearn",
                     help=f"comma-separated, from: {','.join(PEERS)}")
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs per peer (default 4)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="BLAS/torch threads for every peer (default: all cores)")
+    ap.add_argument("--threads", default=str(os.cpu_count() or 1),
+                    help="BLAS/torch/Numba threads for every peer; a comma-separated list runs "
+                    "every configuration at each (default: all cores; e.g. 1,2)")
     ap.add_argument("--train-size", type=int, default=60_000, help="training images (≤ 60000)")
+    ap.add_argument("--wide-train-size", type=int, default=20_000,
+                    help="random training images per epoch for D and E (default 20000)")
     ap.add_argument("--latency-calls", type=int, default=2000, help="batch-1 calls per round")
     ap.add_argument("--inference-rounds", type=int, default=3)
     ap.add_argument("--accuracy-seeds", type=int, default=0, metavar="K",
@@ -627,17 +663,60 @@ def main(argv=None) -> int:
     print(f"mojinet benchmarks — {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, NumPy BLAS: "
           f"{'; '.join(blas)}; {overrides}")
-    peak_flops: dict[str, float] = {}
-    results = [run_config(c, args, peak_flops) for c in configs]
-    print("\nfloat32 GEMM peak (1024²): " + ", ".join(
-        f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak_flops.items() if k in ("numpy", "torch"))
-        + f"; one core reads memory at {peak_flops.get('read_bytes_per_s', 0) / 1e9:.1f} GB/s")
+    thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
+    peaks: dict[int, dict[str, float]] = {t: {} for t in thread_counts}  # best per thread count
+    results = []
+    for c in configs:
+        for t in thread_counts:
+            run_args = argparse.Namespace(**vars(args))
+            run_args.threads = t
+            if t == 1:  # one OpenMP thread never waits for another
+                run_args.peers = [p for p in args.peers if p != "torch-passive"]
+            if CONFIGS[c].get("data") == "random":
+                run_args.train_size = max(1, args.wide_train_size)
+            results.append(dict(run_config(c, run_args, peaks[t]), threads=t))
+    for t, peak_flops in peaks.items():
+        print(f"\n{t} thread(s): float32 GEMM peak (1024²): " + ", ".join(
+            f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak_flops.items()
+            if k in ("numpy", "torch"))
+            + f"; reads memory at {peak_flops.get('read_bytes_per_s', 0) / 1e9:.1f} GB/s")
+    _summary(results)
     if args.json:
         import json
 
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results, "gemm": peak_flops}, f, indent=1)
+            json.dump({"args": vars(args), "results": results,
+                       "gemm": {str(t): p for t, p in peaks.items()}}, f, indent=1)
     return 0
+
+
+def _summary(results: list[dict]) -> None:
+    """One line per configuration and thread count: each peer's time per epoch and test-set
+    inference as a multiple of mojinet's (> 1: mojinet is faster), mojinet against the bound."""
+    print("\nsummary (peer time / mojinet time, medians of interleaved rounds; > 1 = mojinet "
+          "faster)")
+    print(f"  {'config':6s} {'thr':>3s} {'mojinet s/ep':>12s} {'× bound':>8s}  "
+          f"{'train: torch':>12s} {'passive':>8s} {'sklearn':>8s}  {'test set: torch':>15s} "
+          f"{'passive':>8s} {'sklearn':>8s}")
+    for r in results:
+        peers = r["peers"]
+        moj = peers.get("mojinet")
+        if moj is None:
+            continue
+
+        cells = []
+        for key in ("epoch", "inference"):
+            for p in ("torch", "torch-passive", "sklearn"):
+                q = peers.get(p)
+                if q is None:
+                    cells.append("—")
+                elif key == "epoch":
+                    cells.append(f"{q['ratio_to_mojinet']:.2f}")
+                else:
+                    cells.append(f"{q['throughput_s'] / moj['throughput_s']:.2f}")
+        print(f"  {r['config']:6s} {r['threads']:3d} {moj['median_s']:12.3f} "
+              f"{moj['median_s'] / r['bound']:8.2f}  {cells[0]:>12s} {cells[1]:>8s} "
+              f"{cells[2]:>8s}  {cells[3]:>15s} {cells[4]:>8s} {cells[5]:>8s}")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,12 @@ few cores).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import os
+import threading
+import types
 
 import numpy as np
 
@@ -47,6 +51,12 @@ from .common import (
 )
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+# Batch size × fan_in × fan_out of a layer from which the trainer runs that layer's kernels on
+# all of Numba's threads (when it has more than one). Each parallel kernel is a fork and a join of
+# the threads: a few microseconds on an idle machine, but on a busy one a thread may wait a time
+# slice for the other to be scheduled; so only layers with a lot of work go parallel (C's first
+# layer, 80 million dense multiply-adds per batch of 128; not the chapter's network).
+PARALLEL_MIN_WORK = 2_000_000
 
 Array = np.ndarray
 
@@ -73,7 +83,12 @@ class CompiledTrainer:
         dt = net.dtype
         # scratch for the gradients: a row of layer 0's ∂C/∂W (with momentum), every layer's
         # ∂C/∂b; layers ≥ 1 get gradient buffers transposed, (fan_out, fan_in)
-        self.grad0_row = np.empty(net.sizes[1], dtype=dt)  # (fan_out,)
+        n_threads = threads()
+        # which layers run their kernels in parallel (1) or serially (0)
+        self.parallel = np.array([int(n_threads > 1 and batch_size * W.size >= PARALLEL_MIN_WORK)
+                                  for W in net.weights], dtype=np.int64)
+        blocks = 4 * n_threads if self.parallel[0] else 1  # blocks of layer 0's rows, for G0
+        self.grad0_rows = np.empty((blocks, net.sizes[1]), dtype=dt)  # (blocks, fan_out)
         self.grad_b = [np.empty_like(b) for b in net.biases]  # (fan_out,)
         self.grads_t = [np.zeros((1, 1), dtype=dt)] + [
             np.zeros_like(W.T, order="C") for W in net.weights[1:]]  # (fan_out, fan_in)
@@ -105,14 +120,17 @@ class CompiledTrainer:
         placeholder = self.grads_t[:1]
         WTs = placeholder + [np.ascontiguousarray(W.T) for W in net.weights[1:]]
         VTs = placeholder + [np.ascontiguousarray(V.T) for V in Vw[1:]]
+        par = bool(self.parallel.any())
         try:
-            done = _train_batches(
-                X_ptr, X_idx, X_val, Y, S, order, start, stop, self.batch_size,
-                net.weights[0], Vw[0], self.grad0_row,
-                tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
-                tuple(self.grad_b), tuple(buf.zs), tuple(buf.activations), tuple(buf.deltas),
-                self.act_codes, self.cost_code, eta, mu, lam, costs,
-            )
+            with PARALLEL_LOCK if par else contextlib.nullcontext():
+                done = _train_batches(
+                    X_ptr, X_idx, X_val, Y, S, order, start, stop, self.batch_size,
+                    net.weights[0], Vw[0], self.grad0_rows,
+                    tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
+                    tuple(self.grad_b), tuple(buf.zs), tuple(buf.activations),
+                    tuple(buf.deltas), self.act_codes, self.cost_code, eta, mu, lam, costs,
+                    self.parallel,
+                )
         finally:
             for W, WT in zip(net.weights[1:], WTs[1:]):
                 W[...] = WT.T
@@ -129,15 +147,32 @@ class CompiledTrainer:
 
 
 # --------------------------------------------------------------------------- compiling
-_KERNELS: list[str] = []  # names of the functions below that Numba compiles
+_KERNELS: list[tuple[str, bool]] = []  # (name, parallel) of the kernels Numba compiles
 
 
 def _njit(fn):
     """Mark fn for compilation with Numba (when installed), done on the first call of any kernel."""
     if not HAVE_NUMBA:
         return fn
-    _KERNELS.append(fn.__name__)
+    _KERNELS.append((fn.__name__, False))
     return _Uncompiled(fn)
+
+
+def _parallel(kernel):
+    """``kernel`` (made by ``_njit``) compiled with ``parallel=True``, to be bound to the name
+    ``<name>_par``: its ``prange`` loops then run on Numba's threads (in the serial kernel
+    prange is range). Every prange loop below writes rows of its own and adds into each element
+    in the same order as the serial loop, so both give the same numbers, bit for bit."""
+    if not HAVE_NUMBA:
+        return kernel
+    fn = kernel.fn
+    name = fn.__name__ + "_par"
+    # a function of its own (its own name in Numba's on-disk cache, which does not tell the
+    # parallel compilation of a function from the serial one)
+    twin = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    twin.__qualname__, twin.__doc__ = name, fn.__doc__
+    _KERNELS.append((name, True))
+    return _Uncompiled(twin)
 
 
 class _Uncompiled:
@@ -169,8 +204,13 @@ def load_kernels() -> bool:
 loaded = False  # whether the kernels below are compiled (set by _compile_kernels)
 
 
-def _compile_kernels() -> None:
-    global loaded
+def _import_numba():
+    """numba, imported with OMP_WAIT_POLICY=PASSIVE unless the user set it: threads that wait for
+    work then sleep at once instead of spinning. On a machine whose cores are busy with other jobs
+    a spinning thread takes the time slice its partner needs (a parallel C epoch took 6× the CPU
+    time of a serial one). GNU OpenMP (Numba's default threading layer here) reads it once, when
+    it is loaded, so this must come before anything starts Numba's threads."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import numba
     except ImportError as exc:  # found by find_spec but broken
@@ -178,14 +218,37 @@ def _compile_kernels() -> None:
             f"numba is installed but cannot be imported ({exc}); reinstall it "
             f"(pip install 'mojinet[fast]') or use engine blas"
         ) from exc
+    return numba
+
+
+def _compile_kernels() -> None:
+    global loaded
+    numba = _import_numba()
     namespace = globals()
     namespace["_carray"], namespace["_pointer"] = numba.carray, _pointer_intrinsic()
-    for name in _KERNELS:
+    namespace["_prange"] = numba.prange
+    for name, parallel in _KERNELS:
         if isinstance(namespace[name], _Uncompiled):
             # 'reassoc'/'contract' let sums vectorise; no 'nnan'/'ninf': NaN must stay NaN.
             namespace[name] = numba.njit(cache=True, fastmath={"reassoc", "contract"},
-                                         nogil=True)(namespace[name].fn)
+                                         nogil=True, parallel=parallel)(namespace[name].fn)
     loaded = True
+
+
+_prange = range  # numba.prange once the kernels are compiled (range for the pure-Python versions)
+
+
+def threads() -> int:
+    """How many threads the parallel kernels use: Numba's setting for the calling thread
+    (``NUMBA_NUM_THREADS``, default all cores; ``numba.set_num_threads``), 1 without Numba."""
+    if not HAVE_NUMBA:
+        return 1
+    return _import_numba().get_num_threads()
+
+
+# Numba's default thread pool ("workqueue") must not be entered by two Python threads at once
+# (a web server's pool threads could): the parallel kernels are called under this lock.
+PARALLEL_LOCK = threading.Lock()
 
 
 
@@ -321,11 +384,14 @@ def _add_rows(y, M, index, value, start, end):
 def _affine_compressed(ptr, idx, val, rows, m, W, b, Z):
     """Z[r] = (compressed row rows[r]) W + b for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ, each input k that is not 0
     adding its value times row k of W."""
-    for r in range(m):
+    for r in _prange(m):
         z = Z[r]  # (fan_out,)
         z[:] = b
         row = rows[r]
         _add_rows(z, W, idx, val, ptr[row], ptr[row + 1])
+
+
+_affine_compressed_par = _parallel(_affine_compressed)
 
 
 @_njit
@@ -354,19 +420,26 @@ def _transpose_compressed(ptr, idx, val, rows, m, n_in):
 
 
 @_njit
-def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, g, eta, mu, lam):
+def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, eta, mu, lam):
     """One momentum step for the first layer, row by row of W, with the gradient made on the fly:
     gₖ = Σ_r aᵣₖ δᵣ (BP4, row k of ∂C/∂W, summed over the batch's samples whose input k is not 0),
-    then vₖ ← μvₖ + (gₖ + λwₖ), wₖ ← wₖ − ηvₖ. g is a (fan_out,) scratch row: no gradient matrix
-    is written and read back, and W and V are each read and written once."""
+    then vₖ ← μvₖ + (gₖ + λwₖ), wₖ ← wₖ − ηvₖ. G holds a (fan_out,) scratch row per block of
+    rows of W (blocks run in parallel): no gradient matrix is written and read back, and W and V
+    are each read and written once."""
     colptr, sample, value = _transpose_compressed(ptr, idx, val, rows, m, W.shape[0])
-    for k in range(W.shape[0]):
-        g[:] = 0
-        _add_rows(g, D, sample, value, colptr[k], colptr[k + 1])  # Σ_r aᵣₖ δᵣ
-        w, v = W[k], V[k]  # (fan_out,)
-        for j in range(w.shape[0]):
-            v[j] = mu * v[j] + (g[j] + lam * w[j])
-            w[j] -= eta * v[j]
+    n_in, blocks = W.shape[0], G.shape[0]
+    for c in _prange(blocks):
+        g = G[c]  # (fan_out,)
+        for k in range(c * n_in // blocks, (c + 1) * n_in // blocks):
+            g[:] = 0
+            _add_rows(g, D, sample, value, colptr[k], colptr[k + 1])  # Σ_r aᵣₖ δᵣ
+            w, v = W[k], V[k]  # (fan_out,)
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] + (g[j] + lam * w[j])
+                w[j] -= eta * v[j]
+
+
+_momentum_step_compressed_par = _parallel(_momentum_step_compressed)
 
 
 @_njit
@@ -397,10 +470,31 @@ def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
 
 
 @_njit
+def _step_compressed_by_rows(ptr, idx, val, rows, m, D, W, eta, lam):
+    """``_step_compressed`` row by row of W (rows in parallel): the batch compressed by columns,
+    then for each row k its decay and the samples' −η·aₖ·δ in the order of the samples — the
+    same additions into each weight, in the same order, as ``_step_compressed``."""
+    colptr, sample, value = _transpose_compressed(ptr, idx, val, rows, m, W.shape[0])
+    shrink = 1 - eta * lam
+    for k in _prange(W.shape[0]):
+        w = W[k]  # (fan_out,)
+        if lam != 0:
+            for j in range(w.shape[0]):
+                w[j] *= shrink
+        for q in range(colptr[k], colptr[k + 1]):
+            c, d = -eta * value[q], D[sample[q]]  # −η·aₖ and δ of that sample: (fan_out,)
+            for j in range(w.shape[0]):
+                w[j] += c * d[j]
+
+
+_step_compressed_by_rows_par = _parallel(_step_compressed_by_rows)
+
+
+@_njit
 def dense_step(W, G, V, eta, mu, lam):
     """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw), or with momentum
     v ← μv + (g + λw), w ← w − ηv (V is ignored when μ = 0)."""
-    for k in range(W.shape[0]):
+    for k in _prange(W.shape[0]):
         w, g, v = W[k], G[k], V[k]  # (fan_out,)
         if mu != 0:
             for j in range(w.shape[0]):
@@ -409,6 +503,9 @@ def dense_step(W, G, V, eta, mu, lam):
         else:
             for j in range(w.shape[0]):
                 w[j] -= eta * (g[j] + lam * w[j])
+
+
+dense_step_par = _parallel(dense_step)
 
 
 # Hidden layers' inputs are dense (sigmoid and tanh are never 0) and narrow (≤ 256): compressing
@@ -420,7 +517,7 @@ def dense_step(W, G, V, eta, mu, lam):
 @_njit
 def _affine_t(A, m, WT, b, Z):
     """Z[r, j] = A[r] · WT[j] + b[j] for r < m: Zˡ = Aˡ⁻¹Wˡ + bˡ with Wˡ given transposed."""
-    for r in range(m):
+    for r in _prange(m):
         a, z = A[r], Z[r]  # (fan_in,), (fan_out,)
         for j in range(z.shape[0]):
             w = WT[j]  # (fan_in,): the weights into neuron j
@@ -430,10 +527,13 @@ def _affine_t(A, m, WT, b, Z):
             z[j] = s
 
 
+_affine_t_par = _parallel(_affine_t)
+
+
 @_njit
 def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
     """(BP2) δˡ⁻¹ = (δˡ (Wˡ)ᵀ) ⊙ σ'(Zˡ⁻¹) for rows r < m, with Wˡ given transposed."""
-    for r in range(m):
+    for r in _prange(m):
         d, g = D[r], Dp[r]  # δˡ: (fan_out,), δˡ⁻¹: (fan_in,)
         g[:] = 0
         for j in range(d.shape[0]):
@@ -445,40 +545,57 @@ def _backprop_t(D, m, WT, Zp, Ap, Dp, code):
             g[k] *= _derivative(z[k], a[k], code)
 
 
+_backprop_t_par = _parallel(_backprop_t)
+
+
 @_njit
 def _gradient_t(A, m, D, GT):
-    """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT)."""
-    GT[:] = 0
-    for r in range(m):
-        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
-        for j in range(d.shape[0]):
-            c, g = d[j], GT[j]  # (fan_in,)
+    """(BP4) GT = (∂C/∂Wˡ)ᵀ = δˡᵀ Aˡ⁻¹ over rows r < m (overwrites GT; rows of GT in parallel,
+    each summed over the samples in order)."""
+    for j in _prange(GT.shape[0]):
+        g = GT[j]  # (fan_in,)
+        g[:] = 0
+        for r in range(m):
+            c, a = D[r, j], A[r]  # (fan_in,)
             for k in range(a.shape[0]):
                 g[k] += c * a[k]
 
 
+_gradient_t_par = _parallel(_gradient_t)
+
+
 @_njit
 def _step_t(A, m, D, WT, eta, lam):
-    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed``."""
-    _decay(WT, eta, lam)
-    for r in range(m):
-        a, d = A[r], D[r]  # (fan_in,), (fan_out,)
-        for j in range(d.shape[0]):
-            c, w = -eta * d[j], WT[j]  # (fan_in,)
+    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed`` (rows of WT
+    in parallel, each with the samples in order)."""
+    shrink = 1 - eta * lam
+    for j in _prange(WT.shape[0]):
+        w = WT[j]  # (fan_in,)
+        if lam != 0:
+            for k in range(w.shape[0]):
+                w[k] *= shrink
+        for r in range(m):
+            c, a = -eta * D[r, j], A[r]  # (fan_in,)
             for k in range(a.shape[0]):
                 w[k] += c * a[k]
 
 
+_step_t_par = _parallel(_step_t)
+
+
 @_njit
-def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0, V0, g0, WTs,
-                   VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs):
+def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0, V0, G0, WTs,
+                   VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs,
+                   parallel):
     """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
     docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
     X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
-    WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; g0 and
-    gbs[l] are scratch rows for layer 0's weight gradient and the bias gradients; S (n,): each
-    sample's weight in the cost. Returns how many batches were done (the last one without its
-    step if its cost was not finite)."""
+    WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; G0 (a row
+    per block of layer 0's rows) and gbs[l] are scratch for layer 0's weight gradient and the
+    bias gradients; S (n,): each sample's weight in the cost (it enters sₓCₓ and δᴸ, computed
+    serially, so the parallel kernels need nothing more). ``parallel[l]``: 1 for layers whose
+    kernels run in parallel (the same numbers). Returns how many batches were done (the last
+    one without its step if its cost was not finite)."""
     n = order.shape[0]
     L = len(bs)
     done = 0
@@ -487,9 +604,13 @@ def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0
         rows = order[first : first + m]
         # forward: Zˡ = Aˡ⁻¹Wˡ + bˡ, Aˡ = σ(Zˡ)
         for l in range(L):
-            Z, A = Zs[l], As[l]
-            if l == 0:
+            Z, A, par = Zs[l], As[l], parallel[l] != 0
+            if l == 0 and par:
+                _affine_compressed_par(X_ptr, X_idx, X_val, rows, m, W0, bs[0], Z)
+            elif l == 0:
                 _affine_compressed(X_ptr, X_idx, X_val, rows, m, W0, bs[0], Z)
+            elif par:
+                _affine_t_par(As[l - 1], m, WTs[l], bs[l], Z)
             else:
                 _affine_t(As[l - 1], m, WTs[l], bs[l], Z)
             for r in range(m):
@@ -505,37 +626,116 @@ def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0
         if not np.isfinite(cost):
             return done
         for l in range(L - 1, -1, -1):
-            b, D = bs[l], Ds[l]
-            if l > 0:  # (BP2) δˡ⁻¹, with Wˡ before its step
-                _backprop_t(D, m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
-            # (BP3) ∂C/∂bˡ = Σ_rows δˡ, and the step for bˡ
-            gb = gbs[l]  # (fan_out,)
-            gb[:] = 0
-            for r in range(m):
-                d = D[r]
-                for j in range(gb.shape[0]):
-                    gb[j] += d[j]
-            vb = Vbs[l]
-            for j in range(b.shape[0]):
-                if mu != 0:
-                    vb[j] = mu * vb[j] + gb[j]
-                    b[j] -= eta * vb[j]
-                else:
-                    b[j] -= eta * gb[j]
-            # (BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum; with
-            # momentum a row at a time for layer 0, through a gradient buffer for the others
-            if l == 0 and mu == 0:
-                _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
-            elif l == 0:
-                _momentum_step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, V0, g0, eta,
-                                          mu, lam)
-            elif mu == 0:
-                _step_t(As[l - 1], m, D, WTs[l], eta, lam)
-            else:
-                _gradient_t(As[l - 1], m, D, GTs[l])
-                dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+            par = parallel[l] != 0
+            if l > 0 and par:  # (BP2) δˡ⁻¹, with Wˡ before its step
+                _backprop_t_par(Ds[l], m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
+            elif l > 0:
+                _backprop_t(Ds[l], m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
+            _bias_step(Ds[l], m, bs[l], Vbs[l], gbs[l], eta, mu)
+            _weight_step(X_ptr, X_idx, X_val, rows, m, l, Ds[l], W0, V0, G0, As, WTs, VTs, GTs,
+                         eta, mu, lam, par)
     return done
 
+
+@_njit
+def _bias_step(D, m, b, vb, gb, eta, mu):
+    """(BP3) ∂C/∂bˡ = Σ_rows δˡ into gb, and the step for bˡ (velocity vb with momentum)."""
+    gb[:] = 0
+    for r in range(m):
+        d = D[r]
+        for j in range(gb.shape[0]):
+            gb[j] += d[j]
+    for j in range(b.shape[0]):
+        if mu != 0:
+            vb[j] = mu * vb[j] + gb[j]
+            b[j] -= eta * vb[j]
+        else:
+            b[j] -= eta * gb[j]
+
+
+@_njit
+def _weight_step(X_ptr, X_idx, X_val, rows, m, l, D, W0, V0, G0, As, WTs, VTs, GTs, eta, mu,
+                 lam, par):
+    """(BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum; with momentum a
+    row at a time for layer 0, through a gradient buffer for the others."""
+    if l == 0 and mu == 0 and par:
+        _step_compressed_by_rows_par(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+    elif l == 0 and mu == 0:
+        _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+    elif l == 0 and par:
+        _momentum_step_compressed_par(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, eta, mu,
+                                      lam)
+    elif l == 0:
+        _momentum_step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, eta, mu, lam)
+    elif mu == 0 and par:
+        _step_t_par(As[l - 1], m, D, WTs[l], eta, lam)
+    elif mu == 0:
+        _step_t(As[l - 1], m, D, WTs[l], eta, lam)
+    elif par:
+        _gradient_t_par(As[l - 1], m, D, GTs[l])
+        dense_step_par(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+    else:
+        _gradient_t(As[l - 1], m, D, GTs[l])
+        dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+
+
+
+# --------------------------------------------------------------------------- BLAS-engine helpers
+# Row-wise passes that the BLAS engine (blas.py) makes between its matrix products: each is one
+# pass over a (batch, fan_out) array where NumPy makes two to five, rows in parallel.
+
+
+@_njit
+def bias_activate(Z, b, A, m, code):
+    """Zˡ += bˡ and Aˡ = σ(Zˡ) for rows r < m, in one pass."""
+    for r in _prange(m):
+        z = Z[r]  # (fan_out,)
+        for j in range(z.shape[0]):
+            z[j] += b[j]
+        _activate(Z, A, r, z.shape[0], code)
+
+
+bias_activate_par = _parallel(bias_activate)
+
+
+@_njit
+def softmax_cross_entropy(Z, A, Y, rows, m, D, cost_rows):
+    """The softmax output layer with the cross-entropy cost, fused: for r < m, Aᴸ = softmax(Zᴸ)
+    (row r), the sample's cost Cₓ = −Σⱼ yⱼ ln aⱼ into cost_rows[r] (float64, with ln aⱼ =
+    zⱼ − max − ln Σ e^(z − max), as in ``costs.py``) and (BP1) δᴸ = (aᴸ − y)/m into D; y is row
+    rows[r] of Y. One exponential per entry, in two passes over the row."""
+    n = Z.shape[1]
+    for r in _prange(m):
+        z, a, d, y = Z[r], A[r], D[r], Y[rows[r]]  # (n,) each
+        top = z[0]
+        for j in range(1, n):
+            top = max(top, z[j])
+        total = 0.0
+        for j in range(n):
+            a[j] = np.exp(z[j] - top)
+            total += a[j]
+        log_total = np.log(total)
+        cost = 0.0
+        for j in range(n):
+            cost -= y[j] * (np.float64(z[j]) - top - log_total)
+            a[j] = a[j] / total
+            d[j] = (a[j] - y[j]) / m
+        cost_rows[r] = cost
+
+
+softmax_cross_entropy_par = _parallel(softmax_cross_entropy)
+
+
+@_njit
+def times_derivative(G, Z, A, m, code):
+    """(BP2)'s ⊙: G ← G ⊙ σ'(Z) for rows r < m (σ' from z or a = σ(z))."""
+    for r in _prange(m):
+        g, z, a = G[r], Z[r], A[r]  # (fan,)
+        for j in range(g.shape[0]):
+            g[j] *= _derivative(z[j], a[j], code)
+
+
+times_derivative_par = _parallel(times_derivative)
 
 
 # --------------------------------------------------------------------------- inference
@@ -580,13 +780,31 @@ def feedforward_rows(X, layout, out):
     all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic).
     layout: see above. out comes from the caller: returning a new array from compiled code costs
     ~0.5 µs more."""
+    _rows_through(X, layout, out, 0, X.shape[0])
+
+
+@_njit
+def feedforward_blocks(X, layout, out, blocks):
+    """``feedforward_rows`` in ``blocks`` blocks of rows (run in parallel as
+    ``feedforward_blocks_par``)."""
+    n = X.shape[0]
+    for c in _prange(blocks):
+        _rows_through(X, layout, out, c * n // blocks, (c + 1) * n // blocks)
+
+
+feedforward_blocks_par = _parallel(feedforward_blocks)
+
+
+@_njit
+def _rows_through(X, layout, out, first, last):
+    """Rows first … last − 1 of X through every layer into out (see ``feedforward_rows``)."""
     L = layout.shape[0] // LAYOUT
     width = 0
     for l in range(L):
         width = max(width, layout[LAYOUT * l + 2])
     Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
     idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
-    for r in range(X.shape[0]):
+    for r in range(first, last):
         for l in range(L):
             w_at, fan_in, fan_out, b_at, code = layout[LAYOUT * l : LAYOUT * (l + 1)]
             W = _carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
@@ -607,4 +825,3 @@ def feedforward_rows(X, layout, out):
         o, a = out[r], Z[L - 1]  # (n_out,)
         for j in range(o.shape[0]):
             o[j] = a[j]
-

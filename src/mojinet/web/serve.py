@@ -53,6 +53,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     s.add_argument("--decode-slots", type=int, default=2, metavar="N",
                    help="drawings decoded at once (default 2; each large drawing needs up to "
                    "~140 MB while decoded); more wait, then get 503")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="server processes sharing the port (default 1; e.g. the number of "
+                   "cores, for many clients at once: each answers requests on its own); more "
+                   "than 1 needs --no-samples, as learn my hand adapts the model of one process")
     s.add_argument("--samples", metavar="DIR", default=None,
                    help="learn my hand: save corrected drawings under DIR (one folder per "
                    "model class set) and adapt the model to them from the page (default: "
@@ -108,7 +112,7 @@ def cmd_serve(args) -> int:
     try:
         from .app import create_app
         from .guard import allowed_hosts
-        from .server import make_server
+        from .server import make_server, serve_workers
     except ImportError as e:
         raise ServeError(f"mojinet serve needs FastAPI and uvicorn ({e}); install them with "
                          f"pip install 'mojinet[web]'") from e
@@ -119,6 +123,12 @@ def cmd_serve(args) -> int:
                          f"1000 bytes (the default is 1000000)")
     if args.decode_slots < 1:
         raise ServeError(f"--decode-slots must be at least 1, got {args.decode_slots}")
+    if not 1 <= args.workers <= 64:
+        raise ServeError(f"--workers must be between 1 and 64, got {args.workers}")
+    if args.workers > 1 and not args.no_samples:
+        raise ServeError(f"--workers {args.workers} needs --no-samples: learn my hand adapts the "
+                         f"model inside one process, so the other workers would go on answering "
+                         f"with the old one; serve with --workers 1 to learn your hand")
     if args.model and args.model_name:
         raise ServeError("give the model once: as MODEL or as --model NAME, not both")
     from ..models import model_path
@@ -131,9 +141,13 @@ def cmd_serve(args) -> int:
         from .learn import default_samples_root
 
         samples = Path(args.samples).expanduser() if args.samples else default_samples_root()
-    app = create_app(model, name=path.name, max_body=args.max_body,
-                     hosts=allowed_hosts(args.host, args.allow_host),
-                     decode_slots=args.decode_slots, model_path=path, samples=samples)
+
+    def make_app():
+        return create_app(model, name=path.name, max_body=args.max_body,
+                          hosts=allowed_hosts(args.host, args.allow_host),
+                          decode_slots=args.decode_slots, model_path=path, samples=samples)
+
+    app = make_app() if args.workers == 1 else None  # workers make their own, after the fork
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
@@ -142,17 +156,20 @@ def cmd_serve(args) -> int:
               "use the page.", file=sys.stderr, flush=True)
         shown = "127.0.0.1"
     url = f"http://{shown}:{port}/"
+    workers = f", {args.workers} worker processes" if args.workers > 1 else ""
     print(f"mojinet: serving {path} ({'-'.join(map(str, model.network.sizes))}, "
-          f"{len(model.classes)} classes) at {url}  — press Ctrl+C to stop", flush=True)
+          f"{len(model.classes)} classes{workers}) at {url}  — press Ctrl+C to stop", flush=True)
     if samples is not None:
         print(f"Learn my hand: corrected drawings are saved under {samples}", flush=True)
     if args.open:
         import webbrowser
 
         webbrowser.open(url)
-    server = make_server(app)
     try:
-        server.run(sockets=[sock])
+        if app is not None:
+            make_server(app).run(sockets=[sock])
+        else:
+            serve_workers(make_app, sock, args.workers)
     finally:
         sock.close()
     return 0

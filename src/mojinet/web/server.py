@@ -13,11 +13,20 @@
 - glibc's allocator tuned to give large blocks back (``pool.tune_malloc``).
 
 The body deadline, size cap and decode pool are in the app (``guard.BodyLimit``, ``pool``).
+
+``serve_workers(make_app, sock, n)`` serves one socket from n processes (``mojinet serve
+--workers N``, which needs ``--no-samples``): the app is then stateless (a model read once,
+nothing kept between requests), so each worker is a whole server of its own and the kernel
+hands each new connection to whichever worker accepts it first. Behind a load balancer the
+same holds across machines: run ``mojinet serve`` on each and spread requests over them; no
+session affinity is needed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import h11
 import uvicorn
@@ -94,3 +103,64 @@ def make_server(app, header_timeout: float = HEADER_TIMEOUT, keep_alive: float =
                             timeout_keep_alive=keep_alive, limit_concurrency=max_connections,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES)
     return uvicorn.Server(config)
+
+
+def serve_workers(make_app, sock, workers: int, **server_options) -> None:
+    """Serve the listening socket ``sock`` from ``workers`` processes, each running its own
+    ``make_server(make_app(), **server_options)``; returns when they have all stopped.
+
+    The workers are forked after the socket is bound and before anything starts threads (the app
+    — and the compiled kernels it loads — are made in each worker). Ctrl+C or SIGTERM to this
+    process stops every worker (each finishes the requests it has in hand, as uvicorn does).
+    POSIX only (os.fork)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if workers == 1:
+        make_server(make_app(), **server_options).run(sockets=[sock])
+        return
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve until told to stop, then leave without the parent's exit
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes on SIGTERM
+                make_server(make_app(), **server_options).run(sockets=[sock])
+            except BaseException:  # noqa: BLE001 - reported, and the worker must not return
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def stop(*_):
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        for pid in children:
+            _wait(pid)
+    except KeyboardInterrupt:
+        stop()
+        for pid in children:
+            _wait(pid)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _wait(pid: int) -> None:
+    """Wait for child ``pid`` to end (again after a signal handler interrupted the wait)."""
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
