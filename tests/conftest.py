@@ -35,3 +35,15 @@ def mnist_small():
     from mojinet import load_dataset
 
     return load_dataset("mnist", "train").subset(2000), load_dataset("mnist", "test").subset(1000)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_where_the_tests_run():
+    """No test may leave a file in the folder the suite runs from (a run whose ``out`` fell back
+    to the default ``mojinet-mnist.npz`` once did, and a later test then found it there)."""
+    here = Path.cwd()
+    before = set(here.iterdir())
+    yield
+    left = sorted(p.name for p in set(here.iterdir()) - before
+                  if p.suffix in (".npz", ".toml", ".json", ".png", ".csv"))
+    assert not left, f"tests left files in {here}: {left}"

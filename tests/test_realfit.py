@@ -239,3 +239,24 @@ def test_held_out_writers_are_scored_together_without_the_trained_on():
     got = held_out_score(result, {"a/x": True, "b/y": False, "c/z": True})
     assert (got.n, got.top1, got.topk) == (15, 14, 15)
     assert held_out_score(result, {"a/x": False, "b/y": False, "c/z": False}) is None
+
+
+def test_a_model_trained_on_the_packaged_tomoe_data_knows_its_writers():
+    """``strokes = "mojinet:tomoe_data"`` (the shipped recipes): real-eval marks it trained on."""
+    from types import SimpleNamespace
+
+    from mojinet.real_eval import trained_writers
+
+    model = SimpleNamespace(training={"config": {
+        "dataset": "kanjivg", "dataset_options": {"strokes": "mojinet:tomoe_data"}}})
+    assert trained_writers(model) == {"tomoe_data/all", "tomoe_data/hiragana"}
+
+
+def test_the_shipped_kana_and_grade1_recipes_are_the_real_handwriting_ones():
+    from mojinet.config import read_config
+    from mojinet.models import recipe_path
+
+    for name, strokes in (("hiragana", True), ("katakana", False), ("kanji-grade1", True)):
+        options = dict(read_config(recipe_path(name)).dataset_options)
+        assert options["style"] == "fitted", name
+        assert (options.get("strokes") == "mojinet:tomoe_data") is strokes, name

@@ -381,3 +381,37 @@ def test_kanjivg_glyphs_become_samples():
     assert s.groups[0].tolist() == g.groups[0].tolist()
     back = s.to_glyph()
     assert all(np.allclose(P, Q) for P, Q in zip(back.strokes, g.strokes))
+
+
+# ----------------------------------------------------------------------------- packaged strokes
+def test_tomoe_data_ships_with_mojinet_and_is_named_without_a_path():
+    folder = st.resolve_strokes_path("mojinet:tomoe_data")
+    assert {"LICENSE", "README.md", "hiragana.tdic.gz", "all.tdic.gz"} <= {
+        p.name for p in folder.iterdir()}
+    assert "tomoe_data by Hiroyuki Komatsu" in (folder / "README.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in (folder / "LICENSE").read_text(encoding="utf-8")
+    samples = read_strokes("mojinet:tomoe_data")
+    assert {s.source for s in samples} == {"tomoe_data"}
+    assert {s.writer for s in samples} == {"all", "hiragana"}  # the files' stems, as unpacked
+    assert len({s.label for s in samples}) == 3012 and "あ" in {s.label for s in samples}
+    assert st.resolve_strokes_path("some/folder") == st.Path("some/folder")  # paths as given
+    with pytest.raises(FileNotFoundError, match="mojinet:tomoe_data"):
+        read_strokes("mojinet:no-such-set")
+
+
+@needs_hw
+def test_the_packaged_tomoe_data_is_the_published_one():
+    """The same samples as ../shared/data/handwriting/tomoe_data (only gzipped)."""
+    def key(samples):
+        return [(s.label, s.writer, s.source, [P.tolist() for P in s.strokes]) for s in samples]
+
+    assert key(read_strokes("mojinet:tomoe_data")) == key(read_strokes(HW / "tomoe_data"))
+
+
+def test_the_wheel_carries_tomoe_data():
+    import tomllib
+
+    from conftest import ROOT
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "real/tomoe_data/*" in data["package-data"]["mojinet.data"]

@@ -31,6 +31,21 @@ class DiskFullError(OSError):
         return str(self.strerror)
 
 
+def env_limit(variable: str, default: float, error: type[Exception]) -> float:
+    """A positive limit from the environment variable ``variable`` (``default`` if unset);
+    ``error`` (the caller's error type) if it is not a positive number."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise error(f"{variable}={text!r} is not a number") from None
+    if not value > 0:
+        raise error(f"{variable} must be positive, got {text}")
+    return value
+
+
 def name_problem(path: str | os.PathLike) -> str | None:
     """Why ``path`` cannot name a file here (a part of it over ``NAME_MAX`` bytes), or None.
 

@@ -19,13 +19,13 @@ Every refusal is a ``ModelFileError`` saying which limit and how to raise it.
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._files import env_limit
 from .memory import available_bytes, format_bytes
 from .model_schema import ModelFileError
 
@@ -43,19 +43,6 @@ _HEADER = re.compile(
     r"|False),\s*'shape':\s*\((?P<shape>(?:\s*\d{1,12}\s*,)*\s*(?:\d{1,12})?\s*)\),?\s*\}\s*")
 
 
-def _env_limit(variable: str, default: float) -> float:
-    text = os.environ.get(variable)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ModelFileError(f"{variable}={text!r} is not a number") from None
-    if not value > 0:
-        raise ModelFileError(f"{variable} must be positive, got {text}")
-    return value
-
-
 @dataclass
 class Budget:
     """How many bytes of arrays a model file of ``file_size`` bytes may make us allocate."""
@@ -68,8 +55,9 @@ class Budget:
 
     @classmethod
     def for_file(cls, file_size: int) -> Budget:
-        return cls(file_size, _env_limit("MOJINET_MODEL_MAX_BYTES", DEFAULT_MAX_BYTES),
-                   _env_limit("MOJINET_MODEL_MAX_RATIO", DEFAULT_MAX_RATIO), available_bytes())
+        max_bytes = env_limit("MOJINET_MODEL_MAX_BYTES", DEFAULT_MAX_BYTES, ModelFileError)
+        max_ratio = env_limit("MOJINET_MODEL_MAX_RATIO", DEFAULT_MAX_RATIO, ModelFileError)
+        return cls(file_size, max_bytes, max_ratio, available_bytes())
 
     def charge(self, nbytes: int, what: str) -> None:
         """Count ``nbytes`` more; a ModelFileError if the total breaks a limit."""

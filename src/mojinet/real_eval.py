@@ -259,8 +259,9 @@ def report_real(model, args) -> dict:
 
 def cmd_real_eval(args) -> int:
     from .io import load_model
+    from .models import model_path
 
-    model = load_model(args.model)
+    model = load_model(model_path(args.model))  # a file, or a shipped model's name
     h, w = model.image_shape
     if h != w:
         raise ValueError(f"{args.model}: needs square input images, not {h}×{w}")
@@ -298,7 +299,7 @@ def add_parser(sub) -> None:
     e = sub.add_parser("real-eval", help="accuracy on real handwriting (pen strokes) next to "
                                          "fresh synthetic writers, per writer, with 95%% CIs",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    e.add_argument("model")
+    e.add_argument("model", help="a model file, or a shipped model's name (`mojinet models`)")
     add_real_options(e, required=True)
     e.add_argument("--per-class", type=int, default=20, help="fresh synthetic samples a class")
     e.add_argument("--seed", type=int, default=3,

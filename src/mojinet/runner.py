@@ -134,19 +134,22 @@ def model_split(model: Model, split: str = "test", dataset: str | None = None,
 
 
 def run(config: RunConfig, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
-        progress: bool | None = False, verbose: bool = False) -> Model:
+        progress: bool | None = False, verbose: bool = False, score_test: bool = True) -> Model:
     """Train the network ``config`` describes and return it as a ``Model``.
 
     ``callbacks``: functions ``f(net, record)`` called after every epoch (after the model file is
     saved); one returning True stops the run (``EpochLog`` writes each epoch to a CSV or JSON
     lines file). ``log`` receives the lines the command line prints. ``progress``: a progress bar
     per epoch (None: only on a terminal). ``verbose``: both, in a notebook too — the lines
-    printed (unless ``log`` is given) and tqdm's bar (a widget in Jupyter).
+    printed (unless ``log`` is given) and tqdm's bar (a widget in Jupyter). ``score_test=False``:
+    do not look at the test set at all (a sweep's trials, chosen on validation, are scored later).
     """
     if verbose:
         log = print if log is _quiet else log
         progress = True
-    return _Run(config, callbacks, log, progress).execute()
+    session = _Run(config, callbacks, log, progress)
+    session.score_test = score_test
+    return session.execute()
 
 
 def resume(path: str | Path, *, callbacks: Sequence[Callback] = (), log: Log = _quiet,
@@ -195,6 +198,7 @@ class _Run:
         self.stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
         self.saved = False  # whether this run has written its model file yet
         self.saved_epoch = 0  # the last epoch in that file
+        self.score_test = True  # score the test set at the end
         self.engine = "reference"  # the engine doing the steps (chosen in execute)
         self.seconds = self.cpu_seconds = 0.0  # from earlier sessions of a resumed run
         self.started, self.cpu_started = time.perf_counter(), time.process_time()
@@ -262,11 +266,13 @@ class _Run:
             self.best.restore(self.net)
             self.log(f"Restored the network of epoch {self.best.best_epoch} ({name} accuracy "
                      f"{self.best.best_accuracy:.2%})")
-        test_cost, test_acc = evaluate(self.trunk, test.X, test.y)
         model = self.model("finished")
-        model.training.update(test_accuracy=test_acc, test_cost=test_cost)
         if self.best is not None:
             model.training["best_epoch"] = self.best.best_epoch
+        if not self.score_test:
+            return self.save_final(model)
+        test_cost, test_acc = evaluate(self.trunk, test.X, test.y)
+        model.training.update(test_accuracy=test_acc, test_cost=test_cost)
         if self.head_record is not None:
             from .nn.twohead import component_accuracy
 
@@ -275,6 +281,9 @@ class _Run:
                  f"{len(test):,}) after {len(self.history.epochs)} epochs in "
                  f"{model.training['seconds']:.1f} s ({model.training['cpu_seconds']:.1f} s of "
                  f"CPU time)")
+        return self.save_final(model)
+
+    def save_final(self, model: Model) -> Model:
         if self.path is not None:
             self.save_finished(model)
         return model

@@ -38,6 +38,12 @@ def cmd_models(args) -> int:
             lo, hi = acc["ci95"]
             say(f"  {acc['accuracy']:.2%} on {acc['split']} ({acc['correct']:,} of {acc['n']:,}; "
                 f"95% CI {lo:.2%}–{hi:.2%}); rebuild: mojinet train --config {entry.name}")
+            for r in entry.real:
+                lo, hi = r["ci95"]
+                say(f"  {r['accuracy']:.2%} on real handwriting, {r['set']} ({r['correct']:,} "
+                    f"of {r['n']:,}; 95% CI {lo:.2%}–{hi:.2%}; never trained on)")
+            if entry.real_note:
+                say(f"  real handwriting: {entry.real_note}")
         else:
             say(f"  not built in this installation (python tools/build_models.py {entry.name}, or "
                 f"mojinet train --config {entry.name})")

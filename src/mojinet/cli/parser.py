@@ -26,6 +26,7 @@ COMMANDS = (
     "mojinet.real_eval",  # real-eval (issue 13)
     "mojinet.cli.export",  # export --onnx, --web (issue 16)
     "mojinet.cli.models",  # models (the shipped ones)
+    "mojinet.cli.sweep",  # sweep (issue 15)
 )
 
 

@@ -71,7 +71,7 @@ def config_from_args(args) -> RunConfig:
         options["size"] = args.image_size
     values["dataset_options"] = options
     values["dropout"] = _dropout_pair(args.dropout)
-    if values["out"] is None:
+    if "out" in values and values["out"] is None:  # (a sweep's base config has no out at all)
         values["out"] = default_out(values["dataset"])
     return RunConfig(**values)
 
@@ -132,14 +132,23 @@ def add_parser(sub, base: RunConfig) -> None:
                        epilog="presets: " + "; ".join(f"{q.name}: {q.summary}"
                                                       for q in PRESETS.values()))
     t.set_defaults(func=cmd_train, base=base)
-    _add_run_flags(t, base)
-    _add_data_flags(t, base)
-    _add_network_flags(t, base)
-    _add_optimizer_flags(t, base)
-    _add_regularisation_flags(t, base)
+    add_base_flags(t, base)
+    t.add_argument("--resume", metavar="MODEL",
+                   help="carry on the interrupted or killed run saved in MODEL from its last "
+                        "saved epoch (it goes on saving there)")
+    t.add_argument("--out", default=base.out,
+                   help="where to save the model (default: mojinet-DATASET.npz, e.g. "
+                        "mojinet-mnist.npz, mojinet-kanjivg-grade1.npz)")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar per epoch (default: only on a terminal)")
+    t.add_argument("--log", metavar="FILE",
+                   help="also write each epoch's numbers to FILE as it ends: .csv, or .jsonl "
+                        "for JSON lines (appended, so a resumed run carries on in it)")
+    add_config_flags(t, base)
 
 
-def _add_run_flags(t, base: RunConfig) -> None:
+def add_base_flags(t, base: RunConfig) -> None:
+    """--preset and --config: where the defaults of the other options come from."""
     t.add_argument("--preset", default=base.preset, choices=list(PRESETS),
                    help="a named recipe (docs/results.md) supplying the defaults below; "
                         "options you give still override it (default: chapter for MNIST-like "
@@ -148,9 +157,19 @@ def _add_run_flags(t, base: RunConfig) -> None:
                    help="take the defaults from a run configuration (.json, .toml) or from the "
                         "recorded run of a model file (.npz): the same options train the same "
                         "weights")
-    t.add_argument("--resume", metavar="MODEL",
-                   help="carry on the interrupted or killed run saved in MODEL from its last "
-                        "saved epoch (it goes on saving there)")
+
+
+def add_config_flags(t, base: RunConfig) -> None:
+    """The flags of the RunConfig fields (all but ``out``), defaulting to ``base`` (also used by
+    ``mojinet sweep`` for its base config)."""
+    _add_run_flags(t, base)
+    _add_data_flags(t, base)
+    _add_network_flags(t, base)
+    _add_optimizer_flags(t, base)
+    _add_regularisation_flags(t, base)
+
+
+def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
                    help="start from MODEL's weights instead of random ones (same layer sizes); "
                         "with --dataset strokes:DIR (and no --preset/--config): learn your hand "
@@ -171,14 +190,6 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--seed", type=int, default=base.seed,
                    help="seed of the initial weights, the shuffles and the distortions (the same "
                         "seed and options train the same weights)")
-    t.add_argument("--out", default=base.out,
-                   help="where to save the model (default: mojinet-DATASET.npz, e.g. "
-                        "mojinet-mnist.npz, mojinet-kanjivg-grade1.npz)")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar per epoch (default: only on a terminal)")
-    t.add_argument("--log", metavar="FILE",
-                   help="also write each epoch's numbers to FILE as it ends: .csv, or .jsonl "
-                        "for JSON lines (appended, so a resumed run carries on in it)")
 
 
 def _add_data_flags(t, base: RunConfig) -> None:

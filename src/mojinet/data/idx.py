@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import atomic_write_bytes, name_problem
+from .._files import atomic_write_bytes, env_limit, name_problem
 
 # IDX dtype code → NumPy dtype (big-endian, as stored).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -55,13 +55,7 @@ class IDXError(ValueError):
 def _limit(value, variable: str, default: float) -> float:
     """``value`` if given, else the environment variable ``variable``, else ``default``."""
     if value is None:
-        text = os.environ.get(variable)
-        if not text:
-            return default
-        try:
-            value = float(text)
-        except ValueError:
-            raise IDXError(f"{variable}={text!r} is not a number") from None
+        return env_limit(variable, default, IDXError)
     if not value > 0:
         raise IDXError(f"the IDX limit {variable.removeprefix('MOJINET_IDX_').lower()} must be "
                        f"positive, got {value}")

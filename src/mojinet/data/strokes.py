@@ -596,11 +596,30 @@ def read_file(path, writer: str = "", source: str | None = None, session: str = 
     return parse_strokes(path.read_bytes(), path.name, str(path), writer, source, session)
 
 
+PACKAGED_PREFIX = "mojinet:"
+PACKAGED = ("tomoe_data",)  # strokes shipped in mojinet/data/real/ (licences allow it)
+
+
+def resolve_strokes_path(path) -> Path:
+    """``path`` as a ``Path``; ``"mojinet:NAME"`` names strokes that ship with mojinet (``NAME``
+    one of ``PACKAGED``, e.g. ``mojinet:tomoe_data``), so that a recipe works anywhere."""
+    text = str(path)
+    if not text.startswith(PACKAGED_PREFIX):
+        return Path(path)
+    name = text[len(PACKAGED_PREFIX):].strip("/")
+    if name not in PACKAGED:
+        raise FileNotFoundError(f"{text}: mojinet ships no strokes of that name; choose "
+                                f"{', '.join(PACKAGED_PREFIX + n for n in PACKAGED)}, or give "
+                                f"a file or folder path")
+    return Path(__file__).resolve().parent / "real" / name
+
+
 def read_strokes(path, writer: str = "", source: str | None = None) -> list[Sample]:
     """Samples from a strokes file, an archive, or a folder holding them (searched recursively
     in sorted order; files of other kinds are skipped; tegaki-lab's ``WRITER/sN/`` folders give
-    writer and session)."""
-    path = Path(path)
+    writer and session). ``"mojinet:tomoe_data"``: the strokes that ship with mojinet
+    (``resolve_strokes_path``)."""
+    path = resolve_strokes_path(path)
     if not path.is_dir():
         return read_file(path, writer, source)
     files = [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")

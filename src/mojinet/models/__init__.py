@@ -12,7 +12,10 @@ a recipe whose model has not been built yet is listed with ``built: false``.
 
 Licences: models trained on MNIST carry MNIST's terms (Y. LeCun and C. Cortes, CC BY-SA 3.0);
 models drawn from KanjiVG strokes are derived from KanjiVG and are CC BY-SA 3.0 (© Ulrich Apel and
-contributors) — share them under the same licence, with that credit.
+contributors) — share them under the same licence, with that credit. The kana and grade-1 models
+also owe tomoe_data ("tomoe_data by Hiroyuki Komatsu", Apache-2.0 or CC BY 4.0): the hiragana and
+grade-1 models are trained on its strokes, and the ``fitted`` style is measured on them. Each
+entry's ``real`` lists its top-1 on held-out real writers (n, 95 % Wilson interval).
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ class ShippedModel:
     credit: str
     accuracy: dict | None = None  # {"split", "n", "correct", "accuracy", "ci95": [lo, hi]}
     built: bool = False
+    # Top-1 on held-out real writers, one dict a set: {"set", "file", "n", "correct",
+    # "accuracy", "ci95", "command"} (tools/build_models.py; empty when none is held out).
+    real: tuple = ()
+    real_note: str = ""  # why there is no real figure, when there is none
+
+    def __post_init__(self):
+        object.__setattr__(self, "real", tuple(self.real or ()))
 
     @property
     def path(self) -> Path:
