@@ -202,7 +202,10 @@ def test_killed_sweep_continues_where_it_stopped(tmp_path):
             time.sleep(0.5)
             if (tmp_path / "study.journal").is_file():
                 storage = storage or _sweep(tmp_path).storage_object()
-                trials = optuna.load_study(study_name="mojinet", storage=storage).trials
+                try:
+                    trials = optuna.load_study(study_name="mojinet", storage=storage).trials
+                except KeyError:  # the worker is writing the record just now: read it next time
+                    continue
                 if sum(t.state.name == "COMPLETE" for t in trials) >= 2 and \
                         trials[-1].state.name == "RUNNING":
                     break
