@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import render
+
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 REFERENCE_SUPERSAMPLE = 4  # the reference's canvas scale, whose pen quantisation we keep
 PIXEL_CENTRE = 0.5  # output pixel p spans [p, p + 1) (see ``layout``)
@@ -96,23 +98,12 @@ def _index(flat: Strokes):
 
 
 def _radii(Q: np.ndarray, stroke, first, last, r0, nib, taper) -> np.ndarray:
-    """(M,) radius at each point: ``render._draw_shaped``'s r = r0 · (nib + (1 − nib)|t_y|) ·
-    (1 − taper · ramp²), with r0, nib, taper given per point (M,)."""
-    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (M,) length up to point i
-    seg[first] = 0.0
-    arc = np.cumsum(seg)  # (M,)
-    arc -= arc[first][stroke]
-    t = arc / np.maximum(arc[last][stroke], 1e-9)  # (M,) 0 … 1 along each stroke
+    """(M,) radius at each point, as the reference gives it (``render.pen_radius``), with r0,
+    nib, taper given per point (M,)."""
     v = np.diff(Q, axis=0)  # (M-1, 2)
     u = v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-12)  # (M-1, 2)
-    u_in = np.r_[u[:1], u]  # (M, 2) direction of the segment ending at each point
-    u_out = np.r_[u, u[-1:]]  # (M, 2) … and of the one starting there
-    u_in[first] = u_out[first]
-    u_out[last] = u_in[last]
-    tangent = u_in + u_out  # (M, 2)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (M,)
-    return r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)
+    t, _, _, tangent = render.along_strokes(Q, u, stroke, first, last)
+    return render.pen_radius(t, tangent, r0, nib, taper)
 
 
 def layout(strokes: Strokes | list[list[np.ndarray]], size: int, pens, nibs=None,

@@ -99,6 +99,36 @@ def _inside(shift: int, inked: np.ndarray, size: int) -> int:
     return min(max(shift, margin - inked[0]), size - 1 - margin - inked[-1])
 
 
+def along_strokes(Q: np.ndarray, u: np.ndarray, stroke: np.ndarray, first: np.ndarray,
+                  last: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Where each point is along its stroke and which way the stroke goes there. Q: (N, 2)
+    points, u: (N−1, 2) unit segment directions, stroke: (N,) stroke index of each point,
+    first/last: (k,) each stroke's first and last point. Returns t (N,), 0 … 1 along the stroke's
+    length; u_in and u_out (N, 2), the directions of the segments ending and starting at each
+    point (a stroke's end takes its one segment's); tangent (N, 2), their unit bisector."""
+    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (N,) length up to point i
+    seg[first] = 0.0
+    arc = np.cumsum(seg)  # (N,)
+    arc -= arc[first][stroke]
+    t = arc / np.maximum(arc[last][stroke], 1e-9)  # (N,) 0 … 1 along each stroke
+    u_in = np.r_[u[:1], u]  # (N, 2) direction of the segment ending at each point
+    u_out = np.r_[u, u[-1:]]  # (N, 2) … and of the one starting there
+    u_in[first] = u_out[first]
+    u_out[last] = u_in[last]
+    tangent = u_in + u_out  # (N, 2)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
+    return t, u_in, u_out, tangent
+
+
+def pen_radius(t: np.ndarray, tangent: np.ndarray, r0, nib, taper) -> np.ndarray:
+    """(N,) the pen's half-width at each point: r = r0 · (nib + (1 − nib)·|tangent_y|) ·
+    (1 − taper · ramp²), ramp 0 until 60 % of the stroke, then rising to 1 at its end (a broad
+    nib draws vertical strokes wider; a taper thins each stroke's last 40 %). r0, nib, taper:
+    numbers or (N,) arrays."""
+    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (N,)
+    return r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)
+
+
 def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
                  last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float) -> None:
     """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper.
@@ -111,20 +141,8 @@ def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np
     stroke = np.zeros(n, dtype=np.int64)  # (N,) stroke index of each point
     stroke[first[1:]] = 1
     stroke = np.cumsum(stroke)
-    seg = np.r_[0.0, np.linalg.norm(np.diff(Q, axis=0), axis=1)]  # (N,) length up to point i
-    seg[first] = 0.0
-    arc = np.cumsum(seg)  # (N,)
-    arc -= arc[first][stroke]
-    length = np.maximum(arc[last][stroke], 1e-9)  # (N,)
-    t = arc / length  # (N,) 0 … 1 along each stroke
-    u_in = np.r_[u[:1], u]  # (N, 2) direction of the segment ending at each point
-    u_out = np.r_[u, u[-1:]]  # (N, 2) … and of the one starting there
-    u_in[first] = u_out[first]
-    u_out[last] = u_in[last]
-    tangent = u_in + u_out  # (N, 2)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    ramp = np.clip((t - 0.6) / 0.4, 0.0, 1.0)  # (N,) 0 until 60 % of the stroke, then → 1
-    r = r0 * (nib + (1.0 - nib) * np.abs(tangent[:, 1])) * (1.0 - taper * ramp**2)  # (N,)
+    t, u_in, u_out, tangent = along_strokes(Q, u, stroke, first, last)
+    r = pen_radius(t, tangent, r0, nib, taper)  # (N,)
     normal_in = np.stack([-u_in[:, 1], u_in[:, 0]], -1)  # (N, 2)
     normal_out = np.stack([-u_out[:, 1], u_out[:, 0]], -1)  # (N, 2)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1)  # (N, 2)
