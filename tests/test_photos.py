@@ -132,6 +132,31 @@ def test_ruled_lines_go_but_strokes_crossing_them_stay():
     assert r.ink[:, :100].sum() == 0 and r.ink[:, 140:].sum() == 0
 
 
+def _ruled_page(strokes: list[tuple[slice, slice]], rules=(30, 64, 98, 132, 166, 200)) -> bytes:
+    """A PNG of white paper with 2-px rules (35 % dark) and dark strokes drawn over them."""
+    grey = np.ones((240, 240))
+    for y in rules:
+        grey[y:y + 2] *= 0.65
+    for rows, cols in strokes:
+        grey[rows, cols] *= 0.1
+    buf = io.BytesIO()
+    Image.fromarray(np.rint(grey * 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_thin_stroke_along_a_rule_stays():
+    """エ's strokes written on the lines of lined paper: the rules go, the strokes on them stay
+    (the rule's ink is divided out, not cut away with the stroke)."""
+    top, middle, bottom = slice(63, 67), slice(115, 119), slice(97, 101)
+    b = _ruled_page([(top, slice(60, 180)), (slice(64, 100), middle), (bottom, slice(50, 190))])
+    r = read_image(b)
+    assert r.paper == "ruled"
+    assert (r.ink[64:66, 62:178] > 0).mean() > 0.95  # the top stroke, on the rule at 64
+    assert (r.ink[98:100, 52:188] > 0).mean() > 0.95  # the bottom one, on the rule at 98
+    assert r.ink[:, :45].sum() == 0 and r.ink[:, 195:].sum() == 0  # no rule left
+    assert r.ink[20:60].sum() == 0 and r.ink[105:].sum() == 0
+
+
 def test_photos_of_digits_are_read_right(trained):
     """On 140 photo-like pictures of MNIST test digits (20 per condition) the model is about as
     right as on the same digits from MNIST, and far better than through a global threshold."""

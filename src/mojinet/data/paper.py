@@ -17,8 +17,9 @@ it is on white paper in daylight).
 
 Ruled lines (lined or squared paper) are thin, straight and cross the whole picture; a
 character's strokes do not. Rows (or columns) where ink covers ≥ ``RULE_COVER`` of the width,
-in bands at most ``RULE_THICK`` of the height thick, are taken away when there are at least
-two of them; a stroke crossing the line keeps its pixels (ink just above and below the band).
+in bands at most ``RULE_THICK`` of the height thick, are ruled lines when there are at least
+two of them; each is divided out as the paper level is (a stroke on a rule is darker than the
+rule alone), so strokes crossing a line, or running along it, keep their ink.
 
 Clean pictures (a drawing, a scan of white paper) have a flat paper level: ``flat`` tells, and
 ``images.to_input`` then leaves the picture exactly as before (the page's net.js mirrors that
@@ -42,6 +43,10 @@ DARKEST = 0.5
 #: Ruled lines: ink in at least this share of a row, in bands at most this share thick.
 RULE_COVER = 0.85
 RULE_THICK = 0.025
+#: Ink on a rule less than this much darker than the rule is the rule's own grain.
+RULE_RESIDUE = 0.15
+#: … and a stroke along a rule runs for at least this share of the width.
+RULE_RUN = 0.03
 #: After flattening, ink components holding less than this share of the ink are specks.
 SPECK = 0.01
 #: … or whose darkest pixel stays below this (of the darkest ink).
@@ -91,20 +96,45 @@ def _bands(cover: np.ndarray, thick: int) -> list[tuple[int, int]]:
     return runs
 
 
+def _rule_level(band: np.ndarray, crossing: np.ndarray) -> np.ndarray:
+    """(b, w) rows of a rule's band → (b,) the rule's ink in each: the lower quartile of the
+    row's inked pixels away from the strokes crossing it (0 where there are none) — the rule
+    is the lighter of the two, and a stroke along it may cover half the row."""
+    rule = (band > 0) & ~crossing  # (b, w)
+    return np.array([np.percentile(row[m], 25) if m.any() else 0.0
+                     for row, m in zip(band, rule)])
+
+
 def _unrule_rows(ink: np.ndarray) -> np.ndarray:
-    """Take away horizontal ruled lines from (h, w) ink, keeping strokes that cross them."""
-    h, _ = ink.shape
+    """Take away horizontal ruled lines from (h, w) ink, keeping the strokes on and across them.
+
+    A rule darkens the paper under it by its own ink r; a stroke of ink s over it lets through
+    (1 − s)(1 − r) of the light, so its pixel reads v = s + r − s·r and s = (v − r)/(1 − r).
+    In each row of a rule's band (and its blurred rims, a row each side) r is the rule's ink
+    there (``_rule_level``), at most its level in the band's darkest row (a rim is lighter
+    than the rule's core). What stays is stroke: at least ``RULE_RESIDUE`` darker than the
+    rule, and either crossing the band (ink just above and below it) or running along it for
+    ``RULE_RUN`` of the width; the rest is the rule's own unevenness (grain, JPEG; on an
+    empty page the rule is the darkest ink, stretched to 1)."""
+    h, w = ink.shape
     cover = (ink > 0).mean(axis=1)  # (h,) share of each row that is ink
     bands = _bands(cover >= RULE_COVER, max(1, round(RULE_THICK * h)))
     if len(bands) < 2:
         return ink
     out = ink.copy()
-    for start, stop in bands:
-        start, stop = max(start - 1, 0), min(stop + 1, h)  # the line's blurred rims too
-        above = ink[start - 2] if start >= 2 else np.zeros(ink.shape[1])
-        below = ink[stop + 1] if stop + 1 < h else np.zeros(ink.shape[1])
+    along = np.ones((1, max(3, round(RULE_RUN * w))), dtype=bool)  # a run along the rule
+    for core_start, core_stop in bands:
+        start, stop = max(core_start - 1, 0), min(core_stop + 1, h)  # the blurred rims too
+        above = ink[start - 2] if start >= 2 else np.zeros(w)
+        below = ink[stop + 1] if stop + 1 < h else np.zeros(w)
         crossing = (above > 0) & (below > 0)  # (w,) a stroke goes through the line here
-        out[start:stop, ~crossing] = 0.0
+        band = ink[start:stop]  # (b, w)
+        core = _rule_level(ink[core_start:core_stop], crossing).max()  # the rule at its darkest
+        r = np.minimum(_rule_level(band, crossing), core)[:, None]  # (b, 1)
+        darker = band - r >= RULE_RESIDUE  # (b, w)
+        stroke = darker & (crossing | ndimage.binary_opening(darker, structure=along))
+        s = np.clip((band - r) / np.maximum(1.0 - r, 1e-6), 0.0, 1.0)  # (b, w) the strokes'
+        out[start:stop] = np.where(stroke, s, 0.0)
     return out
 
 
