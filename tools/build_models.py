@@ -15,6 +15,11 @@ Models read real handwriting too: for those with held-out real writers (``REAL``
 ``../shared/data/handwriting`` beside the checkout, never trained on), ``mojinet real-eval MODEL
 --per-class 50 --real SET`` scores each set and its held-out top-1 with n and a Wilson interval
 goes into ``index.json`` as ``real`` (``--real-only``: measure built models without training).
+
+``--trained``: the model was trained elsewhere (``cd FOLDER && mojinet train --config NAME --out
+NAME.npz``, e.g. a long run in the background, resumable with ``--resume``) and copied to
+``NAME.npz``: record its test accuracy (and real writers) without training; its recorded run must
+be the recipe.
 """
 
 from __future__ import annotations
@@ -34,12 +39,15 @@ REAL = {
     "hiragana": {"tegaki writer1-hiragana": "tegaki/writer1-hiragana.charcol.gz"},
     "kanji-grade1": {"cnn_chinese_hw": "cnn_chinese_hw/supplemental_data.json.gz",
                      "tegaki-lab eval sitting": "tegaki/tegaki-lab-japanese.tar.gz,session=eval"},
+    "kanji-kyoiku": {"cnn_chinese_hw": "cnn_chinese_hw/supplemental_data.json.gz",
+                     "tegaki-lab eval sitting": "tegaki/tegaki-lab-japanese.tar.gz,session=eval"},
 }
+# Fresh synthetic writers a class drawn beside the real ones (kyōiku: 1,026 classes, 20 each).
+PER_CLASS = {"kanji-kyoiku": 20}
 
 
 def build(name: str, index: dict) -> None:
     from mojinet import read_config, run
-    from mojinet.real_eval import wilson_interval
 
     entry = next(e for e in index["models"] if e["name"] == name)
     config = read_config(FOLDER / entry["recipe"]).replace(out=entry["file"])
@@ -49,6 +57,29 @@ def build(name: str, index: dict) -> None:
         model = run(config, log=print, progress=None)
     finally:
         os.chdir(cwd)
+    record(name, entry, config, model)
+
+
+def record_trained(name: str, index: dict) -> None:
+    """A model trained elsewhere and copied to NAME.npz: check it is its recipe, record it."""
+    from mojinet import RunConfig, load_model, read_config
+
+    entry = next(e for e in index["models"] if e["name"] == name)
+    config = read_config(FOLDER / entry["recipe"])
+    model = load_model(FOLDER / entry["file"])
+    if model.state:
+        raise SystemExit(f"{name}: {entry['file']} is an unfinished run (it carries the "
+                         f"optimizer's state); let it finish (mojinet train --resume)")
+    if RunConfig.from_dict(model.training["config"]) != config:
+        raise SystemExit(f"{name}: {entry['file']} was not trained by its recipe "
+                         f"{entry['recipe']} (cd {FOLDER} && mojinet train --config {name} "
+                         f"--out {entry['file']})")
+    record(name, entry, config, model)
+
+
+def record(name: str, entry: dict, config, model) -> None:
+    from mojinet.real_eval import wilson_interval
+
     t = model.training
     n = int(t.get("n_test") or _test_size(config))
     correct = round(t["test_accuracy"] * n)
@@ -72,8 +103,9 @@ def measure_real(name: str, index: dict) -> None:
         return
     records = []
     for label, spec in REAL[name].items():
+        per_class = str(PER_CLASS.get(name, 50))
         command = [sys.executable, "-m", "mojinet", "real-eval", str(FOLDER / entry["file"]),
-                   "--per-class", "50", "--real", str(HW / spec), "--json"]
+                   "--per-class", per_class, "--real", str(HW / spec), "--json"]
         held = json.loads(subprocess.run(command, check=True, capture_output=True,
                                          text=True).stdout)["real"]["all_held_out"]
         if held is None:
@@ -83,7 +115,7 @@ def measure_real(name: str, index: dict) -> None:
         records.append({"set": label, "file": spec, "n": held["n"], "correct": correct,
                         "accuracy": round(correct / held["n"], 6),
                         "ci95": [round(lo, 6), round(hi, 6)],
-                        "command": f"mojinet real-eval {name} --per-class 50 --real "
+                        "command": f"mojinet real-eval {name} --per-class {per_class} --real "
                                    f"../shared/data/handwriting/{spec}"})
         print(f"{name} on {label}: {correct / held['n']:.2%} ({correct:,} of {held['n']:,}; "
               f"95% CI {lo:.2%}–{hi:.2%})")
@@ -101,6 +133,8 @@ def main(argv=None) -> int:
     ap.add_argument("names", nargs="*", help="models to build (default: all)")
     ap.add_argument("--real-only", action="store_true",
                     help="do not train: only measure the built models on their real writers")
+    ap.add_argument("--trained", action="store_true",
+                    help="do not train: record NAME.npz trained elsewhere by its recipe")
     args = ap.parse_args(argv)
     index_path = FOLDER / "index.json"
     index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -110,7 +144,9 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown model(s) {', '.join(unknown)}; the recipes: {', '.join(known)}")
     for name in names:
-        if not args.real_only:
+        if args.trained:
+            record_trained(name, index)
+        elif not args.real_only:
             build(name, index)
         measure_real(name, index)
         # Only this entry changes: reread the rest, so that builds in parallel keep each other's.
