@@ -129,8 +129,9 @@ def _unrule_rows(ink: np.ndarray) -> np.ndarray:
         below = ink[stop + 1] if stop + 1 < h else np.zeros(w)
         crossing = (above > 0) & (below > 0)  # (w,) a stroke goes through the line here
         band = ink[start:stop]  # (b, w)
-        core = _rule_level(ink[core_start:core_stop], crossing).max()  # the rule at its darkest
-        r = np.minimum(_rule_level(band, crossing), core)[:, None]  # (b, 1)
+        level = _rule_level(band, crossing)  # (b,)
+        core = level[core_start - start : core_stop - start].max()  # the rule at its darkest
+        r = np.minimum(level, core)[:, None]  # (b, 1)
         darker = band - r >= RULE_RESIDUE  # (b, w)
         stroke = darker & (crossing | ndimage.binary_opening(darker, structure=along))
         s = np.clip((band - r) / np.maximum(1.0 - r, 1e-6), 0.0, 1.0)  # (b, w) the strokes'
