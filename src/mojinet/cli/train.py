@@ -254,6 +254,9 @@ def _add_optimizer_flags(t, base: RunConfig) -> None:
                    help="Nesterov momentum (SGD)")
     t.add_argument("--weight-decay", type=float, default=base.weight_decay,
                    help="L2 regularisation strength λ (weights only)")
+    t.add_argument("--l2-sp", type=float, default=base.l2_sp, metavar="ALPHA",
+                   help="fine-tune: L2-SP, the cost gains ALPHA/2·‖w − w0‖², pulling the weights "
+                        "towards those of the --finetune model (weights only; 0: off)")
 
 
 def _add_regularisation_flags(t, base: RunConfig) -> None:
