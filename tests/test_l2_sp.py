@@ -221,3 +221,39 @@ def test_it_keeps_a_fine_tune_near_its_start(engine, rng):
         distances.append(_distance(net, anchor))
     assert distances[0] > distances[1] > distances[2]
     assert distances[2] < 0.5 * distances[0]
+
+
+# ----------------------------------------------------------------------------- through a run
+def test_a_fine_tune_run_with_l2_sp_stays_nearer_its_start_and_resumes_exactly(tmp_path):
+    """``run`` takes w₀ from the finetune model (also when resumed: not the resumed weights);
+    ``--l2-sp`` on the command line is the config's ``l2_sp``."""
+    from mojinet import load_model
+    from mojinet.cli import parse_args
+    from mojinet.cli.train import config_from_args
+    from mojinet.presets import PRESETS
+    from mojinet.runner import resume, run
+
+    base = PRESETS["chapter"].config.replace(limit=600, epochs=1, hidden=(16,),
+                                             out=str(tmp_path / "start.npz"))
+    start = run(base)
+    tune = base.replace(finetune=str(tmp_path / "start.npz"), eta=1.0, epochs=3, seed=1,
+                        weight_decay=0.0)
+    free = run(tune.replace(out=str(tmp_path / "free.npz")))
+    pulled = run(tune.replace(l2_sp=0.3, out=str(tmp_path / "pulled.npz")))
+    w0 = start.network.weights
+    assert _distance(pulled.network, w0) < 0.7 * _distance(free.network, w0)
+    assert load_model(tmp_path / "pulled.npz").training["config"]["l2_sp"] == 0.3
+
+    def stop_after_1(net, record):
+        if record.epoch == 1:
+            raise KeyboardInterrupt
+
+    cut = tune.replace(l2_sp=0.3, out=str(tmp_path / "cut.npz"))
+    with pytest.raises(KeyboardInterrupt):
+        run(cut, callbacks=[stop_after_1])
+    resumed = resume(tmp_path / "cut.npz")
+    for p, q in zip(resumed.network.parameters(), pulled.network.parameters()):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-6)
+
+    args = parse_args(["train", "--finetune", str(tmp_path / "start.npz"), "--l2-sp", "0.05"])
+    assert config_from_args(args).l2_sp == 0.05
