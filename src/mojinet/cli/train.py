@@ -177,7 +177,7 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--replay", type=int, default=base.replay, metavar="N",
                    help="fine-tune: N images a class in a class-balanced mix of your samples "
                         "and replayed ones of the model's original data, so it does not forget "
-                        "them (default on strokes: 30, at least 1500 in all; else 0: none)")
+                        "them (default on strokes: 90, at least 1500 in all; else 0: none)")
     t.add_argument("--engine", default=base.engine, choices=ENGINES,
                    help="how to compute: the readable reference, the NumPy/BLAS or the "
                         "compiled (Numba) fast path; auto picks the fastest that can")
