@@ -173,7 +173,8 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
                    help="start from MODEL's weights instead of random ones (same layer sizes); "
                         "with --dataset strokes:DIR (and no --preset/--config): learn your hand "
-                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in)")
+                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in, "
+                        "no L2-SP)")
     t.add_argument("--replay", type=int, default=base.replay, metavar="N",
                    help="fine-tune: N images a class in a class-balanced mix of your samples "
                         "and replayed ones of the model's original data, so it does not forget "
