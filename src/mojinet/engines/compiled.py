@@ -439,9 +439,14 @@ def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, W0, eta, mu, l
             g[:] = 0
             _add_rows(g, D, sample, value, colptr[k], colptr[k + 1])  # Σ_r aᵣₖ δᵣ
             w, v, w0 = W[k], V[k], W0[k]  # (fan_out,)
-            for j in range(w.shape[0]):
-                v[j] = mu * v[j] + (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
-                w[j] -= eta * v[j]
+            if alpha != 0:
+                for j in range(w.shape[0]):
+                    v[j] = mu * v[j] + (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
+                    w[j] -= eta * v[j]
+            else:  # without L2-SP: no second array read
+                for j in range(w.shape[0]):
+                    v[j] = mu * v[j] + (g[j] + lam * w[j])
+                    w[j] -= eta * v[j]
 
 
 _momentum_step_compressed_par = _parallel(_momentum_step_compressed)
@@ -508,9 +513,13 @@ def dense_step(W, G, V, W0, eta, mu, lam, alpha):
     anchor w₀, ignored when α = 0: pass W itself)."""
     for k in _prange(W.shape[0]):
         w, g, v, w0 = W[k], G[k], V[k], W0[k]  # (fan_out,)
-        if mu != 0:
+        if mu != 0 and alpha != 0:
             for j in range(w.shape[0]):
                 v[j] = mu * v[j] + (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
+                w[j] -= eta * v[j]
+        elif mu != 0:  # without L2-SP: no second array read
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] + (g[j] + lam * w[j])
                 w[j] -= eta * v[j]
         else:
             for j in range(w.shape[0]):
