@@ -70,29 +70,48 @@ class Features:
 
 
 def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
-    """(h, w) ink map (1 = ink) and its contrast → ``Features``."""
+    """(h, w) ink map (1 = ink) and its contrast → ``Features``.
+
+    Measured on the ink's bounding box (with a one-pixel frame of paper): outside it there is
+    no ink, which adds nothing to any sum, so only the counts are the whole picture's."""
     mask = ink > 0
-    total = float(ink.sum())
-    if total == 0:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
         return Features(0.0, 0.0, 0.0, contrast, 0.0)
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    mass = np.sort(ndimage.sum_labels(ink, labels, index=np.arange(1, n + 1)))[::-1]  # (n,)
-    return Features(coverage=float(mask.mean()),
+    cols = np.flatnonzero(mask.any(axis=0))
+    box = (slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2))
+    crop, inked = ink[box], mask[box]  # (bh, bw)
+    total = float(crop.sum())
+    labels, n = ndimage.label(inked, structure=np.ones((3, 3)))
+    mass = np.sort(ndimage.sum_labels(crop, labels, index=np.arange(1, n + 1)))[::-1]  # (n,)
+    return Features(coverage=float(np.count_nonzero(inked) / mask.size),
                     scattered=float(mass[PIECES:].sum() / total),
-                    solid=float(ink[ink >= 0.5].sum() / total), contrast=float(contrast),
-                    smooth=neighbour_correlation(ink))
+                    solid=float(crop[crop >= 0.5].sum() / total), contrast=float(contrast),
+                    smooth=neighbour_correlation(crop, ink.shape))
 
 
-def neighbour_correlation(a: np.ndarray) -> float:
+def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None) -> float:
     """max over the shifts (0, 1), (1, 0), (1, 1), (1, −1) of corr(a, a shifted): ~0 for
-    independent noise, near 1 along any stroke (even a 1-pixel line)."""
+    independent noise, near 1 along any stroke (even a 1-pixel line).
+
+    ``shape``: the whole picture's, when ``a`` is a box of it framed by paper (zeros) that
+    holds all its ink; the correlation is then the whole picture's. Each is
+    cov(u, v) / (σ(u) σ(v)) over the pairs (u, v) of pixels one shift apart, from the sums
+    Σu, Σv, Σuv, Σu², Σv² (paper outside the box adds to none of them)."""
+    h, w = a.shape if shape is None else shape
     best = 0.0
-    for u, v in ((a[:, :-1], a[:, 1:]), (a[:-1], a[1:]), (a[:-1, :-1], a[1:, 1:]),
-                 (a[:-1, 1:], a[1:, :-1])):
-        u, v = u - u.mean(), v - v.mean()
-        den = float(np.sqrt((u * u).sum() * (v * v).sum()))
-        if den > 0:
-            best = max(best, float((u * v).sum()) / den)
+    for (u, v), pairs in (((a[:, :-1], a[:, 1:]), h * (w - 1)), ((a[:-1], a[1:]), (h - 1) * w),
+                          ((a[:-1, :-1], a[1:, 1:]), (h - 1) * (w - 1)),
+                          ((a[:-1, 1:], a[1:, :-1]), (h - 1) * (w - 1))):
+        if pairs == 0:
+            continue
+        su, sv = float(u.sum()), float(v.sum())
+        cov = float(np.vdot(u, v)) - su * sv / pairs
+        var_u = max(float(np.vdot(u, u)) - su * su / pairs, 0.0)
+        var_v = max(float(np.vdot(v, v)) - sv * sv / pairs, 0.0)
+        den = float(np.sqrt(var_u * var_v))
+        if den > 1e-12 * pairs:
+            best = max(best, cov / den)
     return best
 
 

@@ -198,7 +198,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                hosts: frozenset[str] | None = allowed_hosts("127.0.0.1"),
                decode_slots: int = DECODE_SLOTS, queue_wait: float = QUEUE_WAIT,
                body_timeout: float = BODY_TIMEOUT, max_pending: int = MAX_PENDING,
-               model_path=None, samples=None, adapt_changes: dict | None = None) -> FastAPI:
+               model_path=None, samples=None, adapt_changes: dict | None = None,
+               reference_preprocessing: bool = False) -> FastAPI:
     """The app serving ``model``. ``name`` is shown on the page (e.g. the model file's name).
 
     ``hosts``: the Host names it answers to (``guard.allowed_hosts``; None = any).
@@ -207,7 +208,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     ``max_pending`` held at once. Learn my hand (``learn.py``): ``samples`` is the root of the
     user's samples folders (None: off), ``model_path`` the model's file (the fine-tune starts
     from it; the server swaps in each adapted model), ``adapt_changes`` RunConfig fields for
-    the adaptation.
+    the adaptation. ``reference_preprocessing``: read every drawing with the reference
+    preprocessing, never ``data.fastread``'s path for clean canvases (same answers, more work).
     """
     pool = DecodePool(decode_slots, queue_wait)
 
@@ -236,7 +238,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                                                      model.classes)
     _add_model_routes(app, live, name, entries, store)
     # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
-    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels)
+    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels,
+                 reference_preprocessing)
     add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
@@ -251,14 +254,15 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
 
 
 def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
-                 max_pixels: int) -> None:
+                 max_pixels: int, reference: bool = False) -> None:
 
     def work(req) -> dict:
         """Decode and read one request (on a pool thread)."""
         model = live.model  # read once: an adaptation may swap in another meanwhile
         reading = None
         if req.image is not None:
-            reading = read_drawing(model, decode_drawing(req.image), max_pixels=max_pixels)
+            reading = read_drawing(model, decode_drawing(req.image), max_pixels=max_pixels,
+                                   reference=reference)
             x = reading.x.reshape(-1)  # (h·w,)
         else:
             x = check_pixels(model, req.pixels)
