@@ -75,6 +75,18 @@ MAX_PENDING = 32
 
 log = logging.getLogger("mojinet.web")
 
+try:  # orjson writes a prediction's JSON ~5× faster than the standard library; optional
+    import orjson
+except ImportError:  # pragma: no cover - the web extra installs it
+    orjson = None
+
+
+def _json(result: dict) -> Response:
+    """A prediction as a JSON response (orjson when installed; the same JSON values)."""
+    if orjson is None:
+        return JSONResponse(result)
+    return Response(orjson.dumps(result), media_type="application/json")
+
 
 # ----------------------------------------------------------------------------- declared errors
 def _problem(description: str, retry: bool = False) -> dict:
@@ -290,7 +302,7 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         except Busy as e:
             raise HTTPException(503, f"the server is busy ({e}); try again in {RETRY_AFTER} s",
                                 headers={"Retry-After": str(RETRY_AFTER)}) from e
-        response = JSONResponse(result)
+        response = _json(result)
         ms = (time.perf_counter() - started) * 1e3
         response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
         return response
