@@ -98,6 +98,23 @@ def test_opaque_compositing_over_white_changes_nothing():
     assert np.array_equal(fastread.grey_bytes(img) / 255.0, grey)
 
 
+def test_the_ink_peak_from_a_histogram_equals_numpys_percentile():
+    """n = 400 pages (sizes giving every kind of interpolation weight, inks from sparse to
+    dense, pale to black) and other quantiles: equal to np.percentile of the whole ink map."""
+    rng = np.random.default_rng(12)
+    for i in range(400):
+        h, w = (int(v) for v in rng.integers(20, 300, 2))
+        page = np.full((h, w), 255, dtype=np.uint8)
+        bh, bw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        dark = rng.random() ** 3
+        box = rng.integers(0, 256, (bh, bw)).astype(np.uint8)
+        box[rng.random((bh, bw)) > dark] = 255
+        page[:bh, :bw] = box
+        q = 99.9 if i % 4 else float(rng.uniform(0, 100))
+        want = float(np.percentile(1.0 - page / 255.0, q))
+        assert fastread.ink_peak(box, h * w, q) == want, (h, w, q)
+
+
 def test_the_white_window_check_is_exact():
     """white_everywhere against a brute-force search over every window."""
     rng = np.random.default_rng(3)
