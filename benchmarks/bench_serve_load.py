@@ -13,6 +13,18 @@ Not a test: it prints numbers, and exits 1 on an error or when ``--max-peak-mb``
 
     python benchmarks/bench_serve_load.py                     # 16 clients × 4 drawings, 2000×2000
     python benchmarks/bench_serve_load.py --clients 32 --requests 8 --size 2000
+
+``--rate``: the sustained-load test instead. For each ``--workers`` count it starts the server
+with the reference preprocessing (``--reference-preprocessing``) and as it ships (the fast path
+for clean canvases), in turn for ``--rounds`` rounds, and loads each for ``--seconds`` with
+``--connections`` keep-alive connections posting the page's 280×280 drawings, from a separate
+process: wrk when it is installed (``apt-get install wrk``), else ``loadgen.py``. It prints
+predictions/s, latency p50/p90/p99, errors, and the server's own CPU time per request (its
+processes' user + system time from /proc, which other jobs on the machine disturb far less
+than wall-clock throughput), then the ratios fast / reference. Both servers must give the same
+answers to the same drawings; it exits 1 if they do not or on any error.
+
+    python benchmarks/bench_serve_load.py --rate --workers 1,2 --seconds 10
 """
 
 from __future__ import annotations
@@ -144,6 +156,118 @@ def measure(url: str, pid: int, bodies: list[bytes], clients: int, requests: int
             "after": rss_mb(pid), "statuses": statuses, "errors": errors, "seconds": elapsed}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and all its descendants (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        p = pending.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    pending += [int(c) for c in f.read().split()]
+        except FileNotFoundError:  # it ended meanwhile
+            continue
+    return total
+
+
+def generate(url: str, bodies: list[bytes], connections: int, seconds: float, tmp: str,
+             tool: str) -> dict:
+    """Load ``url`` from a separate process: wrk or loadgen.py. Requests (200s only), errors,
+    elapsed seconds and latency percentiles (ms)."""
+    if tool == "wrk":
+        from bench_serve import load_test
+
+        r = load_test(url, bodies, connections, seconds, tmp)
+        return {"requests": r["requests"] - r["errors"], "errors": r["errors"],
+                "seconds": seconds, "p50_ms": r["p50_ms"], "p90_ms": r["p90_ms"],
+                "p99_ms": r["p99_ms"], "first_errors": []}
+    files = []
+    for i, body in enumerate(bodies):
+        files.append(Path(tmp, f"load{i}.json"))
+        files[-1].write_bytes(body)
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("loadgen.py")),
+                          url + "/api/predict", *map(str, files), "--connections",
+                          str(connections), "--seconds", str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def answers(url: str, bodies: list[bytes]) -> list[dict]:
+    with httpx.Client(base_url=url, timeout=60) as c:
+        return [c.post("/api/predict", content=b, headers={"content-type": "application/json"})
+                .json() for b in bodies]
+
+
+def rate_run(path: Path, workers: int, reference: bool, bodies: list[bytes], args,
+             tmp: str) -> tuple[dict, list[dict]]:
+    serve = ["--workers", str(workers), "--no-samples"]
+    proc, url = start_server(path, *serve, *(["--reference-preprocessing"] if reference else []))
+    try:
+        for _ in range(5 * workers):  # every worker warmed up
+            seen = answers(url, bodies)
+        before = cpu_seconds(proc.pid)
+        r = generate(url, bodies, args.connections, args.seconds, tmp, args.tool)
+        r["cpu_ms"] = (cpu_seconds(proc.pid) - before) * 1e3 / max(r["requests"], 1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+    r["rps"] = r["requests"] / r["seconds"]
+    return r, seen
+
+
+def rate_main(args) -> int:
+    import shutil
+    import statistics
+
+    from bench_serve import drawings
+
+    if args.tool == "auto":
+        args.tool = "wrk" if shutil.which("wrk") else "loadgen"
+    net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
+    model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
+    bodies = [json.dumps({"image": u, "top": 10}).encode() for u in drawings()]
+    print(f"load test: {args.tool}, {args.connections} keep-alive connections, {args.seconds:g} s "
+          f"a run, the page's 280×280 PNG drawings ({np.mean([len(b) for b in bodies]) / 1e3:.1f}"
+          f" kB bodies), 784-16-16-10, loopback; {os.cpu_count()} CPUs shared with the load "
+          f"generator and other jobs; load average {os.getloadavg()[0]:.1f}", flush=True)
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_model(model, Path(tmp) / "bench.npz")
+        for workers in [int(w) for w in args.workers.split(",")]:
+            runs = {True: [], False: []}
+            seen = {}
+            for _ in range(args.rounds):
+                for reference in (True, False):
+                    r, seen[reference] = rate_run(path, workers, reference, bodies, args, tmp)
+                    runs[reference].append(r)
+                    failed |= r["errors"] > 0
+                    print(f"  {workers} worker(s), {'reference' if reference else 'fast     '}: "
+                          f"{r['rps']:6.0f} predictions/s, p50 {r['p50_ms']:5.1f} ms, p90 "
+                          f"{r['p90_ms']:5.1f} ms, p99 {r['p99_ms']:5.1f} ms, errors "
+                          f"{r['errors']}, server CPU {r['cpu_ms']:.2f} ms a request "
+                          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                    for e in r.get("first_errors", []):
+                        print("    error:", e)
+            same = seen[True] == seen[False]
+            failed |= not same
+            def med(key, reference, runs=runs):
+                return statistics.median(r[key] for r in runs[reference])
+
+            print(f"  {workers} worker(s), fast / reference (medians of {args.rounds}): "
+                  f"{med('rps', False) / med('rps', True):.2f}× predictions/s, p99 "
+                  f"{med('p99_ms', False) / med('p99_ms', True):.2f}×, server CPU a request "
+                  f"{med('cpu_ms', False) / med('cpu_ms', True):.2f}×; the same answers to "
+                  f"the same drawings: {same}", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=16)
@@ -153,7 +277,17 @@ def main(argv=None) -> int:
     p.add_argument("--max-peak-mb", type=float, default=500.0)
     p.add_argument("--max-after", type=float, default=1.10, help="RSS after / idle")
     p.add_argument("serve_args", nargs="*", help="extra `mojinet serve` options (after --)")
+    rate = p.add_argument_group("--rate: sustained load, fast path against the reference")
+    rate.add_argument("--rate", action="store_true", help="run the sustained-load test")
+    rate.add_argument("--workers", default="1", help="server processes, e.g. 1,2 (each count "
+                      "in turn)")
+    rate.add_argument("--connections", type=int, default=8)
+    rate.add_argument("--seconds", type=float, default=10.0, help="each run's length")
+    rate.add_argument("--rounds", type=int, default=2, help="runs of each server, in turn")
+    rate.add_argument("--tool", choices=["auto", "wrk", "loadgen"], default="auto")
     args = p.parse_args(argv)
+    if args.rate:
+        return rate_main(args)
 
     net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
     model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})

@@ -91,3 +91,67 @@ def test_the_network_that_cannot_place_an_input_refuses_it():
     v = judge(ink, 1.0, top_share=0.12, n_classes=10)
     assert not v.character and "cannot place" in v.reason
     assert isinstance(v.features, Features) and v.to_dict()["confidence"] == 0.12
+
+
+def _features_on_the_whole_picture(ink: np.ndarray, contrast: float) -> dict:
+    """The features as first written: every sum over the whole picture, centred correlations."""
+    from scipy import ndimage
+
+    from mojinet.data import verdict
+
+    mask = ink > 0
+    total = float(ink.sum())
+    if total == 0:
+        return {"coverage": 0.0, "scattered": 0.0, "solid": 0.0, "contrast": contrast,
+                "smooth": 0.0}
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    mass = np.sort(ndimage.sum_labels(ink, labels, index=np.arange(1, n + 1)))[::-1]
+    best = 0.0
+    for u, v in ((ink[:, :-1], ink[:, 1:]), (ink[:-1], ink[1:]), (ink[:-1, :-1], ink[1:, 1:]),
+                 (ink[:-1, 1:], ink[1:, :-1])):
+        u, v = u - u.mean(), v - v.mean()
+        den = float(np.sqrt((u * u).sum() * (v * v).sum()))
+        if den > 0:
+            best = max(best, float((u * v).sum()) / den)
+    return {"coverage": float(mask.mean()), "scattered": float(mass[verdict.PIECES:].sum() / total),
+            "solid": float(ink[ink >= 0.5].sum() / total), "contrast": contrast, "smooth": best}
+
+
+def test_features_on_the_ink_box_equal_the_whole_picture_ones():
+    """features() measures on the ink's box; n = 150 ink maps (drawings, photos, MNIST-like
+    blobs at the picture's edge, pictures of nothing) against the whole-picture formulas:
+    equal to 1e-12, none within 1e-12 of its threshold, so every verdict is the same."""
+    from dataclasses import asdict
+
+    from mojinet.data import verdict
+    from mojinet.data.verdict import features
+
+    limits = {"coverage": verdict.MAX_COVERAGE, "scattered": verdict.MAX_SCATTERED,
+              "solid": verdict.MIN_SOLID, "contrast": verdict.MIN_CONTRAST,
+              "smooth": verdict.MIN_SMOOTH}
+    rng = np.random.default_rng(31)
+    inks = []
+    for make in NOTHING.values():
+        for _ in range(8):
+            try:
+                r = read_image(make(rng))
+            except ImageError:
+                continue
+            inks.append((r.ink, r.contrast))
+    lights = list(CONDITIONS.values())
+    for i in range(60):
+        a = np.zeros((28, 28))
+        a[rng.integers(0, 10):rng.integers(14, 28), rng.integers(0, 10):rng.integers(14, 28)] = 1
+        r = read_image(photo(place(a, rng), rng, lights[i % len(lights)]))
+        inks.append((r.ink, r.contrast))
+        edge = np.zeros((50, 40))
+        edge[: rng.integers(1, 50), -rng.integers(1, 40):] = rng.random()  # touching two sides
+        inks.append((edge, 0.9))
+    inks.append((np.zeros((10, 10)), 1.0))
+    assert len(inks) == 150
+    for ink, contrast in inks:
+        got, want = asdict(features(ink, contrast)), _features_on_the_whole_picture(ink, contrast)
+        for k in want:
+            assert abs(got[k] - want[k]) <= 1e-12, (k, got[k], want[k])
+            # … and no value that close to its threshold, so every decision is the same
+            assert abs(want[k] - limits.get(k, -1.0)) > 1e-12, k

@@ -456,3 +456,43 @@ def test_odd_image_modes_give_a_result_or_a_problem(server, mode):
         assert r.status_code == 422 and "finite" in r.json()["detail"]
     else:
         assert r.status_code == 200 and r.json()["character"] is True
+
+
+def test_fast_and_reference_preprocessing_answer_alike(model):
+    """The server as it ships (clean canvases read by data.fastread) and with
+    reference_preprocessing=True give the same JSON, byte for byte, to n = 40 drawings: the
+    page's canvases (RGBA, the fast path), on ruled paper, under a gradient, off the edge
+    and transparent (the reference, both times)."""
+    rng = np.random.default_rng(40)
+    bodies = []
+    for i in range(40):
+        kind = ("canvas", "ruled", "gradient", "edge", "transparent")[i % 5]
+        mode = "RGBA" if kind in ("canvas", "transparent") else "RGB"
+        paper = (255, 255, 255, 0) if kind == "transparent" else "white"
+
+        def strokes(d, kind=kind):
+            pts = [tuple(rng.uniform(40, 240, 2)) for _ in range(4)]
+            if kind == "edge":
+                pts[0] = (0.0, pts[0][1])
+            d.line(pts, fill="black", width=18, joint="curve")
+            if kind == "ruled":
+                for y in range(20, 280, 30):
+                    d.line([(0, y), (280, y)], fill=(150, 150, 150), width=2)
+
+        raw = png(strokes, mode=mode, paper=paper)
+        if kind == "gradient":
+            a = np.asarray(Image.open(io.BytesIO(raw)), dtype=np.float64)
+            a *= np.linspace(1.0, 0.8, 280)[None, :, None]
+            buf = io.BytesIO()
+            Image.fromarray(a.astype(np.uint8)).save(buf, "PNG")
+            raw = buf.getvalue()
+        bodies.append(json.dumps({"image": data_url(raw), "top": 10}).encode())
+    answers = []
+    for reference in (False, True):
+        app = create_app(model, "tiny.npz", reference_preprocessing=reference)
+        with BackgroundServer(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            answers.append([client.post("/api/predict", content=b,
+                                        headers={"content-type": "application/json"}).content
+                            for b in bodies])
+    assert all(json.loads(a)["top"] for a in answers[0])
+    assert answers[0] == answers[1]

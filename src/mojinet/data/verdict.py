@@ -70,29 +70,70 @@ class Features:
 
 
 def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
-    """(h, w) ink map (1 = ink) and its contrast → ``Features``."""
+    """(h, w) ink map (1 = ink) and its contrast → ``Features``.
+
+    Measured on the ink's bounding box: outside it there is no ink, which adds nothing to
+    any sum, so only the counts are the whole picture's."""
     mask = ink > 0
-    total = float(ink.sum())
-    if total == 0:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
         return Features(0.0, 0.0, 0.0, contrast, 0.0)
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    mass = np.sort(ndimage.sum_labels(ink, labels, index=np.arange(1, n + 1)))[::-1]  # (n,)
-    return Features(coverage=float(mask.mean()),
+    cols = np.flatnonzero(mask.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    crop, inked = ink[box], mask[box]  # (bh, bw)
+    total = float(crop.sum())
+    labels, n = ndimage.label(inked, structure=np.ones((3, 3)))
+    mass = np.sort(ndimage.sum_labels(crop, labels, index=np.arange(1, n + 1)))[::-1]  # (n,)
+    return Features(coverage=float(np.count_nonzero(inked) / mask.size),
                     scattered=float(mass[PIECES:].sum() / total),
-                    solid=float(ink[ink >= 0.5].sum() / total), contrast=float(contrast),
-                    smooth=neighbour_correlation(ink))
+                    solid=float(crop[crop >= 0.5].sum() / total), contrast=float(contrast),
+                    smooth=neighbour_correlation(crop, ink.shape, sides=(
+                        rows[0] == 0, rows[-1] == ink.shape[0] - 1, cols[0] == 0,
+                        cols[-1] == ink.shape[1] - 1)))
 
 
-def neighbour_correlation(a: np.ndarray) -> float:
+def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None,
+                          sides: tuple[bool, bool, bool, bool] = (True,) * 4) -> float:
     """max over the shifts (0, 1), (1, 0), (1, 1), (1, −1) of corr(a, a shifted): ~0 for
-    independent noise, near 1 along any stroke (even a 1-pixel line)."""
+    independent noise, near 1 along any stroke (even a 1-pixel line).
+
+    ``shape``: the whole picture's, when ``a`` is a box of it that holds all its ink;
+    ``sides``: which of the box's sides (top, bottom, left, right) lie on the picture's. The
+    correlation is then the whole picture's.
+    For each shift it is cov(u, v) / (σ(u) σ(v)) over the pairs (u, v) of pixels one shift
+    apart, from the sums Σu, Σv, Σuv, Σu², Σv², to which paper adds nothing. Inside the
+    picture, every pixel of the box is in each shift's u and in its v, so Σu = Σv = Σa and
+    Σu² = Σv² = Σa², and only Σuv is summed for each shift."""
+    if shape is None:  # a picture of its own
+        shape, sides = a.shape, (True,) * 4
+    h, w = shape
+    inside = not any(sides)
+    a = np.pad(a, 1)  # (bh + 2, bw + 2): the box framed by paper, so every pair is in it
+    for side, edge in zip(sides, (a[0], a[-1], a[:, 0], a[:, -1]), strict=True):
+        if side:  # this side of the frame lies outside the picture: its pairs are not pairs
+            edge[:] = np.nan
+    total = square = 0.0
+    if inside:
+        total, square = float(a.sum()), float(np.vdot(a, a))
     best = 0.0
-    for u, v in ((a[:, :-1], a[:, 1:]), (a[:-1], a[1:]), (a[:-1, :-1], a[1:, 1:]),
-                 (a[:-1, 1:], a[1:, :-1])):
-        u, v = u - u.mean(), v - v.mean()
-        den = float(np.sqrt((u * u).sum() * (v * v).sum()))
-        if den > 0:
-            best = max(best, float((u * v).sum()) / den)
+    for (u, v), pairs in (((a[:, :-1], a[:, 1:]), h * (w - 1)), ((a[:-1], a[1:]), (h - 1) * w),
+                          ((a[:-1, :-1], a[1:, 1:]), (h - 1) * (w - 1)),
+                          ((a[:-1, 1:], a[1:, :-1]), (h - 1) * (w - 1))):
+        if pairs == 0:
+            continue
+        if inside:
+            su = sv = total
+            uu = vv = square
+            uv = float(np.einsum("ij,ij->", u, v))
+        else:
+            both = ~(np.isnan(u) | np.isnan(v))  # the pairs inside the picture
+            u, v = u[both], v[both]
+            su, sv = float(u.sum()), float(v.sum())
+            uu, vv, uv = float(np.vdot(u, u)), float(np.vdot(v, v)), float(np.vdot(u, v))
+        var_u, var_v = max(uu - su * su / pairs, 0.0), max(vv - sv * sv / pairs, 0.0)
+        den = float(np.sqrt(var_u * var_v))
+        if den > 1e-12 * pairs:
+            best = max(best, (uv - su * sv / pairs) / den)
     return best
 
 

@@ -23,17 +23,21 @@ at once. It is meant for 127.0.0.1.
 """
 
 import contextlib
+import io
 import logging
 import time
+import warnings
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from PIL import Image
 from starlette.exceptions import HTTPException
 
 from .. import __version__, engines
+from ..data.decode import DECODE_ERRORS
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
 from .apidocs import ASSETS, add_docs
@@ -66,6 +70,10 @@ from .schemas import DictionaryEntry, ModelInfo, Prediction, Problem, Weights, p
 MAX_BODY_BYTES = 1_000_000
 #: Drawings decoded at once (each 2000×2000 drawing needs ~140 MB while it is decoded).
 DECODE_SLOTS = 2
+#: Drawings of at most this many pixels (by their header; the page's canvas has 78,400) are
+#: read on the event loop itself: a few ms and a few MB, less than a hop to a pool thread and
+#: the hand-offs of the interpreter lock cost under load. Larger ones go to the decode pool.
+INLINE_PIXELS = 512 * 512
 #: Seconds a request waits for a decode slot before it gets 503.
 QUEUE_WAIT = 10.0
 #: Seconds a client has to send its whole request body.
@@ -74,6 +82,18 @@ BODY_TIMEOUT = 30.0
 MAX_PENDING = 32
 
 log = logging.getLogger("mojinet.web")
+
+try:  # orjson writes a prediction's JSON ~5× faster than the standard library; optional
+    import orjson
+except ImportError:  # pragma: no cover - the web extra installs it
+    orjson = None
+
+
+def _json(result: dict) -> Response:
+    """A prediction as a JSON response (orjson when installed; the same JSON values)."""
+    if orjson is None:
+        return JSONResponse(result)
+    return Response(orjson.dumps(result), media_type="application/json")
 
 
 # ----------------------------------------------------------------------------- declared errors
@@ -198,7 +218,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                hosts: frozenset[str] | None = allowed_hosts("127.0.0.1"),
                decode_slots: int = DECODE_SLOTS, queue_wait: float = QUEUE_WAIT,
                body_timeout: float = BODY_TIMEOUT, max_pending: int = MAX_PENDING,
-               model_path=None, samples=None, adapt_changes: dict | None = None) -> FastAPI:
+               model_path=None, samples=None, adapt_changes: dict | None = None,
+               reference_preprocessing: bool = False) -> FastAPI:
     """The app serving ``model``. ``name`` is shown on the page (e.g. the model file's name).
 
     ``hosts``: the Host names it answers to (``guard.allowed_hosts``; None = any).
@@ -207,7 +228,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     ``max_pending`` held at once. Learn my hand (``learn.py``): ``samples`` is the root of the
     user's samples folders (None: off), ``model_path`` the model's file (the fine-tune starts
     from it; the server swaps in each adapted model), ``adapt_changes`` RunConfig fields for
-    the adaptation.
+    the adaptation. ``reference_preprocessing``: read every drawing with the reference
+    preprocessing, never ``data.fastread``'s path for clean canvases (same answers, more work).
     """
     pool = DecodePool(decode_slots, queue_wait)
 
@@ -236,7 +258,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                                                      model.classes)
     _add_model_routes(app, live, name, entries, store)
     # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
-    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels)
+    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels,
+                 reference_preprocessing)
     add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
@@ -250,15 +273,28 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     return app
 
 
-def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
-                 max_pixels: int) -> None:
+def _small(raw: bytes) -> bool:
+    """Does the image's header say it has at most ``INLINE_PIXELS`` pixels? (Not an image, or
+    a header Pillow refuses: False, and the pool's reading says why.)"""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw)) as img:
+                w, h = img.size
+    except DECODE_ERRORS:
+        return False
+    return w * h <= INLINE_PIXELS
 
-    def work(req) -> dict:
-        """Decode and read one request (on a pool thread)."""
+
+def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
+                 max_pixels: int, reference: bool = False) -> None:
+
+    def work(req, raw: bytes | None) -> dict:
+        """Read one request: ``raw``, the drawing's encoded bytes, or ``req.pixels``."""
         model = live.model  # read once: an adaptation may swap in another meanwhile
         reading = None
-        if req.image is not None:
-            reading = read_drawing(model, decode_drawing(req.image), max_pixels=max_pixels)
+        if raw is not None:
+            reading = read_drawing(model, raw, max_pixels=max_pixels, reference=reference)
             x = reading.x.reshape(-1)  # (h·w,)
         else:
             x = check_pixels(model, req.pixels)
@@ -276,17 +312,21 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         """Preprocess the drawing like `mojinet predict`, run the network, and return the top
         candidates, every layer's activations and the input as the network saw it. The
         `Server-Timing` header gives the time spent on that work (ms), without HTTP.
-        Drawings are decoded a few at a time; when all slots stay busy the answer is 503 with
-        `Retry-After`."""
+        Large drawings are decoded a few at a time; when all slots stay busy the answer is 503
+        with `Retry-After`."""
         started = time.perf_counter()
         try:
-            result = await pool.run(work, req)
+            raw = None if req.image is None else decode_drawing(req.image)
+            if raw is None or _small(raw):
+                result = work(req, raw)  # a canvas: here, at once (INLINE_PIXELS)
+            else:
+                result = await pool.run(work, req, raw)
         except DrawingError as e:
             raise HTTPException(422, str(e)) from e
         except Busy as e:
             raise HTTPException(503, f"the server is busy ({e}); try again in {RETRY_AFTER} s",
                                 headers={"Retry-After": str(RETRY_AFTER)}) from e
-        response = JSONResponse(result)
+        response = _json(result)
         ms = (time.perf_counter() - started) * 1e3
         response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
         return response

@@ -57,6 +57,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="server processes sharing the port (default 1; e.g. the number of "
                    "cores, for many clients at once: each answers requests on its own); more "
                    "than 1 needs --no-samples, as learn my hand adapts the model of one process")
+    s.add_argument("--reference-preprocessing", action="store_true",
+                   help="read every drawing with the reference preprocessing (the photo and "
+                   "scan pipeline), never the fast path for clean canvases; the answers are "
+                   "the same, each takes more work (for comparisons)")
     s.add_argument("--samples", metavar="DIR", default=None,
                    help="learn my hand: save corrected drawings under DIR (one folder per "
                    "model class set) and adapt the model to them from the page (default: "
@@ -145,7 +149,8 @@ def cmd_serve(args) -> int:
     def make_app():
         return create_app(model, name=path.name, max_body=args.max_body,
                           hosts=allowed_hosts(args.host, args.allow_host),
-                          decode_slots=args.decode_slots, model_path=path, samples=samples)
+                          decode_slots=args.decode_slots, model_path=path, samples=samples,
+                          reference_preprocessing=args.reference_preprocessing)
 
     app = make_app() if args.workers == 1 else None  # workers make their own, after the fork
     sock = _listen(args.host, args.port)

@@ -1,0 +1,173 @@
+"""A clean canvas read fast, to exactly the ``Reading`` the reference preprocessing gives.
+
+The draw page sends a white canvas with black, anti-aliased strokes. For such a picture the
+reference (``images.page_ink``) spends most of its time proving that there is nothing to do:
+a 70×70 grey-level closing to find the paper flat, two passes of ``contrast`` and the ruled-line
+search over every row and column. ``read_clean`` makes the same decisions from cheap, exact
+tests and computes the ink only inside the strokes' bounding box; where a test cannot decide,
+it returns None and the caller runs the reference. Each decision it takes is one the reference
+takes with the same result:
+
+- greyscale: modes L and RGB are converted as ``to_grey`` does; an RGBA picture only when
+  every pixel is opaque (compositing opaque pixels over white leaves them unchanged — tested on
+  every byte value), anything else goes to the reference;
+- paper polarity and level: every border pixel is white (255), so the border's median is 1.0,
+  the background level 0.0 and the ink ``1 − grey`` (``images.contrast``);
+- flat paper: the paper level ``paper.paper_level`` is a closing (a maximum, then a minimum
+  filter) of the page with a window of ``paper.WINDOW`` of the longer side; it is at most 1.0
+  and at least the smallest of the maxima. When every window that size holds a pixel at least
+  ``BRIGHT`` (of 255), every maximum is that bright, so the level varies by at most
+  ``paper.FLAT`` and ``paper.flat`` holds (``flat_paper``). Pictures over ``paper.WORK_SIDE``
+  a side (the level is then estimated on a shrunk copy) go to the reference;
+- no ruled lines: ``paper.remove_rules`` changes nothing unless at least two bands of rows (or
+  columns) have ink in ``paper.RULE_COVER`` of them (``_ruled`` finds the bands as it does);
+- the ink's peak, the 99.9th percentile of the whole ink map, is found from the box's byte
+  histogram (the paper outside adds to the white bin) and interpolated between its two order
+  statistics as ``np.percentile`` does (``ink_peak``, tested equal to it); a peak too faint to
+  read (the reference's "blank" error) goes to the reference;
+- stretching and the noise floor are element-wise, so doing them on the box changes nothing
+  (outside it the ink is 0 and stays 0).
+
+``tests/test_fastread.py`` checks the result equal, array for array, to the reference on the
+page's canvases, and that ruled paper, gradients, shadows, grain and transparency are refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from . import paper
+from .images import Reading, fit_and_center
+
+#: Ink after stretching is dropped below this (``images.ink_map``'s default ``noise``).
+NOISE = 0.15
+#: A peak closer than this to the background is "blank" (``images.ink_map``).
+MIN_PEAK = 0.1
+
+
+def _bright_byte() -> int:
+    """The darkest byte v whose paper level, as ``paper.paper_level`` stores it (float32 of
+    v / 255), lets ``paper.flat`` hold on a page whose brightest level is 1.0."""
+    for v in range(256):
+        if 1.0 - float(np.float32(v / 255.0)) <= paper.FLAT:
+            return v
+    raise AssertionError("unreachable: 255 is always bright")
+
+
+#: Paper at least this bright (of 255) is flat enough (``flat_paper``).
+BRIGHT = _bright_byte()
+
+
+def grey_bytes(img: Image.Image) -> np.ndarray | None:
+    """(h, w) uint8 lightness exactly as ``images.to_grey`` would give it ×255, or None."""
+    mode = img.mode
+    if mode == "RGBA":
+        if img.getchannel("A").getextrema() != (255, 255):
+            return None  # transparency: the reference composites it over white
+    elif mode not in ("L", "RGB") or "transparency" in img.info:
+        return None
+    return np.asarray(img if mode == "L" else img.convert("L"))
+
+
+def _box(dark: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the True pixels of ``dark`` (None if there are none)."""
+    rows = np.flatnonzero(dark.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(dark.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def white_everywhere(white: np.ndarray, side: int) -> bool:
+    """True when every side×side window of (h, w) ``white`` holds at least one True pixel."""
+    h, w = white.shape
+    if h < side or w < side:
+        return True  # no such window lies inside
+    s = np.zeros((h + 1, w + 1), dtype=np.int32)  # summed-area table
+    s[1:, 1:] = white.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
+    count = s[side:, side:] - s[:-side, side:] - s[side:, :-side] + s[:-side, :-side]
+    return bool(count.min() > 0)
+
+
+def flat_paper(grey: np.ndarray, box: tuple[slice, slice]) -> bool:
+    """True when ``paper.flat(paper.paper_level(grey / 255))`` provably holds (see the module).
+
+    Each maximum of the closing is taken over a window × window square of the page (outside
+    the picture, a mirror of it). A square that reaches past ``box`` holds a pixel outside it,
+    which is white (so is a mirrored one: it reaches the border, which is white); so only the
+    squares inside ``box`` can lack a bright pixel, and those are checked."""
+    h, w = grey.shape
+    if max(h, w) > paper.WORK_SIDE:
+        return False  # the level is estimated on a shrunk copy: let the reference decide
+    window = max(3, round(paper.WINDOW * max(h, w)))  # as paper_level takes it
+    if min(h, w) < window:
+        return False
+    return white_everywhere(grey[box] >= BRIGHT, window)
+
+
+def _ruled(dark: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Could ``paper.remove_rules`` find ruled lines in ink whose inked pixels, cropped to their
+    box, are ``dark``? It looks for at least two bands of rows (then of columns) with ink in
+    ``RULE_COVER`` of the picture's width, as ``paper._unrule_rows`` computes them (rows
+    outside the box have no ink, so they never join a band)."""
+    h, w = shape
+    rows = paper._bands(dark.sum(axis=1) / w >= paper.RULE_COVER,
+                        max(1, round(paper.RULE_THICK * h)))
+    cols = paper._bands(dark.sum(axis=0) / h >= paper.RULE_COVER,
+                        max(1, round(paper.RULE_THICK * w)))
+    return len(rows) >= 2 or len(cols) >= 2
+
+
+def ink_peak(grey: np.ndarray, n: int, q: float = 99.9) -> float:
+    """``np.percentile(1 − page / 255, q)`` of a page of ``n`` pixels whose pixels other than
+    those of ``grey`` (uint8, any shape) are white, from a histogram instead of a partition.
+
+    The ink 1 − v/255 rises as the byte v falls, so its k-th smallest value is that of the
+    k-th largest byte; the two order statistics around the (n − 1)·q/100-th are interpolated
+    with numpy's own arithmetic (its "linear" method, ``_lerp``)."""
+    counts = np.bincount(grey.ravel(), minlength=256)  # (256,)
+    counts[255] += n - grey.size  # the paper outside
+    at_least = counts[::-1].cumsum()  # (256,) at_least[j]: pixels of byte ≥ 255 − j
+    index = (n - 1) * float(np.true_divide(q, 100))  # the virtual index, as numpy takes it
+    below = float(np.floor(index))
+    lo = int(below)
+    hi = min(lo + 1, n - 1)
+    a, b = (1.0 - (255 - int(np.searchsorted(at_least, k, side="right"))) / 255.0
+            for k in (lo, hi))
+    t = index - below
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def clean_ink(img: Image.Image) -> tuple[np.ndarray, float] | None:
+    """(h, w) ink map and contrast of a clean picture, equal to ``images.page_ink``'s, or None
+    when the picture is not provably clean (the caller then runs the reference)."""
+    grey = grey_bytes(img)  # (h, w) uint8
+    if grey is None or grey.ndim != 2:
+        return None
+    if not ((grey[0] == 255).all() and (grey[-1] == 255).all() and (grey[:, 0] == 255).all()
+            and (grey[:, -1] == 255).all()):
+        return None
+    box = _box(grey != 255)
+    if box is None or not flat_paper(grey, box):
+        return None
+    peak = ink_peak(grey[box], grey.size)
+    if peak < MIN_PEAK:
+        return None  # the reference says why it cannot read it
+    crop = np.clip((1.0 - grey[box] / 255.0) / peak, 0.0, 1.0)  # (bh, bw) the reference's ink
+    crop[crop < NOISE] = 0.0
+    if not crop.any() or _ruled(crop > 0, grey.shape):
+        return None
+    ink = np.zeros(grey.shape)  # (h, w)
+    ink[box] = crop
+    return ink, peak
+
+
+def read_clean(img: Image.Image, size: int = 28, box: int | None = None) -> Reading | None:
+    """The ``Reading`` ``images.read_image`` makes of a clean picture, or None (not clean)."""
+    found = clean_ink(img)
+    if found is None:
+        return None
+    ink, contrast = found
+    return Reading(fit_and_center(ink, size=size, box=box), ink, "clean", contrast)
