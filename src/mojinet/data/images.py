@@ -186,8 +186,9 @@ def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str, fl
 
     Evenly lit paper goes through ``ink_map`` unchanged ("clean"); ruled lines are then taken
     away ("ruled"). Unevenly lit paper (gradients, shadows) is first divided by its estimated
-    level (``paper``), then mapped, unruled, and cleared of specks ("photo"). The contrast is
-    the ink's peak minus the paper's level, before stretching (1 = black ink on white)."""
+    level (``paper``; again with a finer closing when the strokes are thin), then mapped,
+    unruled, and cleared of specks ("photo"). The contrast is the ink's peak minus the paper's
+    level, before stretching (1 = black ink on white)."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     page = grey if float(np.median(border)) > 0.5 else 1.0 - grey  # paper bright, ink dark
     level = paper.paper_level(page)
@@ -198,6 +199,9 @@ def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str, fl
         kind = "clean" if np.array_equal(unruled, ink) else "ruled"
         return _nonblank(unruled), kind, peak - background
     flattened = paper.flatten(page, level)
+    fine = paper.FINE * max(stroke_width(ink_map(flattened, noise)), 1.0)  # page pixels
+    if fine < paper.WINDOW * max(page.shape):  # thin strokes: a closer paper level
+        flattened = paper.flatten(page, paper.paper_level(page, fine))
     _, background, peak = contrast(flattened)
     ink = paper.remove_rules(ink_map(flattened, noise))
     return _nonblank(paper.drop_specks(ink, noise)), "photo", peak - background

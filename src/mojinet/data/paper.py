@@ -15,6 +15,11 @@ follows a step exactly, where a blur would smear it. Dividing makes the paper 1 
 leaves ink as the fraction of light it absorbs (pencil on grey paper in a shadow is as dark as
 it is on white paper in daylight).
 
+A shadow's band narrower than the window is closed over too, and stays as faint ink where a
+ruled line or the page's edge crosses it. When the strokes are thin (measured on the first
+flattening: ``FINE`` stroke widths less than the window), the paper level is taken again with a
+closing ``FINE`` stroke widths wide, which keeps every stroke's ink and follows the shadow.
+
 Ruled lines (lined or squared paper) are thin, straight and cross the whole picture; a
 character's strokes do not. Rows (or columns) where ink covers ≥ ``RULE_COVER`` of the width,
 in bands at most ``RULE_THICK`` of the height thick, are ruled lines when there are at least
@@ -36,6 +41,8 @@ from scipy import ndimage
 WORK_SIDE = 512
 #: The closing window, as a share of the (shrunk) longer side: strokes up to this wide are ink.
 WINDOW = 0.25
+#: Thin strokes: a second closing this many stroke widths wide follows a shadow's edge closely.
+FINE = 6
 #: The paper level varies by at most this much (of full scale) on a flat, evenly lit page.
 FLAT = 0.08
 #: The paper level is taken to be at least this share of the paper's bright level.
@@ -53,14 +60,16 @@ SPECK = 0.01
 CORE = 0.75
 
 
-def paper_level(page: np.ndarray) -> np.ndarray:
-    """(h, w) page (paper bright, ink dark, in [0, 1]) → (h, w) estimated paper brightness P."""
+def paper_level(page: np.ndarray, window: float | None = None) -> np.ndarray:
+    """(h, w) page (paper bright, ink dark, in [0, 1]) → (h, w) estimated paper brightness P:
+    a closing ``window`` of the page's pixels wide (default ``WINDOW`` of its longer side)."""
     h, w = page.shape
     k = max(1.0, max(h, w) / WORK_SIDE)
     small_w, small_h = max(1, round(w / k)), max(1, round(h / k))
     img = Image.fromarray(page.astype(np.float32))  # mode "F"
     small = np.asarray(img.resize((small_w, small_h), Image.Resampling.BOX), dtype=np.float64)
-    window = max(3, round(WINDOW * max(small_h, small_w)))
+    side = WINDOW * max(small_h, small_w) if window is None else window / k
+    window = max(3, round(side))
     closed = ndimage.grey_closing(small, size=(window, window), mode="reflect")
     if closed.shape == page.shape:
         return closed
