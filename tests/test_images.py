@@ -151,3 +151,51 @@ def test_the_draw_pages_pen_is_never_thickened():
             pen.line(points, fill=0, width=18, joint="curve")
         ink = ink_map(np.asarray(img, np.float64) / 255.0)
         assert even_strokes(ink) is ink, k
+
+
+def test_even_strokes_on_the_ink_box_equal_the_whole_picture():
+    """stroke_width and even_strokes work on the ink's box (and the r pixels around it): the
+    same arrays as the whole-picture computation they replaced, on n = 300 pictures — thin and
+    thick strokes, ink against the picture's sides, single pixels, blank."""
+    from scipy import ndimage
+
+    from mojinet.data.images import EVEN_PEN, THIN, _runs, even_strokes, stroke_width
+
+    def width_whole(ink):
+        mask = ink >= 0.5
+        if not mask.any():
+            return 0.0
+        return float(np.median(np.minimum(_runs(mask), _runs(mask.T).T)[mask]))
+
+    def even_whole(ink):
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        if rows.size == 0:
+            return ink
+        side = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+        width = width_whole(ink)
+        if width >= THIN * side:
+            return ink
+        r = max(1, round((EVEN_PEN * side - width) / 2))
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+        return ndimage.grey_dilation(ink, footprint=dy**2 + dx**2 <= r * r + r,
+                                     mode="constant", cval=0.0)
+
+    rng = np.random.default_rng(21)
+    widened = 0
+    for i in range(300):
+        h, w = (int(v) for v in rng.integers(8, 160, 2))
+        ink = np.zeros((h, w))
+        for _ in range(int(rng.integers(0, 4))):
+            pen = int(rng.integers(1, 12))
+            y, x = int(rng.integers(-5, h)), int(rng.integers(-5, w))
+            if rng.random() < 0.5:
+                ink[max(y, 0):y + pen, max(x, 0):x + int(rng.integers(1, w))] = rng.random()
+            else:
+                ink[max(y, 0):y + int(rng.integers(1, h)), max(x, 0):x + pen] = 1.0
+        if i % 10 == 0:
+            ink[int(rng.integers(0, h)), int(rng.integers(0, w))] = 0.7  # a single pixel
+        assert stroke_width(ink) == width_whole(ink)
+        got, want = even_strokes(ink), even_whole(ink)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        widened += got is not ink
+    assert widened >= 50

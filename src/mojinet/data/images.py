@@ -114,14 +114,27 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     return np.bincount(run)[run].reshape(h, w + 1)[:, :w] * mask
 
 
+def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the ink (> 0), or None for a blank picture."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(ink.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 def stroke_width(ink: np.ndarray) -> float:
     """(h, w) ink → the strokes' width in pixels: over the pixels of ink ≥ 0.5, the median of
     the shorter of the horizontal and vertical runs through each (a stroke's width across it;
-    √2 times that for a diagonal one). 0 when no pixel reaches 0.5."""
-    mask = ink >= 0.5
+    √2 times that for a diagonal one). 0 when no pixel reaches 0.5. Measured on the ink's box:
+    a run ends where the ink does, so the paper around it changes no run."""
+    box = _ink_box(ink)
+    if box is None:
+        return 0.0
+    mask = ink[box] >= 0.5
     if not mask.any():
         return 0.0
-    across = np.minimum(_runs(mask), _runs(mask.T).T)  # (h, w)
+    across = np.minimum(_runs(mask), _runs(mask.T).T)  # (bh, bw)
     return float(np.median(across[mask]))
 
 
@@ -135,18 +148,25 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
     of a real writer's kanji drawn so, 93 % once thickened; docs/images.md). Strokes at least
     ``THIN`` wide (every pen of the draw page, whose 18 px on the 280 px pad are 6.4 % of any
     box) are left exactly as they are."""
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
+    box = _ink_box(ink)
+    if box is None:
         return ink
-    side = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
-    width = stroke_width(ink)
+    rows, cols = box
+    side = max(rows.stop - rows.start, cols.stop - cols.start)
+    width = stroke_width(ink[box])
     if width >= THIN * side:
         return ink
     r = max(1, round((EVEN_PEN * side - width) / 2))
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     disk = dy**2 + dx**2 <= r * r + r
-    return ndimage.grey_dilation(ink, footprint=disk, mode="constant", cval=0.0)
+    # Only the box and r pixels around it can gain ink; beyond the picture the ink is 0 (cval),
+    # and so is the paper around the box, so dilating this part alone changes no pixel.
+    h, w = ink.shape
+    near = (slice(max(rows.start - r, 0), min(rows.stop + r, h)),
+            slice(max(cols.start - r, 0), min(cols.stop + r, w)))
+    out = np.zeros_like(ink)
+    out[near] = ndimage.grey_dilation(ink[near], footprint=disk, mode="constant", cval=0.0)
+    return out
 
 
 def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> np.ndarray:
