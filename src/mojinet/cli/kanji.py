@@ -93,7 +93,8 @@ def cmd_train_radical(args) -> int:
         results["component_head"] = {k: head[k] for k in ("per_component", "exact_set")}
     for style in args.eval_styles:  # other writers, in other styles
         held = synthetic_dataset(args.charset, args.test_per_class, args.size, TEST_SEED, style)
-        training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
+        inputs = model.inputs(held.X)  # (n, n_inputs)
+        training[f"test_accuracy_{style}"] = evaluate(model.network, inputs, held.y)[1]
         results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
     path = save_model(model, args.out)
     if args.json:
@@ -125,8 +126,8 @@ def cmd_kanji_eval(args) -> int:
     results = {}
     for style in args.styles:
         data = synthetic_dataset("".join(model.classes), args.per_class, h, args.seed, style)
-        top1 = topk_accuracy(model.network, data.X, data.y, 1)
-        topk = topk_accuracy(model.network, data.X, data.y, args.top)
+        top1 = topk_accuracy(model, data.X, data.y, 1)  # the model reads the images
+        topk = topk_accuracy(model, data.X, data.y, args.top)
         results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
         say(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
                f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")
