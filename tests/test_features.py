@@ -210,3 +210,17 @@ def test_export_refuses_a_planes_model(trained, tmp_path, capsys):
     assert main(["export", str(path), "--onnx", str(tmp_path / "m.onnx")]) != 0
     assert "an ONNX graph carries only the network" in capsys.readouterr().err
     assert not (tmp_path / "page").exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_radicals_reads_the_planes(trained, tmp_path, capsys):
+    _, path = trained
+    fig = tmp_path / "r.png"
+    assert main(["radicals", str(path), "--samples", "4", "--min-kanji", "1", "--shuffles", "2",
+                 "--figure", str(fig), "--figure-rows", "2"]) == 0, capsys.readouterr().err
+    assert fig.stat().st_size > 0
+
+
+def test_figures_refuse_a_planes_model_with_advice(trained, tmp_path, capsys):
+    _, path = trained
+    assert main(["figures", str(path), "--out", str(tmp_path / "f"), "--formats", "png"]) != 0
+    assert "this model reads pixels+directions" in capsys.readouterr().err

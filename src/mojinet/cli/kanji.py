@@ -40,7 +40,8 @@ def cmd_radicals(args) -> int:
     model, h = load_square_model(args.model, "radicals")
     data = synthetic_dataset("".join(model.classes), args.samples, h, args.seed, args.style)
     started = time.perf_counter()
-    report = analyse(model.network, model.classes, data.X, data.y, min_kanji=args.min_kanji,
+    inputs = model.inputs(data.X)  # (n, n_inputs): the pixels, and planes if it reads them
+    report = analyse(model.network, model.classes, inputs, data.y, min_kanji=args.min_kanji,
                      shuffles=args.shuffles, threshold=args.threshold, seed=args.seed)
     seconds = time.perf_counter() - started
     summary = report.summary()
@@ -66,7 +67,7 @@ def cmd_radicals(args) -> int:
             say(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "
                    f"L{r['layer']} #{r['neuron']:<6}  {r['shuffled_best_auc']:.3f}")
     if args.figure:
-        fig = figure(report, model.network, data.X, data.y, model.classes, (h, h),
+        fig = figure(report, model.network, inputs, data.y, model.classes, (h, h),
                      top=args.figure_rows)
         with atomic_writer(args.figure) as f:
             fig.savefig(f, format=Path(args.figure).suffix.lstrip(".") or "png")
