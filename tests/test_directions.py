@@ -114,4 +114,4 @@ def test_input_features_put_the_planes_after_the_pixels(rng):
     np.testing.assert_array_equal(out[:, :64], X)
     np.testing.assert_array_equal(out[:, 64:], direction_planes(X, (8, 8), 2))
     assert InputFeatures.from_record(both.record(), (8, 8)) == both
-    assert InputFeatures.from_record(None, (8, 8)) == pixels
+    assert InputFeatures.from_record(None, (8, 8)) == pixels == InputFeatures("pixels", (8, 8), 4)

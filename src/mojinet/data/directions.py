@@ -132,6 +132,8 @@ class InputFeatures:
             raise ValueError(f"features must be one of {', '.join(FEATURES)}; got {self.name!r}")
         if isinstance(self.pool, bool) or not isinstance(self.pool, int) or self.pool < 1:
             raise ValueError(f"direction_pool must be a whole number >= 1, got {self.pool!r}")
+        if self.name == "pixels":  # no planes to pool: every pixels model reads alike
+            object.__setattr__(self, "pool", 1)
 
     @property
     def n_pixels(self) -> int:
