@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mojinet import load_model  # noqa: E402
 from mojinet.data.images import ImageError, to_input  # noqa: E402
 from mojinet.data.render import draw  # noqa: E402
-from mojinet.data.strokes import read_strokes  # noqa: E402
 from mojinet.models import model_path  # noqa: E402
-from mojinet.real_eval import wilson_interval  # noqa: E402
+from mojinet.real_eval import read_real, wilson_interval  # noqa: E402
 from photos import CONDITIONS, Light, photo, place  # noqa: E402
 
 INK_SIZE = 112  # the side of the drawn character before it is placed on the page
@@ -80,13 +79,14 @@ def score(model, samples, pen_frac: float, light: Light, rng) -> tuple[np.ndarra
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model", help="a model file or a shipped model's name")
-    p.add_argument("--real", nargs="+", required=True, help="strokes files (tegaki, Tomoe, …)")
+    p.add_argument("--real", nargs="+", required=True,
+                   help="strokes files (tegaki, Tomoe, …), as real-eval takes them (,session=S)")
     p.add_argument("--pens", nargs="+", type=float, default=[0.02, 0.035],
                    help="pen widths as fractions of the character's box")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     model = load_model(model_path(args.model))
-    samples = [s for path in args.real for s in read_strokes(path) if s.label in model.classes]
+    samples = [s for s in read_real(args.real)[0] if s.label in model.classes]
     if not samples:
         raise SystemExit("no sample of the model's classes in --real")
     print(f"{args.model}: {len(samples)} real samples within its {len(model.classes)} classes "

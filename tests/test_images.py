@@ -102,3 +102,52 @@ def test_decompression_bomb_is_refused_before_decoding():
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError):
         open_image(tmp_path / "nope.png")
+
+
+# ----------------------------------------------------------------------------- thin strokes
+def test_runs_by_hand():
+    from mojinet.data.images import _runs
+
+    mask = np.array([[1, 1, 0, 1],
+                     [0, 1, 1, 1]], bool)
+    assert _runs(mask).tolist() == [[2, 2, 0, 1], [0, 3, 3, 3]]  # no run wraps to the next row
+
+
+@pytest.mark.parametrize("t", [1, 3, 7])
+def test_stroke_width_of_a_bar_is_its_thickness(t):
+    from mojinet.data.images import stroke_width
+
+    a = np.zeros((60, 80))
+    a[20 : 20 + t, 5:75] = 1.0
+    assert stroke_width(a) == t and stroke_width(a.T) == t
+    assert stroke_width(np.zeros((5, 5))) == 0.0
+
+
+def test_a_hairline_is_widened_and_keeps_its_ink():
+    from mojinet.data.images import EVEN_PEN, THIN, even_strokes, stroke_width
+
+    a = np.zeros((220, 220))
+    a[110, 20:200] = 1.0  # a cross of 1-px lines, 180 px long: 0.6 % of its side
+    a[20:200, 110] = 1.0
+    b = even_strokes(a)
+    assert THIN * 180 <= stroke_width(b) <= EVEN_PEN * 180 + 1
+    assert (b >= a).all()  # a dilation: no ink is lost
+
+
+def test_the_draw_pages_pen_is_never_thickened():
+    """The page's 18 px pen on its 280 px pad is 6.4 % of any box: its drawings (big or small,
+    any shape) pass ``even_strokes`` untouched, so net.js and the server agree trivially there."""
+    from PIL import ImageDraw
+
+    from mojinet.data.images import even_strokes, ink_map
+
+    rng = np.random.default_rng(0)
+    for k in range(30):
+        img = Image.new("L", (280, 280), 255)
+        pen = ImageDraw.Draw(img)
+        reach = 260 if k % 3 else 60
+        for _ in range(int(rng.integers(1, 6))):
+            points = [tuple(rng.uniform(10, 10 + reach, 2)) for _ in range(int(rng.integers(2, 6)))]
+            pen.line(points, fill=0, width=18, joint="curve")
+        ink = ink_map(np.asarray(img, np.float64) / 255.0)
+        assert even_strokes(ink) is ink, k

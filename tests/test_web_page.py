@@ -156,8 +156,9 @@ def test_browser_preprocessing_is_exactly_to_input(browser, digits_model, tmp_pa
     box = round(size * 20 / 28)
     with static_page(browser, digits_model, tmp_path / "site") as page:
         drawings = _random_drawings(page, size, box, 40, seed=size)
-    exact = 0
+    exact = thickened = 0
     for k, d in enumerate(drawings):
+        thickened += _thickened(_png(d["png"]))
         try:
             want = to_input(_png(d["png"]), size=size, box=box).reshape(-1)
         except ImageError as e:
@@ -169,6 +170,18 @@ def test_browser_preprocessing_is_exactly_to_input(browser, digits_model, tmp_pa
             (k, float(np.abs(got - want).max()))
         exact += np.array_equal(got, want)
     assert exact >= len(drawings) // 2, exact
+    assert thickened >= 3, thickened  # net.js's evenStrokes is exercised, not only its no-op
+
+
+def _thickened(png: bytes) -> bool:
+    """Whether images.even_strokes widens this picture's strokes."""
+    from mojinet.data.images import even_strokes, ink_map, open_image, to_grey
+
+    try:
+        ink = ink_map(to_grey(open_image(png)))
+    except ValueError:
+        return False
+    return even_strokes(ink) is not ink
 
 
 # ----------------------------------------------------------------------------- sigmoid outputs

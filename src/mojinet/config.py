@@ -72,6 +72,7 @@ class RunConfig:
     momentum: float = 0.0  # SGD momentum μ
     nesterov: bool = False
     weight_decay: float = 3e-5  # L2 λ (weights only)
+    l2_sp: float = 0.0  # fine-tune: L2-SP α, (α/2)‖w − w₀‖² towards the start w₀; 0: off
     schedule: str = "cosine"  # how η changes over the epochs
     step_size: int = 10  # step schedule: epochs between drops of η
     gamma: float = 0.5  # step schedule: factor at each drop
@@ -361,6 +362,10 @@ def _check_optimizer(c: RunConfig) -> None:
     _need(c.optimizer == "sgd" or not (c.momentum or c.nesterov),
           f"momentum and nesterov belong to SGD; {c.optimizer} has its own running means")
     _need(c.weight_decay >= 0, f"weight_decay must be >= 0, got {c.weight_decay:g}")
+    _need(c.l2_sp >= 0, f"l2_sp must be >= 0 (0: off), got {c.l2_sp:g}")
+    _need(not c.l2_sp or c.finetune is not None,
+          "l2_sp pulls the weights towards those a fine-tune starts from: give finetune MODEL "
+          "(--finetune MODEL), or l2_sp 0")
     _one_of("schedule", c.schedule, SCHEDULES)
     _need(c.step_size >= 1, f"step_size must be >= 1 epoch, got {c.step_size}")
     _need(0 < c.gamma <= 1, f"gamma must be in (0, 1], got {c.gamma:g}")

@@ -209,7 +209,9 @@ class _Run:
                                      max(len(self.data.eval), len(self.data.test))))
         self.trunk = _network(config, self.data.train, self.features)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
-        self.optimizer = optimizer_of(config)
+        # L2-SP's anchor w₀: the weights the fine-tune starts from (before a resume's restore)
+        anchor = [W.copy() for W in self.net.weights] if config.l2_sp else None
+        self.optimizer = optimizer_of(config, anchor)
         self.rng = np.random.default_rng(config.seed)
         self.history = History()
         self.best = BestCheckpoint() if config.best else None
@@ -379,10 +381,14 @@ def network_of(config: RunConfig, n_in: int, n_out: int, dtype=np.float32) -> Ne
                    seed=config.seed, dtype=dtype)
 
 
-def optimizer_of(config: RunConfig):
-    """The optimiser ``config`` describes (η, momentum, Nesterov, weight decay)."""
+def optimizer_of(config: RunConfig, anchor=None):
+    """The optimiser ``config`` describes (η, momentum, Nesterov, weight decay, L2-SP towards
+    ``anchor``: the starting weights [W¹, …] of a fine-tune, needed when ``l2_sp`` > 0)."""
+    if config.l2_sp and anchor is None:
+        raise ConfigError("l2_sp needs the weights the fine-tune starts from (anchor)")
     return make_optimizer(config.optimizer, config.eta, momentum=config.momentum,
-                          nesterov=config.nesterov, weight_decay=config.weight_decay)
+                          nesterov=config.nesterov, weight_decay=config.weight_decay,
+                          l2_sp=config.l2_sp, anchor=anchor if config.l2_sp else None)
 
 
 def schedule_of(config: RunConfig):
@@ -480,6 +486,7 @@ def _describe(c: RunConfig, data: RunData) -> str:
             f"{c.optimizer}, batch {c.batch_size}, eta {c.eta:g} ({c.schedule}"
             f"{f', warm-up {c.warmup}' if c.warmup else ''}), momentum {c.momentum:g}"
             f"{' (Nesterov)' if c.nesterov else ''}, L2 {c.weight_decay:g}, "
+            f"{f'L2-SP {c.l2_sp:g}, ' if c.l2_sp else ''}"
             f"dropout {c.dropout[0]:g}/{c.dropout[1]:g}, max-norm {c.max_norm:g}, "
             f"augmentation: {describe_augment(aug) if aug else 'none'}, {c.epochs} epochs, "
             f"seed {c.seed}")

@@ -174,11 +174,12 @@ def _add_run_flags(t, base: RunConfig) -> None:
     t.add_argument("--finetune", default=base.finetune, metavar="MODEL",
                    help="start from MODEL's weights instead of random ones (same layer sizes); "
                         "with --dataset strokes:DIR (and no --preset/--config): learn your hand "
-                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in)")
+                        "(MODEL's network, 4 epochs at eta 0.003, replayed samples mixed in, "
+                        "no L2-SP)")
     t.add_argument("--replay", type=int, default=base.replay, metavar="N",
                    help="fine-tune: N images a class in a class-balanced mix of your samples "
                         "and replayed ones of the model's original data, so it does not forget "
-                        "them (default on strokes: 30, at least 1500 in all; else 0: none)")
+                        "them (default on strokes: 90, at least 1500 in all; else 0: none)")
     t.add_argument("--engine", default=base.engine, choices=ENGINES,
                    help="how to compute: the readable reference, the NumPy/BLAS or the "
                         "compiled (Numba) fast path; auto picks the fastest that can")
@@ -261,6 +262,9 @@ def _add_optimizer_flags(t, base: RunConfig) -> None:
                    help="Nesterov momentum (SGD)")
     t.add_argument("--weight-decay", type=float, default=base.weight_decay,
                    help="L2 regularisation strength λ (weights only)")
+    t.add_argument("--l2-sp", type=float, default=base.l2_sp, metavar="ALPHA",
+                   help="fine-tune: L2-SP, the cost gains ALPHA/2·‖w − w0‖², pulling the weights "
+                        "towards those of the --finetune model (weights only; 0: off)")
 
 
 def _add_regularisation_flags(t, base: RunConfig) -> None:

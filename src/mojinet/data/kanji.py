@@ -41,9 +41,10 @@ from .handwriting import Style, get_style, render
 from .kanjivg import CREDIT, load_glyph
 
 CACHE_ENV = fetch.CACHE_ENV  # MOJINET_CACHE
-GENERATOR_VERSION = 4  # bump when the drawing changes, so old cache files are not reused
+GENERATOR_VERSION = 5  # bump when the drawing changes, so old cache files are not reused
 # (2: per-component variation, pen shape, square and crowding in the default style; 3: centre of
-# mass at size/2, where predict puts it; 4: scan and pencil pages read by the photo path)
+# mass at size/2, where predict puts it; 4: scan and pencil pages read by the photo path; 5: that
+# path widens strokes thinner than 4 % of the box, images.even_strokes)
 # The engines that draw: "reference" (handwriting.render, PIL at 4×, one image at a time) and
 # "fast" (fastwriter.render_batch: the same strokes, an analytic rasteriser, batches). Their
 # images differ within fastdraw's stated bounds, so each has its own cache files.

@@ -23,7 +23,15 @@ from ..nn.activations import SOFTMAX
 from ..nn.costs import CROSS_ENTROPY
 from ..nn.network import Gradients, Network
 from . import compiled
-from .common import ACT_CODES, LayerBuffers, check_data, check_trainer, check_weights, velocities
+from .common import (
+    ACT_CODES,
+    LayerBuffers,
+    anchors,
+    check_data,
+    check_trainer,
+    check_weights,
+    velocities,
+)
 
 Array = np.ndarray
 
@@ -128,18 +136,20 @@ class BlasTrainer:
 
     def _fused_step(self, rows):
         """``step(l)``: ``SGD.step`` for layer l in one compiled pass per array (biases are not
-        decayed), with η, μ and λ as the optimiser has them now."""
+        decayed), with η, μ, λ and L2-SP's α and w₀ as the optimiser has them now."""
         net, opt = self.net, self.optimizer
         dt = net.dtype
-        eta, mu, lam, zero = (dt.type(v) for v in (opt.eta, opt.momentum, opt.weight_decay, 0))
+        eta, mu, lam, alpha, zero = (dt.type(v) for v in (opt.eta, opt.momentum, opt.weight_decay,
+                                                          opt.l2_sp, 0))
+        anchor = anchors(net, opt)  # w₀ (the weights themselves when α = 0)
         vel = velocities(net, opt)
         Ws, bs = net.weights, [b[None, :] for b in net.biases]  # biases as (1, fan_out) rows
         Vws, Vbs = (Ws, bs) if vel is None else (vel[0], [v[None, :] for v in vel[1]])
         gbs = [g[None, :] for g in self.nabla_b]
 
         def step(l: int) -> None:
-            rows.steps[l](Ws[l], self.nabla_w[l], Vws[l], eta, mu, lam)
-            compiled.dense_step(bs[l], gbs[l], Vbs[l], eta, mu, zero)
+            rows.steps[l](Ws[l], self.nabla_w[l], Vws[l], anchor[l], eta, mu, lam, alpha)
+            compiled.dense_step(bs[l], gbs[l], Vbs[l], bs[l], eta, mu, zero, zero)
 
         return step
 

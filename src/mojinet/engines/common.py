@@ -57,6 +57,19 @@ def velocities(net: Network, optimizer: SGD) -> tuple[list[Array], list[Array]] 
     return v[0::2], v[1::2]
 
 
+def anchors(net: Network, optimizer: SGD) -> list[Array]:
+    """L2-SP's anchors w₀ [W₀¹, …] as C-contiguous arrays of the network's dtype — or, when α = 0,
+    the weights themselves (so a kernel's α(w − w₀) is 0 without a second copy)."""
+    if not optimizer.l2_sp:
+        return list(net.weights)
+    anchor = optimizer.anchor
+    if anchor is None or len(anchor) != len(net.weights) or any(
+            np.shape(a) != W.shape for a, W in zip(anchor, net.weights)):
+        raise ValueError("l2_sp (L2-SP) needs the optimiser's anchor w₀: one array per weight "
+                         "matrix, of its shape (e.g. [W.copy() for W in net.weights])")
+    return [np.ascontiguousarray(a, dtype=net.dtype) for a in anchor]
+
+
 def check_data(net: Network, X: Array, Y: Array, order: Array) -> tuple[Array, Array]:
     """X (n, n_in) and Y (n, n_out) as C-contiguous arrays of the network's dtype (no copy when
     they are already), and ``order`` a 1-d int64 array of row indices into them."""

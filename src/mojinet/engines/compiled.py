@@ -13,7 +13,8 @@ pass, backpropagation and SGD step fused:
              are 0, so most of its products are 0·w and need not be done);
   (BP1)      δᴸ from the cost (the formulas of ``costs.py``), and the batch's cost;
   (BP2)      δˡ = (δˡ⁺¹ (Wˡ⁺¹)ᵀ) ⊙ σ'(Zˡ), computed before Wˡ⁺¹ changes;
-  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ with the step w ← w − η(∂C/∂w + λw): without
+  (BP3/BP4)  ∂C/∂bˡ = Σ δˡ and ∂C/∂Wˡ = (Aˡ⁻¹)ᵀδˡ with the step w ← w − η(∂C/∂w + λw), plus
+             α(w − w₀) with L2-SP (``nn/optim.py``; the anchor w₀ laid out as the weights): without
              momentum each sample's −η·aₖ·δ goes straight into W (no gradient array); with
              momentum the first layer's ∂C/∂W is made a row at a time (from the batch's inputs
              compressed by columns) and used at once for v ← μv + (…), w ← w − ηv; later
@@ -44,6 +45,7 @@ from .common import (
     ACT_CODES,
     COST_CODES,
     LayerBuffers,
+    anchors,
     check_data,
     check_trainer,
     check_weights,
@@ -112,6 +114,7 @@ class CompiledTrainer:
         net, opt, buf = self.net, self.optimizer, self.buffers
         dt = net.dtype
         eta, mu, lam = dt.type(opt.eta), dt.type(opt.momentum), dt.type(opt.weight_decay)
+        alpha, anchor = dt.type(opt.l2_sp), anchors(net, opt)  # L2-SP: α, w₀ (or W: unused)
         costs = np.zeros(len(range(start, stop, self.batch_size)), dtype=np.float64)
         vel = velocities(net, opt)
         Vw, Vb = vel if vel is not None else (net.weights, net.biases)  # unused when μ = 0
@@ -120,6 +123,8 @@ class CompiledTrainer:
         placeholder = self.grads_t[:1]
         WTs = placeholder + [np.ascontiguousarray(W.T) for W in net.weights[1:]]
         VTs = placeholder + [np.ascontiguousarray(V.T) for V in Vw[1:]]
+        ATs = placeholder + [WT if a is W else np.ascontiguousarray(a.T)
+                             for W, WT, a in zip(net.weights[1:], WTs[1:], anchor[1:])]
         par = bool(self.parallel.any())
         try:
             with PARALLEL_LOCK if par else contextlib.nullcontext():
@@ -129,7 +134,7 @@ class CompiledTrainer:
                     tuple(WTs), tuple(VTs), tuple(self.grads_t), tuple(net.biases), tuple(Vb),
                     tuple(self.grad_b), tuple(buf.zs), tuple(buf.activations),
                     tuple(buf.deltas), self.act_codes, self.cost_code, eta, mu, lam, costs,
-                    self.parallel,
+                    self.parallel, anchor[0], tuple(ATs), alpha,
                 )
         finally:
             for W, WT in zip(net.weights[1:], WTs[1:]):
@@ -420,12 +425,12 @@ def _transpose_compressed(ptr, idx, val, rows, m, n_in):
 
 
 @_njit
-def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, eta, mu, lam):
+def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, W0, eta, mu, lam, alpha):
     """One momentum step for the first layer, row by row of W, with the gradient made on the fly:
     gₖ = Σ_r aᵣₖ δᵣ (BP4, row k of ∂C/∂W, summed over the batch's samples whose input k is not 0),
-    then vₖ ← μvₖ + (gₖ + λwₖ), wₖ ← wₖ − ηvₖ. G holds a (fan_out,) scratch row per block of
-    rows of W (blocks run in parallel): no gradient matrix is written and read back, and W and V
-    are each read and written once."""
+    then vₖ ← μvₖ + (gₖ + λwₖ + α(wₖ − w₀ₖ)), wₖ ← wₖ − ηvₖ (W0: L2-SP's anchor). G holds a
+    (fan_out,) scratch row per block of rows of W (blocks run in parallel): no gradient matrix is
+    written and read back, and W and V are each read and written once."""
     colptr, sample, value = _transpose_compressed(ptr, idx, val, rows, m, W.shape[0])
     n_in, blocks = W.shape[0], G.shape[0]
     for c in _prange(blocks):
@@ -433,33 +438,47 @@ def _momentum_step_compressed(ptr, idx, val, rows, m, D, W, V, G, eta, mu, lam):
         for k in range(c * n_in // blocks, (c + 1) * n_in // blocks):
             g[:] = 0
             _add_rows(g, D, sample, value, colptr[k], colptr[k + 1])  # Σ_r aᵣₖ δᵣ
-            w, v = W[k], V[k]  # (fan_out,)
-            for j in range(w.shape[0]):
-                v[j] = mu * v[j] + (g[j] + lam * w[j])
-                w[j] -= eta * v[j]
+            w, v, w0 = W[k], V[k], W0[k]  # (fan_out,)
+            if alpha != 0:
+                for j in range(w.shape[0]):
+                    v[j] = mu * v[j] + (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
+                    w[j] -= eta * v[j]
+            else:  # without L2-SP: no second array read
+                for j in range(w.shape[0]):
+                    v[j] = mu * v[j] + (g[j] + lam * w[j])
+                    w[j] -= eta * v[j]
 
 
 _momentum_step_compressed_par = _parallel(_momentum_step_compressed)
 
 
 @_njit
-def _decay(W, eta, lam):
-    """W ← (1 − ηλ)W: the weight-decay half of a step without momentum (nothing when λ = 0)."""
-    if lam != 0:
-        shrink = 1 - eta * lam
-        for k in range(W.shape[0]):
-            w = W[k]  # a row
-            for j in range(w.shape[0]):
-                w[j] *= shrink
+def _decay(W, W0, eta, lam, alpha):
+    """W ← (1 − ηλ)W − ηα(W − W0): the decay half of a step without momentum (nothing when
+    λ = α = 0)."""
+    for k in range(W.shape[0]):
+        _decay_row(W[k], W0[k], eta, lam, alpha)
 
 
 @_njit
-def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
-    """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW) without momentum, fused: the decay (1 − ηλ)W first, then each
+def _decay_row(w, w0, eta, lam, alpha):
+    """A row of ``_decay``: w ← (1 − ηλ)w − ηα(w − w₀) (L2-SP, anchor row w0)."""
+    shrink = 1 - eta * lam
+    if alpha != 0:
+        for j in range(w.shape[0]):
+            w[j] = w[j] * shrink - eta * alpha * (w[j] - w0[j])
+    elif lam != 0:
+        for j in range(w.shape[0]):
+            w[j] *= shrink
+
+
+@_njit
+def _step_compressed(ptr, idx, val, rows, m, D, W, W0, eta, lam, alpha):
+    """W ← W − η((Aˡ⁻¹)ᵀδˡ + λW + α(W − W0)) without momentum, fused: the decay first, then each
     sample's −η·aₖ·δ added to row k of W straight away. The sum is the same as building ∂C/∂W and
     stepping (only the order of the float additions differs), but W is read and written once
     instead of W and then a gradient of the same size."""
-    _decay(W, eta, lam)
+    _decay(W, W0, eta, lam, alpha)
     for r in range(m):
         d = D[r]  # δ of sample r: (fan_out,)
         row = rows[r]
@@ -470,17 +489,14 @@ def _step_compressed(ptr, idx, val, rows, m, D, W, eta, lam):
 
 
 @_njit
-def _step_compressed_by_rows(ptr, idx, val, rows, m, D, W, eta, lam):
+def _step_compressed_by_rows(ptr, idx, val, rows, m, D, W, W0, eta, lam, alpha):
     """``_step_compressed`` row by row of W (rows in parallel): the batch compressed by columns,
     then for each row k its decay and the samples' −η·aₖ·δ in the order of the samples — the
     same additions into each weight, in the same order, as ``_step_compressed``."""
     colptr, sample, value = _transpose_compressed(ptr, idx, val, rows, m, W.shape[0])
-    shrink = 1 - eta * lam
     for k in _prange(W.shape[0]):
         w = W[k]  # (fan_out,)
-        if lam != 0:
-            for j in range(w.shape[0]):
-                w[j] *= shrink
+        _decay_row(w, W0[k], eta, lam, alpha)
         for q in range(colptr[k], colptr[k + 1]):
             c, d = -eta * value[q], D[sample[q]]  # −η·aₖ and δ of that sample: (fan_out,)
             for j in range(w.shape[0]):
@@ -491,18 +507,23 @@ _step_compressed_by_rows_par = _parallel(_step_compressed_by_rows)
 
 
 @_njit
-def dense_step(W, G, V, eta, mu, lam):
-    """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw), or with momentum
-    v ← μv + (g + λw), w ← w − ηv (V is ignored when μ = 0)."""
+def dense_step(W, G, V, W0, eta, mu, lam, alpha):
+    """SGD.step for one weight matrix from its gradient G: w ← w − η(g + λw + α(w − w₀)), or with
+    momentum v ← μv + (g + λw + α(w − w₀)), w ← w − ηv (V is ignored when μ = 0; W0 is L2-SP's
+    anchor w₀, ignored when α = 0: pass W itself)."""
     for k in _prange(W.shape[0]):
-        w, g, v = W[k], G[k], V[k]  # (fan_out,)
-        if mu != 0:
+        w, g, v, w0 = W[k], G[k], V[k], W0[k]  # (fan_out,)
+        if mu != 0 and alpha != 0:
+            for j in range(w.shape[0]):
+                v[j] = mu * v[j] + (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
+                w[j] -= eta * v[j]
+        elif mu != 0:  # without L2-SP: no second array read
             for j in range(w.shape[0]):
                 v[j] = mu * v[j] + (g[j] + lam * w[j])
                 w[j] -= eta * v[j]
         else:
             for j in range(w.shape[0]):
-                w[j] -= eta * (g[j] + lam * w[j])
+                w[j] -= eta * (g[j] + lam * w[j] + alpha * (w[j] - w0[j]))
 
 
 dense_step_par = _parallel(dense_step)
@@ -565,15 +586,12 @@ _gradient_t_par = _parallel(_gradient_t)
 
 
 @_njit
-def _step_t(A, m, D, WT, eta, lam):
-    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT) without momentum, fused as in ``_step_compressed`` (rows of WT
-    in parallel, each with the samples in order)."""
-    shrink = 1 - eta * lam
+def _step_t(A, m, D, WT, WT0, eta, lam, alpha):
+    """WT ← WT − η(δˡᵀAˡ⁻¹ + λWT + α(WT − WT0)) without momentum, fused as in
+    ``_step_compressed`` (rows of WT in parallel, each with the samples in order)."""
     for j in _prange(WT.shape[0]):
         w = WT[j]  # (fan_in,)
-        if lam != 0:
-            for k in range(w.shape[0]):
-                w[k] *= shrink
+        _decay_row(w, WT0[j], eta, lam, alpha)
         for r in range(m):
             c, a = -eta * D[r, j], A[r]  # (fan_in,)
             for k in range(a.shape[0]):
@@ -586,13 +604,14 @@ _step_t_par = _parallel(_step_t)
 @_njit
 def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0, V0, G0, WTs,
                    VTs, GTs, bs, Vbs, gbs, Zs, As, Ds, acts, cost_code, eta, mu, lam, costs,
-                   parallel):
+                   parallel, anchor0, anchor_ts, alpha):
     """Forward, backprop and SGD step for each batch starting at start, … < stop. See the module
     docstring for the equations. Layer 0 reads the training inputs compressed by rows (X_ptr,
     X_idx, X_val) and has its weights W0 as they are; layers l ≥ 1 have theirs transposed in
     WTs[l] (WTs[0] is a placeholder), likewise velocities VTs and gradient buffers GTs; G0 (a row
     per block of layer 0's rows) and gbs[l] are scratch for layer 0's weight gradient and the
-    bias gradients; S (n,): each sample's weight in the cost (it enters sₓCₓ and δᴸ, computed
+    bias gradients; anchor0 and anchor_ts[l] are L2-SP's anchors w₀ (α = ``alpha``), laid out
+    as W0 and WTs[l]; S (n,): each sample's weight in the cost (it enters sₓCₓ and δᴸ, computed
     serially, so the parallel kernels need nothing more). ``parallel[l]``: 1 for layers whose
     kernels run in parallel (the same numbers). Returns how many batches were done (the last
     one without its step if its cost was not finite)."""
@@ -633,7 +652,7 @@ def _train_batches(X_ptr, X_idx, X_val, Y, S, order, start, stop, batch_size, W0
                 _backprop_t(Ds[l], m, WTs[l], Zs[l - 1], As[l - 1], Ds[l - 1], acts[l - 1])
             _bias_step(Ds[l], m, bs[l], Vbs[l], gbs[l], eta, mu)
             _weight_step(X_ptr, X_idx, X_val, rows, m, l, Ds[l], W0, V0, G0, As, WTs, VTs, GTs,
-                         eta, mu, lam, par)
+                         eta, mu, lam, par, anchor0, anchor_ts, alpha)
     return done
 
 
@@ -655,28 +674,30 @@ def _bias_step(D, m, b, vb, gb, eta, mu):
 
 @_njit
 def _weight_step(X_ptr, X_idx, X_val, rows, m, l, D, W0, V0, G0, As, WTs, VTs, GTs, eta, mu,
-                 lam, par):
+                 lam, par, anchor0, anchor_ts, alpha):
     """(BP4) ∂C/∂Wˡ = (Aˡ⁻¹)ᵀ δˡ and the step for Wˡ: fused without momentum; with momentum a
-    row at a time for layer 0, through a gradient buffer for the others."""
+    row at a time for layer 0, through a gradient buffer for the others. (W0 is layer 0's
+    weights; anchor0 and anchor_ts[l] the L2-SP anchors.)"""
     if l == 0 and mu == 0 and par:
-        _step_compressed_by_rows_par(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+        _step_compressed_by_rows_par(X_ptr, X_idx, X_val, rows, m, D, W0, anchor0, eta, lam, alpha)
     elif l == 0 and mu == 0:
-        _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, eta, lam)
+        _step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, anchor0, eta, lam, alpha)
     elif l == 0 and par:
-        _momentum_step_compressed_par(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, eta, mu,
-                                      lam)
+        _momentum_step_compressed_par(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, anchor0, eta, mu,
+                                      lam, alpha)
     elif l == 0:
-        _momentum_step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, eta, mu, lam)
+        _momentum_step_compressed(X_ptr, X_idx, X_val, rows, m, D, W0, V0, G0, anchor0, eta, mu,
+                                  lam, alpha)
     elif mu == 0 and par:
-        _step_t_par(As[l - 1], m, D, WTs[l], eta, lam)
+        _step_t_par(As[l - 1], m, D, WTs[l], anchor_ts[l], eta, lam, alpha)
     elif mu == 0:
-        _step_t(As[l - 1], m, D, WTs[l], eta, lam)
+        _step_t(As[l - 1], m, D, WTs[l], anchor_ts[l], eta, lam, alpha)
     elif par:
         _gradient_t_par(As[l - 1], m, D, GTs[l])
-        dense_step_par(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+        dense_step_par(WTs[l], GTs[l], VTs[l], anchor_ts[l], eta, mu, lam, alpha)
     else:
         _gradient_t(As[l - 1], m, D, GTs[l])
-        dense_step(WTs[l], GTs[l], VTs[l], eta, mu, lam)
+        dense_step(WTs[l], GTs[l], VTs[l], anchor_ts[l], eta, mu, lam, alpha)
 
 
 

@@ -155,8 +155,67 @@
     return cur;
   }
 
-  // Crop to the ink, scale the longer side to `box`, centre by the centre of mass in size×size.
+  // images.stroke_width: over the pixels of ink ≥ 0.5, the median of the shorter of the
+  // horizontal and vertical runs through each.
+  function strokeWidth(ink, w, h) {
+    const across = new Int32Array(w * h);
+    for (let y = 0; y < h; y++) {          // horizontal runs
+      for (let x = 0; x < w;) {
+        if (ink[y * w + x] < 0.5) { x++; continue; }
+        let e = x;
+        while (e < w && ink[y * w + e] >= 0.5) e++;
+        for (let k = x; k < e; k++) across[y * w + k] = e - x;
+        x = e;
+      }
+    }
+    for (let x = 0; x < w; x++) {          // vertical runs: keep the shorter
+      for (let y = 0; y < h;) {
+        if (ink[y * w + x] < 0.5) { y++; continue; }
+        let e = y;
+        while (e < h && ink[e * w + x] >= 0.5) e++;
+        for (let k = y; k < e; k++) across[k * w + x] = Math.min(across[k * w + x], e - y);
+        y = e;
+      }
+    }
+    const widths = [];
+    for (let k = 0; k < w * h; k++) if (ink[k] >= 0.5) widths.push(across[k]);
+    return widths.length ? median(widths) : 0;
+  }
+
+  // images.even_strokes: strokes thinner than THIN of the ink's longer side widened to about
+  // EVEN_PEN of it (a maximum over a disk; beyond the picture is 0); others left as they are.
+  const THIN = 0.04, EVEN_PEN = 0.05;
+  function evenStrokes(ink, w, h) {
+    let r0 = -1, r1 = -1, c0 = w, c1 = -1;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (ink[y * w + x] !== 0) { if (r0 < 0) r0 = y; r1 = y; c0 = Math.min(c0, x); c1 = Math.max(c1, x); }
+      }
+    }
+    if (r0 < 0) return ink;
+    const side = Math.max(r1 - r0 + 1, c1 - c0 + 1), width = strokeWidth(ink, w, h);
+    if (width >= THIN * side) return ink;
+    const r = Math.max(1, roundHalfEven((EVEN_PEN * side - width) / 2));
+    const disk = [];
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dy * dy + dx * dx <= r * r + r) disk.push([dy, dx]);
+    const out = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let m = 0;
+        for (const [dy, dx] of disk) {
+          const yy = y + dy, xx = x + dx;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w && ink[yy * w + xx] > m) m = ink[yy * w + xx];
+        }
+        out[y * w + x] = m;
+      }
+    }
+    return out;
+  }
+
+  // Even thin strokes out, crop to the ink, scale the longer side to `box`, centre by the
+  // centre of mass in size×size.
   function fitAndCentre(ink, w, h, size, box) {
+    ink = evenStrokes(ink, w, h);
     let r0 = -1, r1 = -1, c0 = w, c1 = -1;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
