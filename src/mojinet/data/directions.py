@@ -98,9 +98,15 @@ def direction_planes(X: np.ndarray, image_shape: tuple[int, int], pool: int = 1)
         raise ValueError(f"direction_planes: pool must be a whole number >= 1, got {pool!r}")
     n, pool = len(X), int(pool)
     gx, gy = _sobel(X.reshape(n, h, w))  # (n, h, w) each
-    m = np.minimum(np.float32(1), np.hypot(gx, gy) / np.float32(SOBEL_STEP))  # (n, h, w) in [0, 1]
-    phi = np.arctan2(gy, gx) * np.float32(180 / np.pi) + np.float32(90)  # (n, h, w) stroke's way
-    u = np.mod(phi / np.float32(45), np.float32(N_PLANES))  # (n, h, w) in [0, 4]
+    m = np.sqrt(gx * gx + gy * gy)  # (n, h, w) |g|
+    m *= np.float32(1 / SOBEL_STEP)
+    np.minimum(m, np.float32(1), out=m)  # edge strength in [0, 1]
+    # u = φ / 45° with φ = atan2 + 90° in (−90°, 270°]: u in (−2, 6], folded into [0, 4)
+    u = np.arctan2(gy, gx)  # (n, h, w) radians
+    u *= np.float32(4 / np.pi)
+    u += np.float32(2)
+    u += np.float32(N_PLANES) * (u < 0)  # (np.mod is slow on float32 and gives the same)
+    u -= np.float32(N_PLANES) * (u >= N_PLANES)
     k = u.astype(np.intp)  # (n, h, w) the plane below (u >= 0: truncation is the floor)
     t = u - k  # (n, h, w) the share of the plane above
     k %= N_PLANES  # u may round up to 4.0
