@@ -224,3 +224,10 @@ def test_figures_refuse_a_planes_model_with_advice(trained, tmp_path, capsys):
     _, path = trained
     assert main(["figures", str(path), "--out", str(tmp_path / "f"), "--formats", "png"]) != 0
     assert "this model reads pixels+directions" in capsys.readouterr().err
+
+
+def test_info_says_what_the_inputs_are(trained, capsys):
+    _, path = trained
+    assert main(["info", str(path)]) == 0
+    assert "inputs: pixels+directions (256 pixels and 256 direction-plane cells, pool 2)" in \
+        capsys.readouterr().out
