@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.directions import FEATURES
 from .engines import ENGINES
 from .model_schema import MAX_LAYER_SIZE, MAX_LAYERS
 from .nn.activations import ACTIVATIONS
@@ -55,6 +56,8 @@ class RunConfig:
     data_dir: str | None = None  # folder with the dataset's files (None: bundled/cache)
     limit: int = 0  # use only the first N training (and test) images; 0: all
     validation: int = 0  # hold out N training images for the per-epoch checks; 0: check on test
+    features: str = "pixels"  # input neurons: pixels | pixels+directions (data/directions.py)
+    direction_pool: int = 4  # pixels+directions: planes pooled over blocks of N × N pixels
     # ------------------------------------------------------------------ network
     hidden: tuple[int, ...] = (16, 16)  # hidden layer sizes
     activation: str = "sigmoid"  # of every hidden layer
@@ -320,6 +323,10 @@ def _check_data(c: RunConfig) -> None:
     _need(not c.limit or c.validation < c.limit,
           f"validation must be < limit ({c.limit}) to leave images to train on, "
           f"got {c.validation}")
+    _one_of("features", c.features, FEATURES)
+    _need(1 <= c.direction_pool <= 64,
+          f"direction_pool must be from 1 to 64 pixels (the side of the blocks the direction "
+          f"planes are pooled over; 1: not pooled), got {c.direction_pool}")
 
 
 def _check_network(c: RunConfig) -> None:

@@ -268,7 +268,8 @@ def confusion_matrix(y_true: Array, y_pred: Array, n_classes: int) -> Array:
 
 
 def topk_accuracy(net, X: Array, y: Array, k: int, batch_size: int = 4096) -> float:
-    """Share of the rows of X whose class y is among the k most active outputs of ``net``."""
+    """Share of the rows of X whose class y is among the k most active outputs of ``net`` (a
+    Network, or a Model: that reads images, its own features of them)."""
     hits = 0
     for i in range(0, len(X), batch_size):
         A = net.feedforward(X[i : i + batch_size])  # (batch, n_out)

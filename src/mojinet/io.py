@@ -42,6 +42,7 @@ import numpy as np
 
 from . import engines  # network.feedforward's numbers, in fewer calls
 from ._files import atomic_write_bytes, name_problem
+from .data.directions import InputFeatures
 from .model_archive import Archive, Budget
 from .model_schema import (
     FORMAT,
@@ -79,6 +80,26 @@ class Model:
         return default_image_shape(self.network.sizes[0])
 
     @property
+    def features(self) -> InputFeatures:
+        """What its input neurons read, made from its images (``preprocessing["features"]``;
+        none recorded: the pixels)."""
+        return InputFeatures.from_record(self.preprocessing.get("features"), self.image_shape)
+
+    def inputs(self, X: np.ndarray) -> np.ndarray:
+        """The network's inputs for images X (batch, h·w) — the pixels, or the pixels and their
+        direction planes (``data.directions``): the one place images become network inputs.
+        Every command that feeds the network images goes through here (or ``feedforward``)."""
+        return self.features(X)  # (batch, n_inputs)
+
+    def feedforward(self, X: np.ndarray) -> np.ndarray:
+        """Output activations (batch, n_classes) for images X (batch, h·w)."""
+        return engines.feedforward(self.network, self.inputs(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The index of the most active output neuron for each image: (batch,)."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    @property
     def identity(self) -> str:
         """The SHA-256 of the network's parameters (``model_schema.parameters_sha256``): the same
         for two models exactly when their layer sizes and every weight and bias are."""
@@ -91,7 +112,7 @@ class Model:
         For a softmax output these are its probabilities; for sigmoid outputs (the chapter's
         network) each neuron's share of the total activation.
         """
-        A = engines.feedforward(self.network, X).astype(np.float64)  # (batch, n_classes)
+        A = self.feedforward(X).astype(np.float64)  # (batch, n_classes)
         if self.network.activations[-1].name == "softmax":
             return A
         A = np.clip(A, 0.0, None)

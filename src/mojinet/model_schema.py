@@ -15,7 +15,9 @@ The fields (version 1):
   ``MAX_LAYER_SIZE``); ``activations`` one known name per layer after the input (softmax only on
   the output layer); ``cost`` a known cost that suits the output layer;
 - ``classes`` one distinct text label per output neuron;
-- ``preprocessing`` (optional): ``image_shape`` [h, w] with h·w = sizes[0]; ``input`` text;
+- ``preprocessing`` (optional): ``image_shape`` [h, w] with h·w = sizes[0] (with ``features``
+  {``name`` "pixels" | "pixels+directions", ``pool`` 1 to 64}: the pixels and the direction
+  planes, ``data.directions``, = sizes[0]); ``input`` text;
   ``user_images`` {``method`` text, ``size`` = h, ``box`` 1 to size};
 - ``training`` (optional): the run's record (``config`` a table, ``status``, ``history`` one
   record per epoch, counts, times, accuracies; ``resume`` the state of an unfinished run);
@@ -195,8 +197,10 @@ def _check_preprocessing(pre, n_inputs: int) -> None:
         if len(shape) != 2:
             f["image_shape"].fail("[height, width]", shape)
         h, w = (f["image_shape"][i].whole(n, 1, MAX_LAYER_SIZE) for i, n in enumerate(shape))
-        if h * w != n_inputs:
-            f["image_shape"].fail(f"[h, w] with h·w = {n_inputs:,} input neurons", shape)
+        n_read = _check_features(f, pre.get("features"), (h, w))
+        if n_read != n_inputs:
+            what = "h·w" if n_read == h * w else f"h·w and the direction planes ({n_read:,})"
+            f["image_shape"].fail(f"[h, w] with {what} = {n_inputs:,} input neurons", shape)
     if "input" in pre:
         f["input"].text(pre["input"])
     if "user_images" in pre:
@@ -208,6 +212,19 @@ def _check_preprocessing(pre, n_inputs: int) -> None:
             g["size"].fail(f"the image height {h} (preprocessing.image_shape)", user["size"])
         if user.get("box") is not None:
             g["box"].whole(user["box"], 1, h)
+
+
+def _check_features(f: _Field, record, image_shape: tuple[int, int]) -> int:
+    """The input neurons ``preprocessing.features`` asks of images of ``image_shape``."""
+    from .data.directions import FEATURES, InputFeatures
+
+    if record is None:
+        return image_shape[0] * image_shape[1]
+    g = f["features"]
+    g.table(record)
+    g["name"].text(record.get("name"), list(FEATURES))
+    pool = g["pool"].whole(record.get("pool", 1), 1, 64)
+    return InputFeatures(record["name"], image_shape, pool).n_inputs
 
 
 _HISTORY_NUMBERS = ("train_cost", "eval_cost", "eval_accuracy", "seconds", "eta",

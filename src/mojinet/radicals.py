@@ -237,6 +237,7 @@ def _figure(report: RadicalReport, network, X: Array, y: Array, classes, image_s
     from .viz.style import WEIGHT_CMAP
 
     H, neurons = hidden_activations(network, X)
+    n_pixels = image_shape[0] * image_shape[1]  # X's first columns (direction planes may follow)
     index = {n: i for i, n in enumerate(neurons)}
     comp_all, M_all = component_table(classes, 1)
     col = {c: j for j, c in enumerate(comp_all)}
@@ -255,12 +256,12 @@ def _figure(report: RadicalReport, network, X: Array, y: Array, classes, image_s
         ax.axis("off")
         ax = fig.add_subplot(len(order), ncols, r * ncols + 2)
         if layer == 1:
-            w = network.weights[0][:, i].reshape(image_shape)
+            w = network.weights[0][:n_pixels, i].reshape(image_shape)  # from the pixels
             lim = float(np.abs(w).max()) or 1.0
             ax.imshow(w, cmap=WEIGHT_CMAP, vmin=-lim, vmax=lim)
         else:
             mean_input = (h[:, None] * X).sum(0) / max(float(h.sum()), 1e-9)  # (inputs,)
-            ax.imshow(mean_input.reshape(image_shape), cmap="gray_r")
+            ax.imshow(mean_input[:n_pixels].reshape(image_shape), cmap="gray_r")
         ax.set_title(f"L{layer} #{i} AUC {report.best[j]:.3f}", fontsize=7)
         ax.axis("off")
         has = M_all[y, col[comp]]  # (n,)
@@ -275,7 +276,7 @@ def _figure(report: RadicalReport, network, X: Array, y: Array, classes, image_s
                 break
         for e, k in enumerate(picked):
             ax = fig.add_subplot(len(order), ncols, r * ncols + 3 + e)
-            ax.imshow(X[k].reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(X[k, :n_pixels].reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
             ax.set_title(f"a = {h[k]:.2f}", fontsize=7)
             ax.axis("off")
     shuffled = report.shuffled_above

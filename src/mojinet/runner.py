@@ -30,6 +30,7 @@ from .config import ConfigError, RunConfig, read_config
 from .data.augment import Augment
 from .data.augment import describe as describe_augment
 from .data.dataset import Dataset
+from .data.directions import InputFeatures
 from .data.registry import get_spec, load_dataset
 from .io import Model, load_model, save_model
 from .nn.callbacks import BestCheckpoint, EarlyStopping, chain
@@ -44,8 +45,9 @@ from .run_memory import check as check_memory
 from .run_memory import estimate as estimate_memory
 from .saving import checkpoint_path, model_path, target_of
 
-__all__ = ["RunData", "RunInterrupted", "load_data", "model_dataset", "model_split",
-           "network_of", "optimizer_of", "preprocessing", "resume", "run", "schedule_of"]
+__all__ = ["RunData", "RunInterrupted", "features_of", "load_data", "model_dataset",
+           "model_split", "network_of", "optimizer_of", "preprocessing", "resume", "run",
+           "schedule_of"]
 
 Callback = Callable[[Network, EpochRecord], "bool | None"]
 Log = Callable[[str], None]
@@ -96,15 +98,30 @@ def load_data(config: RunConfig) -> RunData:
     return RunData(train_set, eval_set, "validation", test_set)
 
 
-def preprocessing(image_shape: tuple[int, int]) -> dict:
-    """What a model needs to read a user's picture the way its training images were made."""
+def preprocessing(image_shape: tuple[int, int],
+                  features: InputFeatures | None = None) -> dict:
+    """What a model needs to read a user's picture the way its training images were made (and,
+    for features other than the pixels, what it makes of the picture: ``Model.inputs``)."""
     h, w = image_shape
-    return {
+    out = {
         "image_shape": [h, w],
         "input": "pixel / 255, 1 = ink, 0 = background, rows flattened in C order",
         "user_images": {"method": "crop to ink, fit box, centre of mass", "size": h,
                         "box": round(h * 20 / 28)},
     }
+    if features is not None and features.name != "pixels":
+        out["features"] = features.record()
+        out["input"] += f", then {features.name} (mojinet.data.directions)"
+    return out
+
+
+def features_of(config: RunConfig, data: Dataset) -> InputFeatures:
+    """The input features ``config`` asks for, for images like ``data``'s."""
+    shape = data.image_shape or (1, data.n_features)
+    if config.features != "pixels" and data.image_shape is None:
+        raise ConfigError(f"features {config.features!r} reads images; {data.name} has no image "
+                          f"shape (use features pixels)")
+    return InputFeatures(config.features, tuple(shape), config.direction_pool)
 
 
 def model_dataset(model: Model) -> tuple[str, dict, str | None] | None:
@@ -187,9 +204,10 @@ class _Run:
                 log(note)
         self.data = load_data(config)
         train = self.data.train
-        check_memory(estimate_memory(config, len(train), train.n_features, train.n_classes,
+        self.features = features_of(config, train)
+        check_memory(estimate_memory(config, len(train), self.features.n_inputs, train.n_classes,
                                      max(len(self.data.eval), len(self.data.test))))
-        self.trunk = _network(config, self.data.train)
+        self.trunk = _network(config, self.data.train, self.features)
         self.net, self.head_record = _with_head(config, self.trunk, self.data.train)
         # L2-SP's anchor w₀: the weights the fine-tune starts from (before a resume's restore)
         anchor = [W.copy() for W in self.net.weights] if config.l2_sp else None
@@ -207,8 +225,14 @@ class _Run:
 
     # ------------------------------------------------------------------ training
     def execute(self) -> Model:
-        c, data = self.config, self.data
+        c, data, features = self.config, self.data, self.features
         targets = _teacher_targets(c, self.trunk, data.train, self.log)
+        augment = _augment(c, data.train)
+        X = data.train.X
+        if augment is not None and features.name != "pixels":  # distort the images, then read
+            augment = _Features(augment, features)
+        elif features.name != "pixels":
+            X = features(X)  # (n, n_inputs), once
         dropout, constraint = Dropout(*c.dropout), MaxNorm(c.max_norm) if c.max_norm else None
         batch_size = min(c.batch_size, len(data.train))  # the same batches, smaller buffers
         steps = engines.select(c.engine, self.net, self.optimizer, batch_size,
@@ -220,12 +244,12 @@ class _Run:
         if self.stopper is not None and self.stopper.waited >= self.stopper.patience:
             remaining = 0  # stopped early just before the process was killed
         try:
-            train(self.net, data.train.X, data.train.y, optimizer=self.optimizer,
+            train(self.net, X, data.train.y, optimizer=self.optimizer,
                   epochs=remaining, batch_size=batch_size, rng=self.rng,
-                  eval_data=(data.eval.X, data.eval.y), progress=self.progress,
+                  eval_data=(features(data.eval.X), data.eval.y), progress=self.progress,
                   schedule=schedule_of(c),
                   on_epoch_end=chain(self.best, self.stopper, self.after_epoch, *self.callbacks),
-                  history=self.history, augment=_augment(c, data.train), dropout=dropout,
+                  history=self.history, augment=augment, dropout=dropout,
                   constraint=constraint, targets=targets, steps=steps)
         except KeyboardInterrupt as e:
             self.mark("interrupted")
@@ -273,12 +297,13 @@ class _Run:
             model.training["best_epoch"] = self.best.best_epoch
         if not self.score_test:
             return self.save_final(model)
-        test_cost, test_acc = evaluate(self.trunk, test.X, test.y)
+        test_X = self.features(test.X)  # (n, n_inputs)
+        test_cost, test_acc = evaluate(self.trunk, test_X, test.y)
         model.training.update(test_accuracy=test_acc, test_cost=test_cost)
         if self.head_record is not None:
             from .nn.twohead import component_accuracy
 
-            self.head_record.update(component_accuracy(self.net, test.X, test.y))
+            self.head_record.update(component_accuracy(self.net, test_X, test.y))
         self.log(f"Test accuracy {test_acc:.2%} ({round(test_acc * len(test)):,} of "
                  f"{len(test):,}) after {len(self.history.epochs)} epochs in "
                  f"{model.training['seconds']:.1f} s ({model.training['cpu_seconds']:.1f} s of "
@@ -315,7 +340,7 @@ class _Run:
         if self.head_record is not None:
             training["component_head"] = self.head_record
         model = Model(self.trunk, self.data.train.classes,
-                      preprocessing(self.data.train.image_shape), training)
+                      preprocessing(self.data.train.image_shape, self.features), training)
         if with_state:
             training["resume"], model.state = _pack_state(self)
         return model
@@ -372,14 +397,18 @@ def schedule_of(config: RunConfig):
                          gamma=config.gamma, warmup=config.warmup)
 
 
-def _network(config: RunConfig, train_set: Dataset) -> Network:
-    """The network for these data: sizes from the data and ``hidden``; weights drawn with the
-    seed, or taken from ``config.finetune``."""
-    net = network_of(config, train_set.n_features, train_set.n_classes)
+def _network(config: RunConfig, train_set: Dataset, features: InputFeatures) -> Network:
+    """The network for these data: sizes from the features and ``hidden``; weights drawn with
+    the seed, or taken from ``config.finetune``."""
+    net = network_of(config, features.n_inputs, train_set.n_classes)
     sizes = net.sizes
     if config.finetune is None:
         return net
     start = load_model(config.finetune)
+    if start.features != features:
+        raise ConfigError(f"finetune: {config.finetune} reads {start.features.name} "
+                          f"(pool {start.features.pool}), this run {features.name} (pool "
+                          f"{features.pool}): give the same --features and --direction-pool")
     if start.network.sizes != sizes:
         raise ConfigError(f"finetune: {config.finetune} has layers "
                           f"{'-'.join(map(str, start.network.sizes))}, this run needs "
@@ -417,6 +446,16 @@ def _augment(config: RunConfig, train_set: Dataset) -> Augment | None:
     return augment if augment else None
 
 
+class _Features:
+    """Distort a chunk of images (``augment``), then make the network's inputs of them."""
+
+    def __init__(self, augment: Augment, features: InputFeatures):
+        self.augment, self.features = augment, features
+
+    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.features(self.augment(X, rng))  # (chunk, n_inputs)
+
+
 def _teacher_targets(config: RunConfig, net: Network, train_set: Dataset, log: Log):
     """Soft targets from ``config.teacher`` (distillation), or None."""
     preset = PRESETS.get(config.preset)
@@ -426,15 +465,17 @@ def _teacher_targets(config: RunConfig, net: Network, train_set: Dataset, log: L
                               f"train one first (mojinet train --preset best-cpu --out "
                               f"best-cpu.npz) and add --teacher best-cpu.npz")
         return None
-    teacher = load_model(config.teacher).network
-    if teacher.sizes[0] != net.sizes[0] or teacher.sizes[-1] != net.sizes[-1]:
-        raise ConfigError(f"teacher: {config.teacher} has {teacher.sizes[0]} inputs and "
-                          f"{teacher.sizes[-1]} outputs; this network needs {net.sizes[0]} and "
-                          f"{net.sizes[-1]}")
+    teacher_model = load_model(config.teacher)
+    teacher = teacher_model.network
+    n_pixels = teacher_model.features.n_pixels  # it reads images: its own features of them
+    if n_pixels != train_set.n_features or teacher.sizes[-1] != net.sizes[-1]:
+        raise ConfigError(f"teacher: {config.teacher} has {n_pixels} inputs and "
+                          f"{teacher.sizes[-1]} outputs; this network needs "
+                          f"{train_set.n_features} and {net.sizes[-1]}")
     log(f"Learning from the teacher {config.teacher} ({'-'.join(map(str, teacher.sizes))}): "
         f"weight {config.teacher_weight:g}, temperature {config.temperature:g}")
-    return soft_targets(teacher, train_set.X, train_set.y, weight=config.teacher_weight,
-                        temperature=config.temperature)
+    return soft_targets(teacher, teacher_model.inputs(train_set.X), train_set.y,
+                        weight=config.teacher_weight, temperature=config.temperature)
 
 
 def _describe(c: RunConfig, data: RunData) -> str:

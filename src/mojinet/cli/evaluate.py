@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import engines
 from ..config import ConfigError, RunConfig
 from ..data.registry import dataset_name
 from ..inspect import confusion_matrix
@@ -18,12 +17,13 @@ def cmd_evaluate(args) -> int:
     args.model = chosen_model(args)
     model = load_model(args.model)
     data = model_split(model, args.split, args.dataset, args.data_dir)
-    if data.n_features != model.network.sizes[0] or data.n_classes != len(model.classes):
+    n_pixels = model.features.n_pixels
+    if data.n_features != n_pixels or data.n_classes != len(model.classes):
         raise CLIError(
-            f"{args.model} expects {model.network.sizes[0]} inputs and {len(model.classes)} "
+            f"{args.model} expects {n_pixels} inputs and {len(model.classes)} "
             f"classes, but {data.name} has {data.n_features} and {data.n_classes}"
         )
-    pred = np.concatenate([engines.predict(model.network, data.X[i:i + 10_000])
+    pred = np.concatenate([model.predict(data.X[i:i + 10_000])
                            for i in range(0, len(data), 10_000)])
     cm = confusion_matrix(data.y, pred, data.n_classes)
     right = np.diag(cm)
@@ -45,6 +45,11 @@ def cmd_info(args) -> int:
     classes = model.classes
     say(f"classes ({len(classes)}): {' '.join(classes[:50])}{' …' if len(classes) > 50 else ''}")
     say(f"input image: {model.image_shape[0]}×{model.image_shape[1]}")
+    features = model.features
+    if features.name != "pixels":
+        say(f"inputs: {features.name} ({features.n_pixels:,} pixels and "
+            f"{features.n_inputs - features.n_pixels:,} direction-plane cells, pool "
+            f"{features.pool})")
     say(f"identity: {model.identity} (SHA-256 of the layer sizes and parameters)")
     t = model.training
     if t:

@@ -33,7 +33,13 @@ def cmd_export(args) -> int:
 
     if not args.onnx and not args.web:
         raise CLIError("say what to write: --onnx FILE, --web DIR, or both")
+    from ..export import refuse_features
+
     model = load_model(model_path(args.model))  # a file, or a shipped model's name
+    try:
+        refuse_features(model, "an ONNX graph" if args.onnx else "the static draw page")
+    except ValueError as e:
+        raise CLIError(f"{args.model}: {e}") from e
     sizes = "-".join(map(str, model.network.sizes))
     if args.onnx:
         if importlib.util.find_spec("onnx") is None:

@@ -69,8 +69,10 @@ def _median_nonzero(g: np.ndarray) -> float:
 
 
 def inspect_report(model: Model, x: np.ndarray, label: int | None, top: int = 10) -> dict:
-    """Everything ``mojinet inspect`` shows, as plain Python data (also its ``--json`` output)."""
+    """Everything ``mojinet inspect`` shows, as plain Python data (also its ``--json`` output).
+    x: (h·w,) an image, read as the model reads images (``Model.inputs``)."""
     net = model.network
+    x = model.inputs(x.reshape(1, -1))[0]  # (n_inputs,): the pixels, and planes if it has them
     acts = ins.layer_activations(net, x)
     predicted = int(np.argmax(acts[-1]))
     wanted = predicted if label is None else label
@@ -199,9 +201,9 @@ def cmd_inspect(args) -> int:
         box = model.preprocessing.get("user_images", {}).get("box")
         x = to_input(Path(args.image), size=h, box=box).reshape(-1)
         source = f"{args.model}: {args.image}"
-    if x.size != model.network.sizes[0]:
+    if x.size != model.features.n_pixels:
         raise InspectError(f"the image gives {x.size} inputs, the model needs "
-                           f"{model.network.sizes[0]}")
+                           f"{model.features.n_pixels}")
     label = None if args.label is None else _class_index(model, args.label)
     rep = inspect_report(model, x, label, args.top)
     if args.json:

@@ -40,7 +40,8 @@ def cmd_radicals(args) -> int:
     model, h = load_square_model(args.model, "radicals")
     data = synthetic_dataset("".join(model.classes), args.samples, h, args.seed, args.style)
     started = time.perf_counter()
-    report = analyse(model.network, model.classes, data.X, data.y, min_kanji=args.min_kanji,
+    inputs = model.inputs(data.X)  # (n, n_inputs): the pixels, and planes if it reads them
+    report = analyse(model.network, model.classes, inputs, data.y, min_kanji=args.min_kanji,
                      shuffles=args.shuffles, threshold=args.threshold, seed=args.seed)
     seconds = time.perf_counter() - started
     summary = report.summary()
@@ -66,7 +67,7 @@ def cmd_radicals(args) -> int:
             say(f"  {r['component']}        {r['kanji']:>4}   {r['best_auc']:.3f}    "
                    f"L{r['layer']} #{r['neuron']:<6}  {r['shuffled_best_auc']:.3f}")
     if args.figure:
-        fig = figure(report, model.network, data.X, data.y, model.classes, (h, h),
+        fig = figure(report, model.network, inputs, data.y, model.classes, (h, h),
                      top=args.figure_rows)
         with atomic_writer(args.figure) as f:
             fig.savefig(f, format=Path(args.figure).suffix.lstrip(".") or "png")
@@ -93,7 +94,8 @@ def cmd_train_radical(args) -> int:
         results["component_head"] = {k: head[k] for k in ("per_component", "exact_set")}
     for style in args.eval_styles:  # other writers, in other styles
         held = synthetic_dataset(args.charset, args.test_per_class, args.size, TEST_SEED, style)
-        training[f"test_accuracy_{style}"] = evaluate(model.network, held.X, held.y)[1]
+        inputs = model.inputs(held.X)  # (n, n_inputs)
+        training[f"test_accuracy_{style}"] = evaluate(model.network, inputs, held.y)[1]
         results[f"test_accuracy_{style}"] = training[f"test_accuracy_{style}"]
     path = save_model(model, args.out)
     if args.json:
@@ -125,8 +127,8 @@ def cmd_kanji_eval(args) -> int:
     results = {}
     for style in args.styles:
         data = synthetic_dataset("".join(model.classes), args.per_class, h, args.seed, style)
-        top1 = topk_accuracy(model.network, data.X, data.y, 1)
-        topk = topk_accuracy(model.network, data.X, data.y, args.top)
+        top1 = topk_accuracy(model, data.X, data.y, 1)  # the model reads the images
+        topk = topk_accuracy(model, data.X, data.y, args.top)
         results[style] = {"samples": len(data), "top1": top1, f"top{args.top}": topk}
         say(f"{args.model} on {len(data):,} synthetic samples (seed {args.seed}, style "
                f"{style}): top-1 {top1:.2%}, top-{args.top} {topk:.2%}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import engines, scores
+from .. import scores
 from ..data.dictionary import CREDIT as DICTIONARY_CREDIT
 from ..data.dictionary import CREDIT_URL as DICTIONARY_CREDIT_URL
 from ..data.dictionary import lookup_all
@@ -25,7 +25,7 @@ from .printer import CLIError, say, say_json, warn
 def read_one(model, image: str, h: int, box, top_k: int, entries: dict) -> dict:
     """One picture → its result: top candidates (with dictionary entries) and the verdict."""
     reading = read_image(Path(image), size=h, box=box)
-    a = engines.feedforward(model.network, reading.x.reshape(1, -1))[0]  # (n_classes,)
+    a = model.feedforward(reading.x.reshape(1, -1))[0]  # (n_classes,)
     top = scores.candidates(model, a, top_k)
     verdict = judge(reading.ink, reading.contrast, top[0]["share"], len(model.classes))
     return {"image": str(image), "output": scores.output_kind(model.network),

@@ -12,6 +12,7 @@ import dataclasses
 import json
 
 from ..config import ConfigError, RunConfig, read_config
+from ..data.directions import FEATURES
 from ..data.registry import DATA_DIR_ENV, available_datasets, dataset_name
 from ..engines import ENGINES
 from ..epochlog import EpochLog
@@ -209,6 +210,12 @@ def _add_data_flags(t, base: RunConfig) -> None:
                    help="hold out N training images for per-epoch checks (e.g. 10000)")
     t.add_argument("--limit", type=int, default=base.limit, metavar="N",
                    help="use only the first N training (and test) images, for quick trials")
+    t.add_argument("--features", default=base.features, choices=FEATURES,
+                   help="what the input neurons read: the pixels, or the pixels and four "
+                        "stroke-direction planes (0°, 45°, 90°, 135°; mojinet.data.directions)")
+    t.add_argument("--direction-pool", type=int, default=base.direction_pool, metavar="N",
+                   help="pixels+directions: pool the planes over N × N pixel blocks (1: not "
+                        "pooled; 4 on 32 × 32 images: 4 planes of 8 × 8 cells)")
     add_draw_workers_flag(t)
 
 

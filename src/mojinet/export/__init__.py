@@ -4,3 +4,15 @@
 Each module imports its heavy dependency (``onnx``) only when called; ``mojinet export`` is the
 command (``cli/export.py``).
 """
+
+
+def refuse_features(model, what: str) -> None:
+    """A ValueError when ``model`` reads more than its pixels (``Model.features``): ``what`` (an
+    ONNX graph, the static page) carries only the network, not the planes made of the image."""
+    features = model.features
+    if features.name != "pixels":
+        raise ValueError(f"this model reads {features.name} (the pixels and stroke-direction "
+                         f"planes made from them, mojinet.data.directions); {what} carries only "
+                         f"the network, not that transform, so it would read wrong answers. "
+                         f"Serve it with mojinet serve MODEL, or export a model trained with "
+                         f"--features pixels")

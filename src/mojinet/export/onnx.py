@@ -30,6 +30,7 @@ from .. import __version__, scores
 from .._files import atomic_write_bytes
 from ..io import Model
 from ..web.readout import preprocessing_info
+from . import refuse_features
 
 #: Opset 17 (ONNX 1.12, 2022): read by every current runtime; IR version 8 to match.
 OPSET, IR_VERSION = 17, 8
@@ -89,6 +90,7 @@ def _metadata(model: Model) -> dict[str, str]:
 
 def onnx_model(model: Model):
     """The ``onnx.ModelProto`` of ``model`` (checked with ``onnx.checker``)."""
+    refuse_features(model, "an ONNX graph")
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

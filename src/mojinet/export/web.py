@@ -31,6 +31,7 @@ from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup_all
 from ..io import Model
 from ..web.page import STATIC_FILES, favicon_ico, index_html, palette_css, static_text
 from ..web.readout import model_info
+from . import refuse_features
 
 FORMAT, VERSION = "mojinet-web", 1
 WEIGHTS_FILE = "weights.bin"
@@ -70,6 +71,7 @@ def model_spec(model: Model, name: str, blob: bytes, layers: list[dict]) -> dict
 
 def export_web(model: Model, out_dir: str | Path, name: str = "") -> list[Path]:
     """Write the static draw page for ``model`` into ``out_dir``; returns the files written."""
+    refuse_features(model, "the static draw page")
     h, w = model.image_shape
     if h != w:
         raise ValueError(f"the draw page reads square inputs; this model reads {h}×{w}")

@@ -351,6 +351,10 @@ def make_figures(model: Model, data: Dataset, out_dir: str | Path,
         raise ValueError(f"unknown figure name(s) {', '.join(sorted(unknown))}; choose from "
                          f"{', '.join(FIGURES)}")
     net = model.network
+    if model.features.name != "pixels":  # its figures draw first-layer weights as images
+        raise ValueError(f"the figures draw a network that reads pixels; this model reads "
+                         f"{model.features.name} (direction planes beside the pixels). Use "
+                         f"mojinet inspect MODEL IMAGE, or radicals, for it")
     if data.n_features != net.sizes[0] or data.n_classes != len(model.classes):
         raise ValueError(f"the model expects {net.sizes[0]} inputs and {len(model.classes)} "
                          f"classes, but {data.name} has {data.n_features} and {data.n_classes}")

@@ -197,11 +197,15 @@ class AdaptJob:
                                               "before", "after", "model")}
 
 
-def _scores(net, user, check) -> dict:
+def _scores(model, user, check) -> dict:
+    """The model's accuracy on the user's images and on the held-out ones (read as the model
+    reads images: ``Model.inputs``)."""
     from ..nn.train import evaluate
 
-    return {"your_samples": evaluate(net, user.X, user.y)[1], "n_yours": len(user),
-            "held_out": evaluate(net, check.X, check.y)[1], "n_held_out": len(check)}
+    net = model.network
+    return {"your_samples": evaluate(net, model.inputs(user.X), user.y)[1], "n_yours": len(user),
+            "held_out": evaluate(net, model.inputs(check.X), check.y)[1],
+            "n_held_out": len(check)}
 
 
 def run_adaptation(job: AdaptJob, live: LiveModel, store: SampleStore, **changes) -> None:
@@ -223,7 +227,7 @@ def run_adaptation(job: AdaptJob, live: LiveModel, store: SampleStore, **changes
         user = user_samples(config, start, plain=True)
         check = replay_sets(start, 0, CHECK_PER_CLASS)[1]
         job.samples, job.epochs = len(user), config.epochs
-        job.before = _scores(start.network, user, check)
+        job.before = _scores(start, user, check)
 
         def progress(net, record):
             job.epoch = record.epoch
@@ -232,7 +236,7 @@ def run_adaptation(job: AdaptJob, live: LiveModel, store: SampleStore, **changes
 
         run(config, callbacks=[progress])
         adapted = load_model(out)
-        job.after = _scores(adapted.network, user, check)
+        job.after = _scores(adapted, user, check)
         live.swap(adapted, out)
         job.model, job.state = out.name, "done"
         job.message = (f"Adapted to your {len(user)} sample{'s' * (len(user) != 1)}: "

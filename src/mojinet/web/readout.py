@@ -111,7 +111,8 @@ def verdict(model: Model, result: dict, reading: Reading | None, x: np.ndarray) 
 def check_pixels(model: Model, pixels) -> np.ndarray:
     """An already preprocessed input (h·w values in [0, 1], or h rows of w) → (n_inputs,)."""
     h, w = model.image_shape
-    wanted = (f"pixels must hold {model.network.sizes[0]} values ({h}×{w}, row by row, or {h} "
+    n_pixels = model.features.n_pixels  # the image; the model makes its inputs of it
+    wanted = (f"pixels must hold {n_pixels} values ({h}×{w}, row by row, or {h} "
               f"rows of {w})")
     try:
         x = np.asarray(pixels, dtype=np.float64)
@@ -119,7 +120,7 @@ def check_pixels(model: Model, pixels) -> np.ndarray:
         raise DrawingError(f"{wanted}: numbers in [0, 1], every row the same length") from e
     if x.ndim == 2 and x.shape == (h, w):
         x = x.reshape(-1)
-    if x.ndim != 1 or x.size != model.network.sizes[0]:
+    if x.ndim != 1 or x.size != n_pixels:
         raise DrawingError(f"{wanted}; got shape {list(x.shape)}")
     if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
         raise DrawingError("pixels must be finite numbers in [0, 1] (1 = ink, 0 = background)")
@@ -127,7 +128,8 @@ def check_pixels(model: Model, pixels) -> np.ndarray:
 
 
 def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dict:
-    """Everything the page shows for one input row x: (n_inputs,).
+    """Everything the page shows for one image x: (h·w,), read by the model (``Model.inputs``:
+    the pixels, or the pixels and their direction planes).
 
     ``top``: the best candidates (``scores.candidates``): each output neuron's activation, its
     share of the output layer's total, and ``probability`` (a softmax's probability; for other
@@ -137,7 +139,7 @@ def readout(model: Model, x: np.ndarray, top: int = 5, decimals: int = 5) -> dic
     keep responses small.
     """
     net = model.network
-    _, activations = net.forward(x[None, :])  # activations[l]: (1, sizes[l])
+    _, activations = net.forward(model.inputs(x[None, :]))  # activations[l]: (1, sizes[l])
     h, w = model.image_shape
     return {
         "top": scores.candidates(model, activations[-1][0], top),
@@ -200,6 +202,8 @@ def incoming_weights(model: Model, layer: int, neuron: int, decimals: int = 5) -
     if not 0 <= neuron < fan_out:
         raise IndexError(f"layer {layer} has {fan_out} neurons (0 to {fan_out - 1}); got {neuron}")
     w = net.weights[layer - 1][:, neuron].astype(np.float64)  # (fan_in,)
+    if layer == 1:  # the weights from the pixels (not from direction planes beside them)
+        w = w[:model.features.n_pixels]  # (h·w,)
     shape = list(model.image_shape) if layer == 1 else [fan_in]
     return {
         "layer": layer,
