@@ -117,7 +117,7 @@ def draw_char(face: Face, char: str, size: int, box: int | None) -> np.ndarray |
         return None
 
 
-def evaluate_face(network, classes, face: Face, size: int, box: int | None,
+def evaluate_face(model, classes, face: Face, size: int, box: int | None,
                   top: int = 10) -> dict:
     """Top-1/top-k accuracy on the classes the font has; the others are counted as missing."""
     rows, y, missing = [], [], []
@@ -131,7 +131,7 @@ def evaluate_face(network, classes, face: Face, size: int, box: int | None,
     result = {"group": face.group, "font": face.name, "scored": len(y), "missing": len(missing),
               "missing_chars": "".join(missing), "top1": None, f"top{top}": None}
     if y:
-        A = network.feedforward(np.stack(rows))  # (scored, n_classes)
+        A = model.feedforward(np.stack(rows))  # (scored, n_classes): the model's own inputs
         k = min(top, A.shape[1])
         ranked = np.argsort(-A, axis=1)[:, :k]  # (scored, k)
         hit = ranked == np.asarray(y)[:, None]  # (scored, k)
@@ -169,7 +169,7 @@ def main(argv=None):
     faces = [f for f in find_fonts(extra=args.fonts) if args.only is None or f.group in args.only]
     if not faces:
         raise SystemExit("no Japanese font found; install e.g. fonts-noto-cjk or fonts-klee")
-    results = [evaluate_face(model.network, model.classes, f, size, box) for f in faces]
+    results = [evaluate_face(model, model.classes, f, size, box) for f in faces]
     summary = summarise(results)
     if args.json:
         print(json.dumps({"model": args.model, "fonts": results, "summary": summary},

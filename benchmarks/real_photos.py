@@ -58,7 +58,7 @@ def read(model, files: list[bytes]) -> np.ndarray:
             rows.append(to_input(b, size).reshape(-1))
         except ImageError:
             rows.append(np.zeros(size * size, np.float32))
-    return model.network.feedforward(np.stack(rows))
+    return model.feedforward(np.stack(rows))
 
 
 def _acc(hits: np.ndarray) -> str:

@@ -210,7 +210,7 @@ def test_a_fine_pencil_photographed_whole_is_read(tmp_path):
         buf = io.BytesIO()
         Image.fromarray(((1 - ink) * 255).astype(np.uint8)).save(buf, "PNG")
         x = to_input(buf.getvalue(), model.image_shape[0])
-        hits += model.classes[int(model.network.feedforward(x.reshape(1, -1)).argmax())] == s.label
+        hits += model.classes[int(model.feedforward(x.reshape(1, -1)).argmax())] == s.label
     assert hits >= 0.8 * len(samples), (hits, len(samples))
 
 
@@ -239,5 +239,5 @@ def test_a_fine_pencil_in_a_shadow_on_ruled_paper_is_read():
     for s in samples:
         x = read_image(photo(place(_fine(s.strokes), rng), rng, CONDITIONS["everything"]),
                        model.image_shape[0]).x
-        hits += model.classes[int(model.network.feedforward(x.reshape(1, -1)).argmax())] == s.label
+        hits += model.classes[int(model.feedforward(x.reshape(1, -1)).argmax())] == s.label
     assert hits >= 0.85 * len(samples), (hits, len(samples))
