@@ -6,8 +6,8 @@
 - ``step``: η₀·γ^⌊e/k⌋, multiply η by γ (default ½) every k epochs.
 - ``onecycle`` (Smith & Topin 2018, "Super-convergence"), per step rather than per epoch: over the
   first 30% of the run η rises linearly from η₀/10 to η₀, then falls as a cosine to 0 at the end.
-  It reaches a given accuracy in fewer epochs than a per-epoch cosine (issue 18). ``warmup`` does
-  not apply (the rise is its warm-up).
+  On MNIST validation it reached 98% in 3 epochs where the per-epoch cosine took 6 (issue 18,
+  preset fast-98). ``warmup`` does not apply (the rise is its warm-up).
 - warm-up (with constant, cosine, step): ``warmup`` = W epochs rising linearly, η₀·(e+1)/(W+1)
   for e < W (so W = 1 is one epoch at η₀/2), then the chosen schedule over the remaining E − W
   epochs. Large steps on a freshly initialised network can throw it far off; warm-up lets
