@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 TARGETS = (0.98, 0.99)
-DEFAULT_RECIPES = "fast-98,best-cpu"
+DEFAULT_RECIPES = "fast-98,fast-99"
 
 
 def _limit_threads(threads: int) -> None:
