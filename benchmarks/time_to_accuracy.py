@@ -85,7 +85,7 @@ def _torch(recipe: str, validation: bool, options: dict, threads: int,
     from mojinet import Network
     from mojinet.data.augment import Augment
     from mojinet.nn.schedules import make_schedule
-    from mojinet.nn.train import STEP_CHUNKS
+    from mojinet.nn.train import AUGMENT_CHUNK, STEP_CHUNKS
     from mojinet.runner import load_data
 
     torch.set_num_threads(threads)
@@ -108,6 +108,8 @@ def _torch(recipe: str, validation: bool, options: dict, threads: int,
     per_step = getattr(schedule, "per_step", False)
     n, m = len(X), c.batch_size
     chunk = m * -(-n // (STEP_CHUNKS * m))  # the runs of batches of mojinet's loop (per step)
+    if augment:  # there the loop's runs are the chunks it distorts at once, when smaller
+        chunk = min(chunk, m * -(-AUGMENT_CHUNK // m))
     trace = []
     for epoch in range(c.epochs):
         for group in opt.param_groups:
