@@ -39,6 +39,7 @@ from mojinet.presets import PRESETS
     (dict(validation=100, limit=100), "validation must be < limit (100)"),
     (dict(limit=-1), "limit must be >= 0"),
     (dict(epochs=0), "epochs must be >= 1, got 0"),
+    (dict(schedule="onecycle", warmup=1), "onecycle schedule has its own warm-up; set warmup 0"),
     (dict(teacher_weight=1.5), "teacher_weight must be in [0, 1], got 1.5"),
     (dict(temperature=0), "temperature must be > 0"),
     (dict(radical_lambda=1.0, hidden=()), "the component head reads the last hidden layer"),

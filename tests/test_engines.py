@@ -140,6 +140,26 @@ def test_train_fast_and_reference_give_the_same_history(engine, augment, rng, mo
         assert _max_diff(c, plain) > 1e-3
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_per_step_schedule_fast_and_reference_give_the_same_history(engine, rng, monkeypatch):
+    from mojinet.nn.schedules import make_schedule
+
+    monkeypatch.setattr("mojinet.nn.train.STEP_CHUNKS", 4)  # η changes within each epoch
+    X, y, _ = _data(rng, n=64)
+    a = Network([12, 6, 3], ["relu", "softmax"], "cross-entropy", init="he", seed=4,
+                dtype=np.float64)
+    b = a.copy()
+    runs = []
+    for net, name in ((a, engine), (b, "reference")):
+        runs.append(train(net, X, y, optimizer=SGD(0.5, 0.9), epochs=2, batch_size=8,
+                          engine=name, rng=np.random.default_rng(7), progress=False,
+                          schedule=make_schedule("onecycle", 0.5, 2), eval_data=(X, y)))
+    for ea, eb in zip(*(h.epochs for h in runs), strict=True):
+        assert ea.train_cost == pytest.approx(eb.train_cost, rel=1e-10)
+        assert ea.eval_accuracy == eb.eval_accuracy and ea.eta == eb.eta
+    assert _max_diff(a, b) < 1e-10
+
+
 def test_train_with_progress_bar_uses_chunks(rng, capsys):
     X, y, _ = _data(rng, n=300)
     a = Network([12, 5, 3], seed=5, dtype=np.float64)

@@ -45,7 +45,8 @@ def test_warmup_with_constant_reaches_eta0():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(name="linear"), "choose one of: constant, cosine, step"),
+    (dict(name="linear"), "choose one of: constant, cosine, step, onecycle"),
+    (dict(name="onecycle", warmup=1), "its own warm-up"),
     (dict(step=0), "step >= 1"), (dict(gamma=0.0), "gamma"), (dict(gamma=1.5), "gamma"),
     (dict(warmup=-1), "warmup"),
 ])
@@ -55,3 +56,15 @@ def test_bad_settings(kwargs, message):
     name, eta0, epochs = args.pop("name"), args.pop("eta0"), args.pop("epochs")
     with pytest.raises(ValueError, match=message):
         make_schedule(name, eta0, epochs, **args)
+
+
+def test_onecycle_by_hand():
+    eta = make_schedule("onecycle", 1.0, 10)  # rise over 3 epochs, cosine over 7
+    assert eta.per_step
+    assert eta(0.0) == pytest.approx(0.1)
+    assert eta(1.5) == pytest.approx(0.1 + 0.9 * 0.5)  # half-way up
+    assert eta(3.0) == pytest.approx(1.0)  # the top
+    assert eta(6.5) == pytest.approx(0.5)  # half-way down the cosine
+    assert eta(10.0) == pytest.approx(0.0, abs=1e-12)
+    assert eta(2.9) < eta(3.0) and eta(3.1) < eta(3.0)
+    assert not getattr(make_schedule("cosine", 1.0, 10), "per_step", False)

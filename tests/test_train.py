@@ -141,3 +141,34 @@ def test_bad_training_arguments(rng, kwargs, message):
 def test_bad_optimizer_settings(kwargs):
     with pytest.raises(ValueError):
         SGD(**kwargs)
+
+
+def test_per_step_schedule_sets_eta_before_each_run_of_batches(monkeypatch):
+    """onecycle: η is set from the schedule at the middle of each run of batches (4 an epoch
+    here); the same run by hand, batch by batch, gives the same network."""
+    monkeypatch.setattr("mojinet.nn.train.STEP_CHUNKS", 4)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 12)), rng.integers(0, 3, 64)
+    a = Network([12, 6, 3], ["relu", "softmax"], "cross-entropy", init="he", seed=4,
+                dtype=np.float64)
+    b, c = a.copy(), a.copy()
+    schedule = make_schedule("onecycle", 0.5, 2)
+    opt = SGD(0.5, 0.9)
+    history = train(a, X, y, optimizer=opt, epochs=2, batch_size=8, engine="reference",
+                    rng=np.random.default_rng(7), schedule=schedule, progress=False)
+    hand, by_hand, Y = SGD(0.5, 0.9), np.random.default_rng(7), one_hot(y, 3, np.float64)
+    etas = []
+    for e in range(2):
+        order = by_hand.permutation(64)
+        for first in range(0, 64, 16):  # runs of 2 batches of 8
+            hand.eta = schedule(e + (first + 8) / 64)
+            etas.append(hand.eta)
+            for i in range(first, first + 16, 8):
+                idx = order[i : i + 8]
+                hand.step(b, b.backprop(X[idx], Y[idx]))
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+    assert len(set(etas)) == 8 and history.epochs[-1].eta == etas[-1]
+    train(c, X, y, optimizer=SGD(0.5, 0.9), epochs=2, batch_size=8, engine="reference",
+          rng=np.random.default_rng(7), schedule=lambda e: schedule(e + 0.125), progress=False)
+    assert max(np.abs(p - q).max() for p, q in zip(a.parameters(), c.parameters())) > 1e-6

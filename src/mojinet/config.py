@@ -370,6 +370,9 @@ def _check_optimizer(c: RunConfig) -> None:
     _need(c.step_size >= 1, f"step_size must be >= 1 epoch, got {c.step_size}")
     _need(0 < c.gamma <= 1, f"gamma must be in (0, 1], got {c.gamma:g}")
     _need(c.warmup >= 0, f"warmup must be >= 0 epochs, got {c.warmup}")
+    _need(not (c.schedule == "onecycle" and c.warmup),
+          f"the onecycle schedule has its own warm-up; set warmup 0 (got {c.warmup}) or choose "
+          f"another schedule")
 
 
 def _check_regularisation(c: RunConfig) -> None:

@@ -36,6 +36,9 @@ from .regularize import Dropout
 # Images distorted per call of ``augment`` (rounded up to whole mini-batches): one call per
 # mini-batch of 10 would spend most of its time on per-call overhead.
 AUGMENT_CHUNK = 1000
+# Runs of mini-batches an epoch is split into when the schedule is per step (``schedules``): η is
+# set before each, so it follows the schedule within ~1/20 of an epoch.
+STEP_CHUNKS = 20
 
 
 class TrainingDiverged(RuntimeError):
@@ -201,7 +204,8 @@ def train(
             # Overflow is not an error here: a blow-up shows as a non-finite cost or parameter,
             # which is checked below and answered with TrainingDiverged.
             with np.errstate(over="ignore", invalid="ignore"):
-                record = _epoch(net, X, Y, steps, rng, augment, progress, epoch, weights)
+                record = _epoch(net, X, Y, steps, rng, augment, progress, epoch, weights,
+                                _eta_setter(optimizer, schedule))
                 if not np.isfinite(record.train_cost):
                     _diverged(net, snapshot, optimizer, epoch, f"cost {record.train_cost}")
                 if not all(np.isfinite(p).all() for p in net.parameters()):
@@ -249,11 +253,24 @@ def _check_sample_weight(net, sample_weight, n: int) -> np.ndarray | None:
     return weights
 
 
+def _eta_setter(optimizer, schedule) -> Callable[[float], None] | None:
+    """For a per-step schedule, set_eta(t) sets η for t epochs done (a float); else None."""
+    if schedule is None or not getattr(schedule, "per_step", False):
+        return None
+
+    def set_eta(t: float) -> None:
+        optimizer.eta = schedule(t)
+
+    return set_eta
+
+
 def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int,
-           weights: np.ndarray | None = None) -> EpochRecord:
+           weights: np.ndarray | None = None,
+           set_eta: Callable[[float], None] | None = None) -> EpochRecord:
     """One pass: shuffle, then the mini-batches in chunks of whole batches (a chunk of images is
     distorted at once when augmenting; chunks also pace the progress bar). The record's cost is
-    not finite if a batch's was (that batch and the rest are not done)."""
+    not finite if a batch's was (that batch and the rest are not done). ``set_eta(t)``, for a
+    per-step schedule, is called before each chunk with the epochs done at the chunk's middle."""
     n, m = len(X), steps.batch_size
     order = rng.permutation(n)  # shuffle
     chunk = n
@@ -261,11 +278,15 @@ def _epoch(net, X, Y, steps, rng, augment, progress: bool, epoch: int,
         chunk = m * -(-AUGMENT_CHUNK // m)
     elif progress:
         chunk = max(m, (n // 100) // m * m)  # ~100 progress updates
+    if set_eta is not None:  # η follows the schedule within the epoch
+        chunk = min(chunk, m * -(-n // (STEP_CHUNKS * m)))
     bar = _progress_bar(len(range(0, n, m)), f"epoch {epoch}") if progress else None
     cost_sum, augment_seconds = 0.0, 0.0
     try:
         for first in range(0, n, chunk):
             rows = order[first : first + chunk]  # whole mini-batches of the shuffled samples
+            if set_eta is not None:
+                set_eta(epoch - 1 + (first + len(rows) / 2) / n)
             with_weights = {} if weights is None else {"weights": weights}
             if augment is None:
                 costs = steps.run(X, Y, order, first, first + len(rows), **with_weights)
