@@ -23,3 +23,14 @@ def drawn_digit(image28: np.ndarray, rng: np.random.Generator, canvas: int = 200
     buf = io.BytesIO()
     rgb.save(buf, fmt, quality=85) if fmt == "JPEG" else rgb.save(buf, fmt)
     return buf.getvalue()
+
+
+def bars_sample(label: str, k: int, writer: str, wobble: float = 0.0):
+    """A strokes ``Sample`` of k horizontal bars (一, 二, 三) in a 100-unit box, as someone might
+    write them (``wobble`` bends them)."""
+    from mojinet.data.strokes import make_sample
+
+    ys = np.linspace(20, 80, k) if k > 1 else [50]
+    strokes = [[(15 + wobble, y), (50, y - 2 - wobble), (85, y + wobble)] for y in ys]
+    return make_sample(label, strokes, (100, 100), f"test:{writer}", writer=writer,
+                       source="mojinet")

@@ -11,11 +11,12 @@ import json
 import numpy as np
 import pytest
 
+from drawn import bars_sample
 from mojinet.cli import main
 from mojinet.config import ConfigError, RunConfig
 from mojinet.data import kanji
 from mojinet.data.directions import direction_planes
-from mojinet.data.strokes import make_sample, write_jsonl
+from mojinet.data.strokes import write_jsonl
 from mojinet.io import load_model
 from mojinet.runner import model_split, run
 
@@ -135,16 +136,9 @@ def test_kanji_eval_reads_the_planes(trained, capsys):
     assert out["default"]["top1"] == pytest.approx(top1)
 
 
-def _bars(label: str, k: int, writer: str, wobble: float = 0.0):
-    ys = np.linspace(20, 80, k) if k > 1 else [50]
-    strokes = [[(15 + wobble, y), (50, y - 2 - wobble), (85, y + wobble)] for y in ys]
-    return make_sample(label, strokes, (100, 100), f"test:{writer}", writer=writer,
-                       source="mojinet")
-
-
 @pytest.fixture
 def strokes(tmp_path):
-    samples = [_bars(c, i + 1, "ann", j / 2) for j in range(4) for i, c in enumerate(CHARS)]
+    samples = [bars_sample(c, i + 1, "ann", j / 2) for j in range(4) for i, c in enumerate(CHARS)]
     return write_jsonl(samples, tmp_path / "real.jsonl")
 
 

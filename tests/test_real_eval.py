@@ -11,10 +11,11 @@ import math
 import numpy as np
 import pytest
 
+from drawn import bars_sample
 from mojinet.cli import main
 from mojinet.data import kanji
 from mojinet.data.registry import get_spec, load_dataset
-from mojinet.data.strokes import make_sample, write_jsonl
+from mojinet.data.strokes import write_jsonl
 from mojinet.data.strokeset import parse_strokes_name
 from mojinet.real_eval import Score, evaluate_real, wilson_interval
 
@@ -26,19 +27,11 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv(kanji.CACHE_ENV, str(tmp_path / "cache"))
 
 
-def _bars(label: str, k: int, writer: str, wobble: float = 0.0):
-    """k horizontal bars (一, 二, 三) in a 100-unit box, as someone might write them."""
-    ys = np.linspace(20, 80, k) if k > 1 else [50]
-    strokes = [[(15 + wobble, y), (50, y - 2 - wobble), (85, y + wobble)] for y in ys]
-    return make_sample(label, strokes, (100, 100), f"test:{writer}", writer=writer,
-                       source="mojinet")
-
-
 @pytest.fixture
 def real_file(tmp_path):
-    samples = [_bars(c, i + 1, w, wobble) for w, wobble in (("ann", 0.0), ("bob", 3.0))
+    samples = [bars_sample(c, i + 1, w, wobble) for w, wobble in (("ann", 0.0), ("bob", 3.0))
                for i, c in enumerate(CHARS)]
-    samples.append(_bars("口", 2, "ann"))  # not a class of the model
+    samples.append(bars_sample("口", 2, "ann"))  # not a class of the model
     return write_jsonl(samples, tmp_path / "real.jsonl")
 
 
@@ -111,7 +104,8 @@ def test_strokes_dataset_options_and_errors(real_file):
 
 
 def test_strokes_splits_are_disjoint_and_cover_everything(tmp_path):
-    samples = [_bars(c, i + 1, f"w{j}", j / 3) for j in range(10) for i, c in enumerate(CHARS)]
+    samples = [bars_sample(c, i + 1, f"w{j}", j / 3)
+               for j in range(10) for i, c in enumerate(CHARS)]
     path = write_jsonl(samples, tmp_path / "many.jsonl")
     train = load_dataset(f"strokes:{path}", "train", size=16)
     test = load_dataset(f"strokes:{path}", "test", size=16)
@@ -180,7 +174,7 @@ def test_train_and_evaluate_take_strokes(real_file, tmp_path, capsys):
     # two samples a class: none for the test split
     assert main(["train", "--dataset", f"strokes:{real_file}", "--epochs", "1"]) != 0
     assert "no samples of the 4 classes in this split" in capsys.readouterr().err
-    samples = [_bars(c, i + 1, "ann", j / 3) for j in range(10) for i, c in enumerate(CHARS)]
+    samples = [bars_sample(c, i + 1, "ann", j / 3) for j in range(10) for i, c in enumerate(CHARS)]
     many = write_jsonl(samples, tmp_path / "many.jsonl")
     name = f"strokes:{many},classes={CHARS},repeat=5,jitter=1"
     assert main(["train", "--dataset", name, "--image-size", "16", "--hidden", "8",
@@ -206,5 +200,5 @@ def test_held_out_note_by_training_data(dataset, held, words):
 
     model = Model(Network([4, 3], ["softmax"], "cross-entropy"), tuple(CHARS), {},
                   {"config": {"dataset": dataset}})
-    marks, note = held_out_note(model, [_bars("一", 1, "ann")])
+    marks, note = held_out_note(model, [bars_sample("一", 1, "ann")])
     assert marks == {"mojinet/ann": held} and words in note
