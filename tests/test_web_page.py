@@ -285,7 +285,9 @@ def test_phone_answer_in_view_while_drawing_tappable_neurons_readable_labels(bro
             return [r.width, r.height, e.dataset.layer, e.dataset.neuron]; })""")
         assert len(boxes) == 32 + 16 + 10
         assert min(min(w, h) for w, h, *_ in boxes) >= 24, min(boxes)
-        # A tap near (not on) a neuron selects it.
+        # A tap near (not on) a neuron selects it — once the scroll has come to rest, as a
+        # person's does (Chromium takes a tap during a scroll for the scroll's end, not a click).
+        page.wait_for_timeout(600)
         hit = page.locator("#diagram .hit[data-layer='2'][data-neuron='9']").bounding_box()
         page.touchscreen.tap(hit["x"] + 2, hit["y"] + 2)
         page.wait_for_function("() => document.getElementById('neuron-detail').dataset.neuron"
