@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from . import paper
-from .images import Reading, fit_and_center
+from .images import Reading, fit_and_center, ink_box
 
 #: Ink after stretching is dropped below this (``images.ink_map``'s default ``noise``).
 NOISE = 0.15
@@ -68,15 +68,6 @@ def grey_bytes(img: Image.Image) -> np.ndarray | None:
     elif mode not in ("L", "RGB") or "transparency" in img.info:
         return None
     return np.asarray(img if mode == "L" else img.convert("L"))
-
-
-def _box(dark: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box of the True pixels of ``dark`` (None if there are none)."""
-    rows = np.flatnonzero(dark.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(dark.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def white_everywhere(white: np.ndarray, side: int) -> bool:
@@ -149,7 +140,7 @@ def clean_ink(img: Image.Image) -> tuple[np.ndarray, float] | None:
     if not ((grey[0] == 255).all() and (grey[-1] == 255).all() and (grey[:, 0] == 255).all()
             and (grey[:, -1] == 255).all()):
         return None
-    box = _box(grey != 255)
+    box = ink_box(grey != 255)
     if box is None or not flat_paper(grey, box):
         return None
     peak = ink_peak(grey[box], grey.size)

@@ -33,8 +33,8 @@ from . import paper
 from .decode import MAX_PIXELS, ImageError, open_image
 
 __all__ = ["MAX_PIXELS", "ImageError", "Reading", "center_of_mass", "even_strokes",
-           "fit_and_center", "ink_map", "load_images", "open_image", "read_image", "stroke_width",
-           "to_grey", "to_input"]
+           "fit_and_center", "ink_box", "ink_map", "load_images", "open_image", "read_image",
+           "stroke_width", "to_grey", "to_input"]
 
 #: Modes read as their lightness band by Pillow's own conversion to "L".
 _TO_L = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr")
@@ -114,8 +114,8 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     return np.bincount(run)[run].reshape(h, w + 1)[:, :w] * mask
 
 
-def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box of the ink (> 0), or None for a blank picture."""
+def ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the ink (the nonzero or True pixels), or None for a blank picture."""
     rows = np.flatnonzero(ink.any(axis=1))
     if rows.size == 0:
         return None
@@ -128,7 +128,7 @@ def stroke_width(ink: np.ndarray) -> float:
     the shorter of the horizontal and vertical runs through each (a stroke's width across it;
     √2 times that for a diagonal one). 0 when no pixel reaches 0.5. Measured on the ink's box:
     a run ends where the ink does, so the paper around it changes no run."""
-    box = _ink_box(ink)
+    box = ink_box(ink)
     if box is None:
         return 0.0
     mask = ink[box] >= 0.5
@@ -148,7 +148,7 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
     of a real writer's kanji drawn so, 93 % once thickened; docs/images.md). Strokes at least
     ``THIN`` wide (every pen of the draw page, whose 18 px on the 280 px pad are 6.4 % of any
     box) are left exactly as they are."""
-    box = _ink_box(ink)
+    box = ink_box(ink)
     if box is None:
         return ink
     rows, cols = box
@@ -175,11 +175,10 @@ def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> n
     if box is None:
         box = max(1, round(size * 20 / 28))
     ink = even_strokes(ink)
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
+    crop_box = ink_box(ink)
+    if crop_box is None:
         raise ImageError("the image looks blank: no ink found")
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[crop_box]
     h, w = crop.shape
     scale = box / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -219,11 +218,13 @@ def page_ink(grey: np.ndarray, noise: float = 0.15) -> tuple[np.ndarray, str, fl
         kind = "clean" if np.array_equal(unruled, ink) else "ruled"
         return _nonblank(unruled), kind, peak - background
     flattened = paper.flatten(page, level)
-    fine = paper.FINE * max(stroke_width(ink_map(flattened, noise)), 1.0)  # page pixels
+    ink = ink_map(flattened, noise)
+    fine = paper.FINE * max(stroke_width(ink), 1.0)  # page pixels
     if fine < paper.WINDOW * max(page.shape):  # thin strokes: a closer paper level
         flattened = paper.flatten(page, paper.paper_level(page, fine))
+        ink = ink_map(flattened, noise)
     _, background, peak = contrast(flattened)
-    ink = paper.remove_rules(ink_map(flattened, noise))
+    ink = paper.remove_rules(ink)
     return _nonblank(paper.drop_specks(ink, noise)), "photo", peak - background
 
 

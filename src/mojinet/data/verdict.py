@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from .images import ink_box
+
 #: How many of the largest connected pieces of ink a character may have.
 PIECES = 25
 #: Thresholds, chosen on validation data (see the module): a character has ink over at most
@@ -75,11 +77,9 @@ def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
     Measured on the ink's bounding box: outside it there is no ink, which adds nothing to
     any sum, so only the counts are the whole picture's."""
     mask = ink > 0
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    box = ink_box(mask)
+    if box is None:
         return Features(0.0, 0.0, 0.0, contrast, 0.0)
-    cols = np.flatnonzero(mask.any(axis=0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     crop, inked = ink[box], mask[box]  # (bh, bw)
     total = float(crop.sum())
     labels, n = ndimage.label(inked, structure=np.ones((3, 3)))
@@ -88,8 +88,8 @@ def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
                     scattered=float(mass[PIECES:].sum() / total),
                     solid=float(crop[crop >= 0.5].sum() / total), contrast=float(contrast),
                     smooth=neighbour_correlation(crop, ink.shape, sides=(
-                        rows[0] == 0, rows[-1] == ink.shape[0] - 1, cols[0] == 0,
-                        cols[-1] == ink.shape[1] - 1)))
+                        box[0].start == 0, box[0].stop == ink.shape[0], box[1].start == 0,
+                        box[1].stop == ink.shape[1])))
 
 
 def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None,
