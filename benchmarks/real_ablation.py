@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from mojinet.data.strokeset import label_index, render_samples
+from mojinet.data.strokeset import label_index, render_samples, sample_key
 from mojinet.io import load_model
 from mojinet.real_eval import read_real, true_ranks, wilson_interval
 
@@ -36,7 +36,8 @@ def correct(model, samples) -> tuple[np.ndarray, list[str]]:
     keep, y, _ = label_index(samples, model.classes)
     kept = [samples[i] for i in keep]
     size = model.image_shape[0]
-    images = render_samples(kept, size, 0, "default", False)
+    images = render_samples(kept, size, 0, "default", False,
+                            keys=[sample_key(s) for s in kept])  # as real-eval draws them
     X = images.reshape(len(kept), -1).astype(np.float32) / np.float32(255)
     ranks, _ = true_ranks(model, X, y)
     return ranks == 0, [s.origin for s in kept]

@@ -149,7 +149,9 @@ def test_real_eval_reads_the_planes(trained, strokes, capsys):
     model, path = trained
     samples = read_strokes(strokes)
     keep, y, _ = real_eval.label_index(samples, model.classes)  # drawn as real_eval draws them
-    images = real_eval.render_samples([samples[i] for i in keep], SIZE, 0, "default", False)
+    kept = [samples[i] for i in keep]
+    images = real_eval.render_samples(kept, SIZE, 0, "default", False,
+                                      keys=[real_eval.sample_key(s) for s in kept])
     X = images.reshape(len(keep), -1).astype(np.float32) / np.float32(255)  # (n, h·w)
     right = int((_by_hand(model, X).argmax(1) == y).sum())
     assert real_eval.evaluate_real(model, samples, top=2)["all"].top1 == right

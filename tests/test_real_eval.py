@@ -202,3 +202,22 @@ def test_held_out_note_by_training_data(dataset, held, words):
                   {"config": {"dataset": dataset}})
     marks, note = held_out_note(model, [bars_sample("一", 1, "ann")])
     assert marks == {"mojinet/ann": held} and words in note
+
+
+def test_a_sample_is_drawn_alike_whatever_is_drawn_beside_it():
+    """real-eval keys each sample's pen by its content, so a set reads the same alone or beside
+    another set; by position (the default, as training draws) the neighbours change it."""
+    from mojinet.data.strokeset import render_samples, sample_key
+
+    a, b, c = bars_sample("一", 1, "ann", 2.0), bars_sample("二", 2, "bob", 2.0), bars_sample(
+        "三", 3, "cy", 2.0)
+    alone = render_samples([c], 32, 0, "default", True, keys=[sample_key(c)])
+    beside = render_samples([a, b, c], 32, 0, "default", True,
+                            keys=[sample_key(s) for s in (a, b, c)])
+    np.testing.assert_array_equal(beside[2], alone[0])
+    by_position = render_samples([a, b, c], 32, 0, "default", True)
+    assert not np.array_equal(by_position[2], render_samples([c], 32, 0, "default", True)[0])
+    assert sample_key(c) == sample_key(bars_sample("三", 3, "cy", 2.0))  # what it is, not which copy
+    assert len({sample_key(s) for s in (a, b, c)}) == 3
+    with pytest.raises(ValueError, match="one a sample"):
+        render_samples([a, b], 32, keys=[1])

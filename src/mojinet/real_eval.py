@@ -30,7 +30,7 @@ import numpy as np
 from .data.handwriting import STYLES
 from .data.kanji import synthetic_dataset
 from .data.strokes import CREDITS, Sample, read_strokes
-from .data.strokeset import label_index, parse_strokes_name, read_named, render_samples
+from .data.strokeset import label_index, parse_strokes_name, read_named, render_samples, sample_key
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 
@@ -133,7 +133,9 @@ def evaluate_real(model, samples: list[Sample], style="default", top: int = 10,
               "writers": {}, "all": None, "confusions": [], "hardest": []}
     if not kept:
         return result
-    images = np.roll(render_samples(kept, size, seed, style, jitter), (shift, shift), (1, 2))
+    keys = [sample_key(s) for s in kept]  # each sample's pen from itself, not its position
+    images = np.roll(render_samples(kept, size, seed, style, jitter, keys=keys), (shift, shift),
+                     (1, 2))
     X = images.reshape(len(kept), -1).astype(np.float32) / np.float32(255)  # (n, size·size)
     ranks, pred = true_ranks(model, X, y)
     writers = np.array([writer_key(s) for s in kept])

@@ -16,6 +16,7 @@ exactly those, in that order, and samples whose label is not among them are coun
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from pathlib import Path
@@ -43,23 +44,39 @@ def label_index(samples: list[Sample], classes) -> tuple[np.ndarray, np.ndarray,
     return keep, y, outside
 
 
+def sample_key(sample: Sample) -> int:
+    """A 64-bit key of what ``sample`` is (its label, writer, sitting and every stroke point),
+    so that a sample keyed by it is drawn alike whatever else is drawn with it."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update("\x1f".join((sample.label, sample.writer, sample.session)).encode())
+    for stroke in sample.strokes:
+        h.update(np.ascontiguousarray(stroke, dtype=np.float64).tobytes() + b"\x1e")
+    return int.from_bytes(h.digest(), "little")
+
+
 def render_samples(samples: list[Sample], size: int = DEFAULT_SIZE, seed: int = 0, style=None,
                    jitter: bool = False, repeat: int = 1,
-                   engine: str = DEFAULT_ENGINE) -> np.ndarray:
+                   engine: str = DEFAULT_ENGINE, keys=None) -> np.ndarray:
     """(n·repeat, size, size) uint8 images of real strokes, drawn by the synthetic writer's
     code: the style's pen (and scan) and, with ``jitter``, its distortions. Round r of sample i
-    draws from ``default_rng([seed, i, r])``; with several styles round r uses style r mod k.
-    ``engine``: "fast" (``fastwriter.render_batch``, as the synthetic sets are drawn by
-    default) or "reference" (``handwriting.render``)."""
+    draws from ``default_rng([seed, keys[i], r])``: ``keys`` defaults to the positions 0…n−1;
+    ``keys=[sample_key(s) …]`` draws each sample's pen from what it is, not from where it sits
+    in the list (``real-eval`` does this, so a set is read alike alone or beside others). With
+    several styles round r uses style r mod k. ``engine``: "fast"
+    (``fastwriter.render_batch``, as the synthetic sets are drawn by default) or "reference"
+    (``handwriting.render``)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown drawing engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     styles = get_styles(style)
     glyphs = [s.to_glyph() for s in samples]
     n = len(samples)
+    keys = range(n) if keys is None else list(keys)
+    if len(keys) != n:
+        raise ValueError(f"render_samples: {len(keys)} keys for {n} samples; give one a sample")
     images = np.empty((repeat * n, size, size), dtype=np.uint8)
     for r in range(repeat):
         st = styles[r % len(styles)]
-        rngs = [np.random.default_rng([seed, i, r]) for i in range(n)]
+        rngs = [np.random.default_rng([seed, k, r]) for k in keys]
         if engine == "fast":
             for a in range(0, n, BATCH):
                 b = slice(a, a + BATCH)
