@@ -805,18 +805,6 @@ def feedforward_rows(X, layout, out):
 
 
 @_njit
-def feedforward_blocks(X, layout, out, blocks):
-    """``feedforward_rows`` in ``blocks`` blocks of rows (run in parallel as
-    ``feedforward_blocks_par``)."""
-    n = X.shape[0]
-    for c in _prange(blocks):
-        _rows_through(X, layout, out, c * n // blocks, (c + 1) * n // blocks)
-
-
-feedforward_blocks_par = _parallel(feedforward_blocks)
-
-
-@_njit
 def _rows_through(X, layout, out, first, last):
     """Rows first … last − 1 of X through every layer into out (see ``feedforward_rows``)."""
     L = layout.shape[0] // LAYOUT

@@ -1,9 +1,9 @@
 """Fast inference: ``feedforward(net, X)`` gives ``net.feedforward(X)``'s numbers in fewer calls.
 
 For a few rows it is one compiled call through all layers (once the kernels are loaded, see
-``compiled.load_kernels``); for many rows, with several Numba threads and a network that is narrow
-after its first layer, the same kernel on blocks of rows on every thread (it skips the inputs that
-are 0); otherwise one BLAS product and an in-place activation per layer.
+``compiled.load_kernels``); for many rows one BLAS product and an in-place activation per layer,
+on BLAS's threads. (A parallel row kernel that skips the inputs that are 0 lost to BLAS on every
+batch of the benchmarks measured: docs/benchmarks.md, "Inference on both cores".)
 What it needs of a network (its arrays, activation codes, and the layout of addresses the row
 kernel reads) is a ``Plan``, kept here between calls — keyed by the network, dropped when the
 network is — and remade when the network's arrays are replaced. Anything else (a Network
@@ -27,11 +27,6 @@ Array = np.ndarray
 
 # Rows × weights above which BLAS matrix products beat the row-at-a-time compiled kernel.
 ROWWISE_LIMIT = 2_000_000
-# Networks whose layers after the first hold at most this many weights go through the row kernel
-# for any number of rows, on all of Numba's threads: it skips the inputs that are 0 (~80% of an
-# MNIST image), where a BLAS product multiplies them all.
-ROWWISE_MAX_LATER_WEIGHTS = 20_480
-PARALLEL_MIN_ROWS = 256
 SOFTMAX_CODE = ACT_CODES[SOFTMAX]
 
 
@@ -54,10 +49,6 @@ def feedforward(net: Network, X: Array) -> Array:
             out = np.empty((n, plan.n_out), plan.dtype)  # (batch, n_out)
             compiled.feedforward_rows(X, plan.layout, out)
             return out
-        if plan.rowwise and n >= PARALLEL_MIN_ROWS:
-            out = _rows_in_parallel(X, plan)
-            if out is not None:
-                return out
     A = X  # (batch, n_in)
     for W, b, sigma, code in zip(plan.weights, plan.biases, plan.activations, plan.codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
@@ -67,20 +58,6 @@ def feedforward(net: Network, X: Array) -> Array:
         else:
             sigma(A, out=A)  # … turned into the activations in place (nn/activations.py)
     return A
-
-
-def _rows_in_parallel(X: Array, plan: Plan) -> Array | None:
-    """The row kernel on blocks of rows on Numba's threads (None if it has only one, or another
-    thread is using them)."""
-    threads = compiled.threads()
-    if threads < 2 or not compiled.PARALLEL_LOCK.acquire(blocking=False):
-        return None
-    try:
-        out = np.empty((X.shape[0], plan.n_out), plan.dtype)  # (batch, n_out)
-        compiled.feedforward_blocks_par(X, plan.layout, out, 4 * threads)
-        return out
-    finally:
-        compiled.PARALLEL_LOCK.release()
 
 
 def predict(net: Network, X: Array) -> Array:
@@ -94,7 +71,7 @@ class Plan:
     valid) and is remade when an array is replaced or the activations change."""
 
     __slots__ = ("dtype", "n_in", "n_out", "n_weights", "weights", "biases", "codes",
-                 "activations", "layout", "rowwise")
+                 "activations", "layout")
 
     @classmethod
     def make(cls, net: Network) -> Plan | None:
@@ -112,7 +89,6 @@ class Plan:
         plan.dtype, plan.n_in, plan.n_out = dt, sizes[0], sizes[-1]
         plan.weights, plan.biases = tuple(net.weights), tuple(net.biases)
         plan.n_weights = sum(W.size for W in plan.weights)
-        plan.rowwise = plan.n_weights - plan.weights[0].size <= ROWWISE_MAX_LATER_WEIGHTS
         plan.codes = [ACT_CODES[a] for a in net.activations]
         plan.activations = list(net.activations)
         plan.layout = np.array(
