@@ -1,6 +1,7 @@
 """Model files: ``.npz`` archives of plain arrays plus one JSON metadata entry. Never pickle.
 
-Layout of a model file (a ZIP archive, as written by ``numpy.savez_compressed``):
+Layout of a model file (a ZIP archive, as written by ``numpy.savez_compressed``, or by
+``numpy.savez`` for a run's checkpoint):
 
 - ``meta.npy``: a 0-d unicode array holding JSON — ``{"format": "mojinet-model", "version": 1,
   "sizes": [...], "activations": [...], "cost": ..., "classes": [...], "preprocessing": {...},
@@ -161,8 +162,10 @@ class Model:
         }
 
 
-def save_model(model: Model, path: str | os.PathLike) -> Path:
-    """Write ``model`` to ``path`` atomically (``.npz`` is appended if missing)."""
+def save_model(model: Model, path: str | os.PathLike, compress: bool = True) -> Path:
+    """Write ``model`` to ``path`` atomically (``.npz`` is appended if missing). ``compress``:
+    deflate the arrays (trained float32 weights shrink by ~10 %, for ~0.2 s of CPU per 5 MB);
+    the run's checkpoint after each epoch is stored without, read alike."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -186,7 +189,7 @@ def save_model(model: Model, path: str | os.PathLike) -> Path:
                              f"'.' and '_', dtypes float32 or float64")
         arrays[f"state.{name}"] = np.ascontiguousarray(a)
     buffer = io.BytesIO()  # whole before the disk sees a byte: a full disk can say how much
-    np.savez_compressed(buffer, **arrays)
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)
     atomic_write_bytes(path, buffer.getbuffer())
     return path
 

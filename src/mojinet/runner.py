@@ -275,7 +275,7 @@ class _Run:
     def after_epoch(self, net, record: EpochRecord) -> None:
         """Save (everything the next epoch needs), then say how the epoch went."""
         if self.path is not None:
-            save_model(self.model("running", with_state=True), self.checkpoint)
+            save_model(self.model("running", with_state=True), self.checkpoint, compress=False)
             self.saved, self.saved_epoch = True, record.epoch
         aug = (f", {record.augment_seconds:.1f} s distorting"
                if record.augment_seconds is not None else "")

@@ -27,10 +27,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
+from .._lazy import lazy_import
 from . import paper
 from .decode import MAX_PIXELS, ImageError, open_image
+
+ndimage = lazy_import("scipy.ndimage")  # ~0.25 s, only when a function here needs it
 
 __all__ = ["MAX_PIXELS", "ImageError", "Reading", "center_of_mass", "even_strokes",
            "fit_and_center", "ink_box", "ink_map", "load_images", "open_image", "read_image",

@@ -35,7 +35,10 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
+
+from .._lazy import lazy_import
+
+ndimage = lazy_import("scipy.ndimage")  # ~0.25 s, only when a function here needs it
 
 #: The paper level is estimated at most this many pixels a side.
 WORK_SIDE = 512

@@ -26,9 +26,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from .._lazy import lazy_import
 from .images import ink_box
+
+ndimage = lazy_import("scipy.ndimage")  # ~0.25 s, only when a function here needs it
 
 #: How many of the largest connected pieces of ink a character may have.
 PIECES = 25
