@@ -248,3 +248,53 @@ def test_fast_engine_images_are_byte_identical_to_the_pinned_ones(key, backend, 
     style, size = key.rsplit("-", 1)
     images, _ = kanji.render_images("あゆ町見議国一", 3, int(size), 7, style, engine="fast")
     assert hashlib.sha256(images.tobytes()).hexdigest() == FAST_PINNED[key]
+
+
+@pytest.mark.parametrize("join, gap", [(1.0, 1000.0), (0.5, 40.0), (0.3, 15.0)])
+def test_joined_strokes_are_the_reference_joins(join, gap):
+    """The style parameter ``join``: both writers join the same strokes (one pen-down path
+    whose points are the joined strokes' points in order) and leave every generator alike."""
+    style = STYLES["fitted"].with_(join=join, join_gap=gap)
+    glyphs = [load_glyph(c) for c in CHARS] * 3
+    ref_rngs, fast_rngs = _rngs(glyphs), _rngs(glyphs)
+    ref = [jitter_strokes(g, style, r) for g, r in zip(glyphs, ref_rngs)]
+    fast = fastwriter.jitter_batch(glyphs, style, fast_rngs).to_lists()
+    assert [len(s) for s in fast] == [len(s) for s in ref]
+    for A, B, g in zip(ref, fast, glyphs):
+        np.testing.assert_allclose(np.concatenate(B), np.concatenate(A), rtol=0, atol=1e-9)
+        assert [len(b) for b in B] == [len(a) for a in A]
+        assert sum(len(a) for a in A) == len(g.points)
+    joined = sum(len(g.strokes) - len(s) for g, s in zip(glyphs, ref))
+    pairs = sum(len(g.strokes) - 1 for g in glyphs)
+    if gap >= 1000:  # every stroke joined: one path per image
+        assert [len(s) for s in ref] == [1] * len(glyphs)
+    else:
+        assert 0 < joined < join * pairs
+    assert [r.random() for r in ref_rngs] == [r.random() for r in fast_rngs]
+
+
+def test_a_style_that_never_joins_draws_and_keys_as_before():
+    """``join = 0`` draws no number and leaves the style's cache key as it was, so the shipped
+    recipes' images do not change; the joining style is otherwise the fitted one."""
+    assert "join" not in STYLES["fitted"].to_dict()
+    assert STYLES["fitted-joined"].to_dict()["join"] > 0
+    assert STYLES["fitted-joined"].with_(join=0.0) == STYLES["fitted"]
+    g = load_glyph("町")
+    a = jitter_strokes(g, STYLES["fitted"], np.random.default_rng(5))
+    b = jitter_strokes(g, STYLES["fitted"].with_(join_gap=1000.0), np.random.default_rng(5))
+    assert len(a) == len(b) == len(g.strokes)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_joined_path_is_drawn_with_its_connector():
+    """Two strokes of 二 joined: the connector (end of the first to the start of the second)
+    puts ink between them where the unjoined strokes leave paper."""
+    g = load_glyph("二")
+    clean = STYLES["clean"]
+    apart = jitter_strokes(g, clean, np.random.default_rng(0))
+    together = jitter_strokes(g, clean.with_(join=1.0, join_gap=1000.0), np.random.default_rng(0))
+    assert len(apart) == 2 and len(together) == 1
+    a = render.draw(apart, 28, 2.0)
+    b = render.draw(together, 28, 2.0)
+    assert b.sum() > a.sum() + 5  # a diagonal connector of some 10 px at 2 px width

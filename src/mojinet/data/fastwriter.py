@@ -34,7 +34,7 @@ KNOWN_FIELDS = frozenset({
     "stroke_shift_sd", "stroke_angle_sd", "stroke_scale_sd", "curvature_sd", "rotation",
     "shear", "aspect", "elastic", "elastic_waves", "elastic_wavelength", "pen_width",
     "component_scale_sd", "component_shift_sd", "component_shear_sd", "component_angle_sd",
-    "component_decay", "nib", "taper", "square", "crowding", "scan",
+    "component_decay", "nib", "taper", "square", "crowding", "scan", "join", "join_gap",
 })
 
 
@@ -97,6 +97,8 @@ def _draws(glyph: Glyph, style: Style, rng: np.random.Generator) -> dict:
     out["components"] = comps
     if style.square != (0.0, 0.0):
         out["lam"] = style.square[0] + (style.square[1] - style.square[0]) * rng.random()
+    if style.join > 0:
+        out["join"] = rng.random(k - 1)
     return out
 
 
@@ -217,7 +219,22 @@ def jitter_batch(glyphs: list[Glyph], style: Style,
     Q = _times(Q - centre, _character_maps(draws, style), image) + centre  # (M, 2)
     if draws[0]["elastic"]:
         Q = _elastic(Q, image, draws, style)
-    return fastdraw.Strokes(Q, last - first + 1, k)
+    flat = fastdraw.Strokes(Q, last - first + 1, k)
+    return _join(flat, first, last, stroke0, draws, style) if style.join > 0 else flat
+
+
+def _join(flat: fastdraw.Strokes, first, last, stroke0, draws, style: Style) -> fastdraw.Strokes:
+    """``handwriting.join_strokes`` for all images: a stroke joined to the one before it (in
+    the same image) is the same path, so only the lengths and counts change, not the points."""
+    opens = np.ones(len(first), dtype=bool)  # (K,) stroke starts a new pen-down path
+    u = np.concatenate([dr["join"] for dr in draws])  # (K − n,) one per stroke after the first
+    later = np.setdiff1d(np.arange(len(first)), stroke0)  # (K − n,) those strokes, in order
+    gap = np.hypot(*(flat.points[first[later]] - flat.points[last[later - 1]]).T)  # (K − n,)
+    opens[later] = ~((u < style.join) & (gap < style.join_gap))
+    path = np.cumsum(opens) - 1  # (K,) each stroke's path
+    lengths = np.bincount(path, flat.lengths)  # (P,)
+    counts = np.add.reduceat(opens, stroke0) if len(stroke0) else flat.counts  # (n,)
+    return fastdraw.Strokes(flat.points, lengths.astype(np.int64), counts.astype(np.int64))
 
 
 def geometry_batch(glyphs: list[Glyph], style: Style, rngs: list[np.random.Generator],

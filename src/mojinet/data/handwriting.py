@@ -28,7 +28,8 @@ only where the source knows them: KanjiVG).
 Everything random comes from the ``np.random.Generator`` passed in, so a seed fixes the images.
 The draws of steps 0, 1's square stretch and 3's nib and taper come after all the others and are
 skipped when a style turns them off, so the style "plain" draws generator version 1's images.
-Non-goals: imitating stroke order effects (connected strokes, hooks).
+Joined strokes (``join``): consecutive strokes made one pen-down path, drawn after everything
+else (``join_strokes``). Non-goals: hooks and other stroke-end effects.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class Style:
     crowding: float = 32.0
     # Paper, pencil and scanner (``render.Scan``): None = ink drawn straight into the field.
     scan: Scan | None = None
+    # Joined strokes (cursive): each stroke, in writing order, is joined to the one before it
+    # with probability ``join`` when the pen would travel less than ``join_gap`` units from the
+    # earlier stroke's end to its start: one pen-down path, the straight connector included.
+    join: float = 0.0
+    join_gap: float = 40.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -89,6 +95,8 @@ class Style:
         """The parameters as JSON values (``scan`` only when set, so that the styles without
         one keep the dataset cache keys they had before it existed)."""
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if self.join == 0.0:  # likewise for the styles that never join a stroke
+            del out["join"], out["join_gap"]
         if self.scan is None:
             del out["scan"]
         else:
@@ -139,6 +147,12 @@ def fitted_style(base: Style = STYLES["default"]) -> Style:
 
 # Measured, not chosen: see realfit.py and docs/kanji.md ("Closing the gap").
 STYLES["fitted"] = fitted_style()
+# The same writer joining strokes at the rate fitted on Tomoe (tools/fit_join.py; docs/kanji.md,
+# "Joined strokes"); a style of its own, so that "fitted" keeps its images.
+JOIN_FITTED = 0.0056  # per short gap: 4.2 % of Tomoe's 6,645 samples join somewhere
+STYLES["fitted-joined"] = STYLES["fitted"].with_(join=JOIN_FITTED)
+# A heavier dose for the ablation (about a third of Tomoe's characters joined somewhere).
+STYLES["fitted-cursive"] = STYLES["fitted"].with_(join=0.05)
 
 
 def get_style(style: str | Style | None) -> Style:
@@ -207,7 +221,24 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     if elastic:
         phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, N, m)
         Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (N, 2)
-    return np.split(Q, glyph.last[:-1] + 1)
+    strokes = np.split(Q, glyph.last[:-1] + 1)
+    if style.join > 0:  # drawn last, so that styles that never join keep their images
+        strokes = join_strokes(strokes, style, rng.random(k - 1))
+    return strokes
+
+
+def join_strokes(strokes: list[np.ndarray], style: Style, u: np.ndarray) -> list[np.ndarray]:
+    """Step 1½: stroke i (i ≥ 1) becomes part of the path before it when u[i−1] < ``join`` and
+    the gap |start_i − end_{i−1}| < ``join_gap`` (units); the path then runs straight from the
+    one to the other. u: (k − 1,) uniform draws."""
+    out = [strokes[0]]
+    for P, draw_ in zip(strokes[1:], u):
+        gap = float(np.hypot(*(P[0] - out[-1][-1])))
+        if draw_ < style.join and gap < style.join_gap:
+            out[-1] = np.concatenate([out[-1], P])
+        else:
+            out.append(P)
+    return out
 
 
 def _component_sds(style: Style) -> np.ndarray:
