@@ -4,6 +4,7 @@ commands end to end on a small model trained here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -217,7 +218,39 @@ def test_a_sample_is_drawn_alike_whatever_is_drawn_beside_it():
     np.testing.assert_array_equal(beside[2], alone[0])
     by_position = render_samples([a, b, c], 32, 0, "default", True)
     assert not np.array_equal(by_position[2], render_samples([c], 32, 0, "default", True)[0])
-    assert sample_key(c) == sample_key(bars_sample("三", 3, "cy", 2.0))  # what it is, not which copy
+    assert sample_key(c) == sample_key(bars_sample("三", 3, "cy", 2.0))  # what, not which copy
     assert len({sample_key(s) for s in (a, b, c)}) == 3
     with pytest.raises(ValueError, match="one a sample"):
         render_samples([a, b], 32, keys=[1])
+
+
+def test_squared_stretches_the_ink_box_toward_a_square_keeping_its_area():
+    from mojinet.real_eval import squared
+
+    cross = (np.array([[0.4, 0.0], [0.6, 1.0]]), np.array([[0.4, 1.0], [0.6, 0.0]]))  # tall
+    tall = dataclasses.replace(bars_sample("一", 1, "ann"), strokes=cross)
+
+    def box(sample):
+        P = np.concatenate(sample.strokes)
+        return P.max(0) - P.min(0)  # (width, height)
+
+    w, h = box(tall)
+    for lam in (0.0, 0.5, 1.0):
+        w2, h2 = box(squared(tall, lam))
+        assert w2 / h2 == pytest.approx((w / h) ** (1 - lam))  # r → r^(1 − λ)
+        assert w2 * h2 == pytest.approx(w * h)  # area kept
+    np.testing.assert_array_equal(np.concatenate(squared(tall, 0.0).strokes),
+                                  np.concatenate(tall.strokes))
+    assert [len(q) for q in squared(tall, 0.7).strokes] == [2, 2]  # strokes kept apart
+    with pytest.raises(ValueError, match="within"):
+        squared(tall, 1.5)
+
+
+def test_real_eval_square_zero_is_as_written(model_path, real_file):
+    from mojinet.data.strokes import read_strokes
+    from mojinet.io import load_model
+
+    model, samples = load_model(model_path), read_strokes(real_file)
+    plain = evaluate_real(model, samples, top=2)
+    assert evaluate_real(model, samples, top=2, square=0.0)["all"] == plain["all"]
+    assert evaluate_real(model, samples, top=2, square=1.0)["all"].n == plain["all"].n

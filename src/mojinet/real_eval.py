@@ -20,6 +20,7 @@ Registered in the command line by one ``add_parser(sub)`` line; ``kanji-eval --r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.handwriting import STYLES
+from .data.handwriting import STYLES, toward_square
 from .data.kanji import synthetic_dataset
+from .data.kanjivg import BOX
 from .data.strokes import CREDITS, Sample, read_strokes
 from .data.strokeset import label_index, parse_strokes_name, read_named, render_samples, sample_key
 
@@ -122,19 +124,22 @@ def trained_writers(model) -> set[str] | None:
 
 
 def evaluate_real(model, samples: list[Sample], style="default", top: int = 10,
-                  seed: int = 0, jitter: bool = False, shift: int = 0) -> dict:
+                  seed: int = 0, jitter: bool = False, shift: int = 0,
+                  square: float = 0.0) -> dict:
     """Scores of ``model`` on real ``samples``, per writer and in all, with confusions and the
     labels outside its classes. ``shift`` moves the drawn images that many pixels down and to
-    the right (wrapping round the empty border), to measure how much position matters."""
+    the right (wrapping round the empty border), to measure how much position matters.
+    ``square``: stretch each sample's ink box toward a square first (``toward_square``'s λ)."""
     size = model.image_shape[0]
     keep, y, outside = label_index(samples, model.classes)
     kept = [samples[i] for i in keep]
+    drawn = [squared(s, square) for s in kept] if square else kept
     result = {"outside": dict(sorted(outside.items())), "n_outside": sum(outside.values()),
               "writers": {}, "all": None, "confusions": [], "hardest": []}
     if not kept:
         return result
     keys = [sample_key(s) for s in kept]  # each sample's pen from itself, not its position
-    images = np.roll(render_samples(kept, size, seed, style, jitter, keys=keys), (shift, shift),
+    images = np.roll(render_samples(drawn, size, seed, style, jitter, keys=keys), (shift, shift),
                      (1, 2))
     X = images.reshape(len(kept), -1).astype(np.float32) / np.float32(255)  # (n, size·size)
     ranks, pred = true_ranks(model, X, y)
@@ -148,6 +153,18 @@ def evaluate_real(model, samples: list[Sample], style="default", top: int = 10,
         model.classes[t] for t in y)
     result["hardest"] = [(c, wrong[c], seen[c]) for c, _ in wrong.most_common()]
     return result
+
+
+def squared(sample: Sample, lam: float) -> Sample:
+    """``sample`` with its ink box's width/height ratio r made r^(1 − λ) (area kept), as the
+    synthetic writer's square stretch does to KanjiVG (``handwriting.toward_square``)."""
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"square must be within [0, 1] (0: as written, 1: a square box), "
+                         f"got {lam}")
+    points = np.concatenate(sample.strokes)  # (N, 2), the frame's units: longer side 1
+    moved = toward_square(points, lam, floor=1 / BOX)
+    cuts = np.cumsum([len(q) for q in sample.strokes])[:-1]
+    return dataclasses.replace(sample, strokes=tuple(np.split(moved, cuts)))
 
 
 def evaluate_synthetic(model, per_class: int, seed: int, style: str, top: int) -> Score:
@@ -246,16 +263,17 @@ def report_real(model, args) -> dict:
     samples, counts = read_real(args.real)
     held, note = held_out_note(model, samples)
     result = evaluate_real(model, samples, args.pen, args.top, args.render_seed, args.jitter,
-                           args.shift)
+                           args.shift, args.square)
     if not args.json:
         moved = f", moved {args.shift} px down and right" if args.shift else ""
+        moved += f", stretched toward a square (λ {args.square:g})" if args.square else ""
         _print(f"real strokes ({sum(counts.values()):,} samples), drawn with the {args.pen} pen"
                f"{' and distortions' if args.jitter else ', as written'}{moved}; {note}:")
         print_real(result, held, counts, len(model.classes), args.confusions)
         _print("credit: " + "; ".join(credits(samples)))
     return real_json(result, held, args.confusions) | {
         "files": counts, "held_out_note": note, "pen": args.pen, "jitter": args.jitter,
-        "shift": args.shift,
+        "shift": args.shift, "square": args.square,
         "render_seed": args.render_seed, "credits": credits(samples)}
 
 
@@ -294,6 +312,10 @@ def add_real_options(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--render-seed", type=int, default=0, help="seed of the pen draws")
     p.add_argument("--shift", type=int, default=0, choices=range(-3, 4), metavar="{-3..3}",
                    help="move the drawn real images this many pixels down and right")
+    p.add_argument("--square", type=float, default=0.0, metavar="λ",
+                   help="stretch each sample's ink box toward a square first: width/height r "
+                        "becomes r^(1 − λ); 0.5 undoes half of a writer's narrow or wide hand "
+                        "(docs/kanji.md, 'Aspect')")
     p.add_argument("--confusions", type=int, default=15, help="confusions to list")
 
 

@@ -211,11 +211,7 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     normal = np.stack([-chord[:, 1], chord[:, 0]], -1)  # (k, 2), length = chord length
     Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
     if style.square != (0.0, 0.0):
-        lam = rng.uniform(*style.square)
-        lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
-        wide, tall = np.maximum(hi - lo, 1.0)
-        stretch = (wide / tall) ** (-lam / 2)  # x · stretch, y / stretch: ratio → ratio^(1 − λ)
-        Q = (Q - (lo + hi) / 2) * np.array([stretch, 1.0 / stretch]) + (lo + hi) / 2  # (N, 2)
+        Q = toward_square(Q, rng.uniform(*style.square))  # (N, 2)
     centre = BOX / 2
     Q = (Q - centre) @ A + centre  # (N, 2)
     if elastic:
@@ -225,6 +221,16 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     if style.join > 0:  # drawn last, so that styles that never join keep their images
         strokes = join_strokes(strokes, style, rng.random(k - 1))
     return strokes
+
+
+def toward_square(Q: np.ndarray, lam: float, floor: float = 1.0) -> np.ndarray:
+    """Points Q (N, 2) stretched about their box's centre so that its width/height ratio r
+    becomes r^(1 − λ), keeping its area: λ = 0 as written, 1 a square box. Sides shorter than
+    ``floor`` (1 KanjiVG unit) count as ``floor``, so a stroke of one line stays a line."""
+    lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
+    wide, tall = np.maximum(hi - lo, floor)
+    stretch = (wide / tall) ** (-lam / 2)  # x · stretch, y / stretch: ratio → ratio^(1 − λ)
+    return (Q - (lo + hi) / 2) * np.array([stretch, 1.0 / stretch]) + (lo + hi) / 2  # (N, 2)
 
 
 def join_strokes(strokes: list[np.ndarray], style: Style, u: np.ndarray) -> list[np.ndarray]:
