@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from . import paper
+from . import inkloops, paper
 from .decode import MAX_PIXELS, ImageError, open_image
 
 __all__ = ["MAX_PIXELS", "ImageError", "Reading", "center_of_mass", "even_strokes",
@@ -134,6 +134,8 @@ def stroke_width(ink: np.ndarray) -> float:
     mask = ink[box] >= 0.5
     if not mask.any():
         return 0.0
+    if inkloops.loaded:  # the same median, counted in one compiled pass
+        return inkloops.across_median(mask)
     across = np.minimum(_runs(mask), _runs(mask.T).T)  # (bh, bw)
     return float(np.median(across[mask]))
 

@@ -37,6 +37,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException
 
 from .. import __version__, engines
+from ..data import inkloops
 from ..data.decode import DECODE_ERRORS
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
@@ -248,6 +249,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     app.add_middleware(HeaderCheck, allowed=hosts)
     app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
     engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
+    inkloops.load()  # and the preprocessing's compiled counts (stroke width, pieces of ink)
     h, w = model.image_shape
     _add_handlers(app, f"pixels must hold {h * w} values: numbers in [0, 1], {h}×{w} row by "
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")
