@@ -283,8 +283,8 @@ def rate_main(args) -> int:
             for other in kinds[::2]:  # reference, then the peer
                 print(f"  {workers} worker(s), fast / {other} (medians of {args.rounds}): "
                       f"{_ratios(runs['fast'], runs[other])}", flush=True)
-            print(f"  {workers} worker(s): the same answers to the same drawings from "
-                  f"{', '.join(kinds)}: {same}", flush=True)
+            print(f"  {workers} worker(s): the same answers to the same drawings: {same} "
+                  f"({', '.join(kinds)})", flush=True)
     return 1 if failed else 0
 
 
