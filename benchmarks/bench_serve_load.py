@@ -25,6 +25,11 @@ than wall-clock throughput), then the ratios fast / reference. Both servers must
 answers to the same drawings; it exits 1 if they do not or on any error.
 
     python benchmarks/bench_serve_load.py --rate --workers 1,2 --seconds 10
+    python benchmarks/bench_serve_load.py --rate --peer /tmp/main/src   # and main's server
+
+``--peer PYTHONPATH`` adds a third server in each round: ``mojinet serve`` from another source
+tree (its PYTHONPATH; several entries may be given, as PYTHONPATH takes them), as it ships, and
+the ratios fast / peer.
 """
 
 from __future__ import annotations
@@ -73,11 +78,14 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
-def start_server(model_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """``mojinet serve MODEL --port 0 ARGS`` in its own process; returns it and its base URL."""
+def start_server(model_path: Path, *args: str, pythonpath: str | None = None
+                 ) -> tuple[subprocess.Popen, str]:
+    """``mojinet serve MODEL --port 0 ARGS`` in its own process (with ``pythonpath`` first on
+    its PYTHONPATH, e.g. another checkout's src); returns it and its base URL."""
+    env = None if pythonpath is None else {**os.environ, "PYTHONPATH": pythonpath}
     proc = subprocess.Popen([sys.executable, "-m", "mojinet", "serve", str(model_path), "--port",
                              "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env=env)
     line = proc.stdout.readline()
     m = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
     if not m:
@@ -203,10 +211,14 @@ def answers(url: str, bodies: list[bytes]) -> list[dict]:
                 .json() for b in bodies]
 
 
-def rate_run(path: Path, workers: int, reference: bool, bodies: list[bytes], args,
+def rate_run(path: Path, workers: int, kind: str, bodies: list[bytes], args,
              tmp: str) -> tuple[dict, list[dict]]:
+    """Load one server: ``kind`` "reference" (--reference-preprocessing), "fast" (as it ships)
+    or "peer" (as it ships, from ``args.peer``'s source)."""
     serve = ["--workers", str(workers), "--no-samples"]
-    proc, url = start_server(path, *serve, *(["--reference-preprocessing"] if reference else []))
+    proc, url = start_server(path, *serve, *(["--reference-preprocessing"]
+                                             if kind == "reference" else []),
+                             pythonpath=args.peer if kind == "peer" else None)
     try:
         for _ in range(5 * workers):  # every worker warmed up
             seen = answers(url, bodies)
@@ -222,9 +234,19 @@ def rate_run(path: Path, workers: int, reference: bool, bodies: list[bytes], arg
     return r, seen
 
 
+def _ratios(ours: list[dict], theirs: list[dict]) -> str:
+    import statistics
+
+    def med(runs, key):
+        return statistics.median(r[key] for r in runs)
+
+    return (f"{med(ours, 'rps') / med(theirs, 'rps'):.2f}× predictions/s, p99 "
+            f"{med(ours, 'p99_ms') / med(theirs, 'p99_ms'):.2f}×, server CPU a request "
+            f"{med(ours, 'cpu_ms') / med(theirs, 'cpu_ms'):.2f}×")
+
+
 def rate_main(args) -> int:
     import shutil
-    import statistics
 
     from bench_serve import drawings
 
@@ -240,31 +262,29 @@ def rate_main(args) -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         path = save_model(model, Path(tmp) / "bench.npz")
+        kinds = ["reference", "fast", *(["peer"] if args.peer else [])]
         for workers in [int(w) for w in args.workers.split(",")]:
-            runs = {True: [], False: []}
+            runs = {kind: [] for kind in kinds}
             seen = {}
             for _ in range(args.rounds):
-                for reference in (True, False):
-                    r, seen[reference] = rate_run(path, workers, reference, bodies, args, tmp)
-                    runs[reference].append(r)
+                for kind in kinds:
+                    r, seen[kind] = rate_run(path, workers, kind, bodies, args, tmp)
+                    runs[kind].append(r)
                     failed |= r["errors"] > 0
-                    print(f"  {workers} worker(s), {'reference' if reference else 'fast     '}: "
-                          f"{r['rps']:6.0f} predictions/s, p50 {r['p50_ms']:5.1f} ms, p90 "
-                          f"{r['p90_ms']:5.1f} ms, p99 {r['p99_ms']:5.1f} ms, errors "
-                          f"{r['errors']}, server CPU {r['cpu_ms']:.2f} ms a request "
-                          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                    print(f"  {workers} worker(s), {kind:<9}: {r['rps']:6.0f} predictions/s, "
+                          f"p50 {r['p50_ms']:5.1f} ms, p90 {r['p90_ms']:5.1f} ms, p99 "
+                          f"{r['p99_ms']:5.1f} ms, errors {r['errors']}, server CPU "
+                          f"{r['cpu_ms']:.2f} ms a request (load average "
+                          f"{os.getloadavg()[0]:.1f})", flush=True)
                     for e in r.get("first_errors", []):
                         print("    error:", e)
-            same = seen[True] == seen[False]
+            same = all(seen[kind] == seen["fast"] for kind in kinds)
             failed |= not same
-            def med(key, reference, runs=runs):
-                return statistics.median(r[key] for r in runs[reference])
-
-            print(f"  {workers} worker(s), fast / reference (medians of {args.rounds}): "
-                  f"{med('rps', False) / med('rps', True):.2f}× predictions/s, p99 "
-                  f"{med('p99_ms', False) / med('p99_ms', True):.2f}×, server CPU a request "
-                  f"{med('cpu_ms', False) / med('cpu_ms', True):.2f}×; the same answers to "
-                  f"the same drawings: {same}", flush=True)
+            for other in kinds[::2]:  # reference, then the peer
+                print(f"  {workers} worker(s), fast / {other} (medians of {args.rounds}): "
+                      f"{_ratios(runs['fast'], runs[other])}", flush=True)
+            print(f"  {workers} worker(s): the same answers to the same drawings: {same} "
+                  f"({', '.join(kinds)})", flush=True)
     return 1 if failed else 0
 
 
@@ -285,6 +305,9 @@ def main(argv=None) -> int:
     rate.add_argument("--seconds", type=float, default=10.0, help="each run's length")
     rate.add_argument("--rounds", type=int, default=2, help="runs of each server, in turn")
     rate.add_argument("--tool", choices=["auto", "wrk", "loadgen"], default="auto")
+    rate.add_argument("--peer", metavar="PYTHONPATH", help="also load the server of another "
+                      "source tree (e.g. main's src) in turn, as a peer: its answers must be "
+                      "the same")
     args = p.parse_args(argv)
     if args.rate:
         return rate_main(args)

@@ -12,6 +12,7 @@ preprocessing and for the fast path for clean canvases (``data.fastread``), side
 - verdict: is it a character (``verdict.judge`` on the ink map);
 - JSON: the answer written (orjson, as the server does).
 
+The compiled kernels are loaded and BLAS kept to one thread first, as in a server process.
 ``--profile`` adds cProfile's top functions for the fast path's whole request.
 
     python benchmarks/profile_predict.py [--requests 300] [--profile]
@@ -33,11 +34,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_serve import drawings  # noqa: E402
 
+from mojinet import engines  # noqa: E402
+from mojinet.data import inkloops  # noqa: E402
 from mojinet.data.decode import open_image  # noqa: E402
 from mojinet.data.fastread import read_clean  # noqa: E402
 from mojinet.data.images import read_image  # noqa: E402
 from mojinet.io import Model  # noqa: E402
 from mojinet.nn.network import Network  # noqa: E402
+from mojinet.web.pool import one_blas_thread  # noqa: E402
 from mojinet.web.readout import decode_drawing, readout, verdict  # noqa: E402
 
 STAGES = ("decode", "preprocess", "forward + readout", "verdict", "JSON")
@@ -65,6 +69,9 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=300)
     p.add_argument("--profile", action="store_true", help="cProfile the fast path too")
     args = p.parse_args(argv)
+    engines.load_kernels()  # as the server does at start-up (web.app.create_app) …
+    inkloops.load()
+    one_blas_thread()  # … and each server process (web.server.make_server)
     net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
     model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
     urls = drawings()

@@ -37,6 +37,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException
 
 from .. import __version__, engines
+from ..data import inkloops
 from ..data.decode import DECODE_ERRORS
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
@@ -50,6 +51,7 @@ from .guard import (
     SecurityHeaders,
     allowed_hosts,
 )
+from .lean import LeanPredict
 from .learn import LiveModel, SampleStore, add_learn_routes, samples_folder
 from .page import favicon_ico, index_html, palette_css
 from .pool import Busy, DecodePool
@@ -189,6 +191,12 @@ async def _json_content(request: Request) -> None:
                             f"application/json (got {declared!r})")
 
 
+def _problem_response(exc: HTTPException) -> JSONResponse:
+    """An HTTPException as its ``Problem`` response."""
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code,
+                        headers=exc.headers)
+
+
 def _csp(path: str) -> str:
     return DOCS_CSP if path.startswith(("/docs", "/redoc", ASSETS)) else STRICT_CSP
 
@@ -201,8 +209,7 @@ def _add_handlers(app: FastAPI, pixels_help: str) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code,
-                            headers=exc.headers)
+        return _problem_response(exc)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):
@@ -219,7 +226,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                decode_slots: int = DECODE_SLOTS, queue_wait: float = QUEUE_WAIT,
                body_timeout: float = BODY_TIMEOUT, max_pending: int = MAX_PENDING,
                model_path=None, samples=None, adapt_changes: dict | None = None,
-               reference_preprocessing: bool = False) -> FastAPI:
+               reference_preprocessing: bool = False, lean: bool = True) -> FastAPI:
     """The app serving ``model``. ``name`` is shown on the page (e.g. the model file's name).
 
     ``hosts``: the Host names it answers to (``guard.allowed_hosts``; None = any).
@@ -230,6 +237,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     from it; the server swaps in each adapted model), ``adapt_changes`` RunConfig fields for
     the adaptation. ``reference_preprocessing``: read every drawing with the reference
     preprocessing, never ``data.fastread``'s path for clean canvases (same answers, more work).
+    ``lean``: answer well-formed predictions before FastAPI's routing (``lean.LeanPredict``;
+    the same bytes, less work); False sends every request through FastAPI (for comparisons).
     """
     pool = DecodePool(decode_slots, queue_wait)
 
@@ -243,11 +252,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                   description="Draw a character; see the network read it. Predict from a "
                   "drawing, describe the model, show a neuron's incoming weights. Every error "
                   "body is a `Problem`: `{\"detail\": \"...\"}`.")
-    app.add_middleware(BodyLimit, max_bytes=max_body, timeout=body_timeout,
-                       max_pending=max_pending)
-    app.add_middleware(HeaderCheck, allowed=hosts)
-    app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
     engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
+    inkloops.load()  # and the preprocessing's compiled counts (stroke width, pieces of ink)
     h, w = model.image_shape
     _add_handlers(app, f"pixels must hold {h * w} values: numbers in [0, 1], {h}×{w} row by "
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")
@@ -258,8 +264,9 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                                                      model.classes)
     _add_model_routes(app, live, name, entries, store)
     # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
-    _add_predict(app, live, entries, predict_request(h, w, max_body - 64), pool, max_pixels,
-                 reference_preprocessing)
+    body_model = predict_request(h, w, max_body - 64)
+    answer = _add_predict(app, live, entries, body_model, pool, max_pixels,
+                          reference_preprocessing)
     add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
@@ -270,6 +277,14 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                         headers={"Cache-Control": "max-age=86400"})
 
     app.mount("/static", StaticFiles(packages=[("mojinet.web", "static")]), name="static")
+    # The middlewares, innermost first (each one added wraps those before it).
+    if lean:  # innermost: inside the guards, before FastAPI's routing
+        app.add_middleware(LeanPredict, body_model=body_model, answer=answer,
+                           problem=_problem_response)
+    app.add_middleware(BodyLimit, max_bytes=max_body, timeout=body_timeout,
+                       max_pending=max_pending)
+    app.add_middleware(HeaderCheck, allowed=hosts)
+    app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
     return app
 
 
@@ -287,7 +302,8 @@ def _small(raw: bytes) -> bool:
 
 
 def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
-                 max_pixels: int, reference: bool = False) -> None:
+                 max_pixels: int, reference: bool = False):
+    """The predict route; returns its ``answer`` (request → Response) for ``lean``."""
 
     def work(req, raw: bytes | None) -> dict:
         """Read one request: ``raw``, the drawing's encoded bytes, or ``req.pixels``."""
@@ -306,14 +322,8 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
                 candidate["dictionary"] = entries[candidate["label"]]
         return result
 
-    @app.post("/api/predict", response_model=Prediction, responses=PREDICT_ERRORS,
-              summary="Read a drawing", dependencies=[Depends(_json_content)])
-    async def predict(req: body_model):
-        """Preprocess the drawing like `mojinet predict`, run the network, and return the top
-        candidates, every layer's activations and the input as the network saw it. The
-        `Server-Timing` header gives the time spent on that work (ms), without HTTP.
-        Large drawings are decoded a few at a time; when all slots stay busy the answer is 503
-        with `Retry-After`."""
+    async def answer(req) -> Response:
+        """The work of the route (and of ``lean.LeanPredict``): the response, or HTTPException."""
         started = time.perf_counter()
         try:
             raw = None if req.image is None else decode_drawing(req.image)
@@ -330,6 +340,18 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         ms = (time.perf_counter() - started) * 1e3
         response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
         return response
+
+    @app.post("/api/predict", response_model=Prediction, responses=PREDICT_ERRORS,
+              summary="Read a drawing", dependencies=[Depends(_json_content)])
+    async def predict(req: body_model):
+        """Preprocess the drawing like `mojinet predict`, run the network, and return the top
+        candidates, every layer's activations and the input as the network saw it. The
+        `Server-Timing` header gives the time spent on that work (ms), without HTTP.
+        Large drawings are decoded a few at a time; when all slots stay busy the answer is 503
+        with `Retry-After`."""
+        return await answer(req)
+
+    return answer
 
 
 def _add_model_routes(app: FastAPI, live: LiveModel, name: str, entries: dict,

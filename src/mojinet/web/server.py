@@ -32,7 +32,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .pool import tune_malloc
+from .pool import one_blas_thread, tune_malloc
 
 HEADER_TIMEOUT = 10.0
 KEEP_ALIVE = 5
@@ -94,11 +94,12 @@ def make_server(app, header_timeout: float = HEADER_TIMEOUT, keep_alive: float =
                 max_connections: int = MAX_CONNECTIONS, tune_memory: bool = True) -> uvicorn.Server:
     """A uvicorn server for ``app`` with the limits above; run it with ``.run(sockets=[...])``.
 
-    ``tune_memory`` applies ``tune_malloc`` to the whole process (right for a server process;
-    tests that serve from a thread of a bigger process can leave it off)."""
+    ``tune_memory`` applies ``tune_malloc`` and ``one_blas_thread`` to the whole process (right
+    for a server process; tests that serve from a thread of a bigger process can leave it off)."""
     protocol = type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
     if tune_memory:
         tune_malloc()
+        one_blas_thread()
     config = uvicorn.Config(app, http=protocol, log_level="warning", access_log=False,
                             timeout_keep_alive=keep_alive, limit_concurrency=max_connections,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES)
