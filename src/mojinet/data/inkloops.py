@@ -27,33 +27,33 @@ loaded = False  # whether the loops below are compiled (set by ``load``)
 def _across_median_loops(mask: np.ndarray) -> float:
     """(h, w) bool with at least one True → the median of min(horizontal run, vertical run)."""
     h, w = mask.shape
-    across = np.zeros((h, w), dtype=np.int64)  # the horizontal run through each pixel, then min
+    along = _row_runs(mask)  # (h, w) the horizontal run through each pixel
+    down = _row_runs(mask.T)  # (w, h) the vertical one, by columns
+    counts = np.zeros(max(h, w) + 1, dtype=np.int64)  # counts[L]: pixels whose shorter run is L
+    n = 0
+    for i in range(h):
+        for j in range(w):
+            if mask[i, j]:
+                counts[min(along[i, j], down[j, i])] += 1
+                n += 1
+    return (_order_statistic(counts, (n - 1) // 2) + _order_statistic(counts, n // 2)) / 2.0
+
+
+def _row_runs(mask: np.ndarray) -> np.ndarray:
+    """(h, w) bool → (h, w) int64: the length of the run of True along its row through each
+    True pixel (0 elsewhere)."""
+    h, w = mask.shape
+    runs = np.zeros((h, w), dtype=np.int64)
     for i in range(h):
         j = 0
         while j < w:
-            if not mask[i, j]:
-                j += 1
-                continue
             start = j
             while j < w and mask[i, j]:
                 j += 1
             for k in range(start, j):
-                across[i, k] = j - start
-    counts = np.zeros(max(h, w) + 1, dtype=np.int64)  # counts[L]: pixels whose shorter run is L
-    n = 0
-    for j in range(w):
-        i = 0
-        while i < h:
-            if not mask[i, j]:
-                i += 1
-                continue
-            start = i
-            while i < h and mask[i, j]:
-                i += 1
-            for k in range(start, i):
-                counts[min(across[k, j], i - start)] += 1
-            n += i - start
-    return (_order_statistic(counts, (n - 1) // 2) + _order_statistic(counts, n // 2)) / 2.0
+                runs[i, k] = j - start
+            j += j == start  # a False pixel: step over it
+    return runs
 
 
 def _order_statistic(counts: np.ndarray, k: int) -> int:
@@ -68,12 +68,13 @@ def _order_statistic(counts: np.ndarray, k: int) -> int:
 
 def load() -> bool:
     """Compile the loops now (or load them from Numba's cache); returns ``loaded``."""
-    global loaded, _order_statistic, across_median_kernel
+    global loaded, _order_statistic, _row_runs, across_median_kernel
     if HAVE_NUMBA and across_median_kernel is _across_median_loops:
         import numba
 
         jit = numba.njit(cache=True, nogil=True)
-        _order_statistic = jit(_order_statistic)  # the compiled median calls the compiled one
+        _order_statistic = jit(_order_statistic)  # the compiled median calls the compiled ones
+        _row_runs = jit(_row_runs)
         across_median_kernel = jit(_across_median_loops)
         across_median_kernel(np.ones((2, 2), dtype=np.bool_))  # compile (or load) now
     loaded = HAVE_NUMBA

@@ -801,19 +801,13 @@ def feedforward_rows(X, layout, out):
     all layers (for a few rows, where a BLAS call per layer costs more than the arithmetic).
     layout: see above. out comes from the caller: returning a new array from compiled code costs
     ~0.5 µs more."""
-    _rows_through(X, layout, out, 0, X.shape[0])
-
-
-@_njit
-def _rows_through(X, layout, out, first, last):
-    """Rows first … last − 1 of X through every layer into out (see ``feedforward_rows``)."""
     L = layout.shape[0] // LAYOUT
     width = 0
     for l in range(L):
         width = max(width, layout[LAYOUT * l + 2])
     Z = np.empty((L, width), dtype=X.dtype)  # row l: layer l's z, then its activations
     idx = np.empty(max(width, X.shape[1]), dtype=np.int64)  # where a layer's input is not 0
-    for r in range(first, last):
+    for r in range(X.shape[0]):
         for l in range(L):
             w_at, fan_in, fan_out, b_at, code = layout[LAYOUT * l : LAYOUT * (l + 1)]
             W = _carray(_pointer(w_at, X), (fan_in, fan_out))  # Wˡ: (fan_in, fan_out)
