@@ -35,6 +35,7 @@ KNOWN_FIELDS = frozenset({
     "shear", "aspect", "elastic", "elastic_waves", "elastic_wavelength", "pen_width",
     "component_scale_sd", "component_shift_sd", "component_shear_sd", "component_angle_sd",
     "component_decay", "nib", "taper", "square", "crowding", "scan", "join", "join_gap",
+    "aspect_sigma",
 })
 
 
@@ -97,6 +98,8 @@ def _draws(glyph: Glyph, style: Style, rng: np.random.Generator) -> dict:
     out["components"] = comps
     if style.square != (0.0, 0.0):
         out["lam"] = style.square[0] + (style.square[1] - style.square[0]) * rng.random()
+    if style.aspect_sigma > 0:
+        out["eps"] = rng.normal(0.0, style.aspect_sigma)
     if style.join > 0:
         out["join"] = rng.random(k - 1)
     return out
@@ -168,6 +171,16 @@ def _square(Q, image, starts, draws) -> np.ndarray:
     return (Q - mid[image]) * factor[image] + mid[image]
 
 
+def _stretch_aspect(Q, image, starts, draws) -> np.ndarray:
+    """The aspect jitter after step 1, per image (``handwriting.stretch_aspect``)."""
+    lo = np.minimum.reduceat(Q, starts, axis=0)  # (n, 2)
+    hi = np.maximum.reduceat(Q, starts, axis=0)  # (n, 2)
+    f = np.exp(np.array([dr["eps"] for dr in draws]) / 2)  # (n,)
+    factor = np.stack([f, 1.0 / f], -1)  # (n, 2)
+    mid = (lo + hi) / 2  # (n, 2)
+    return (Q - mid[image]) * factor[image] + mid[image]
+
+
 def _elastic(Q, image, draws, style: Style) -> np.ndarray:
     """Step 2's smooth displacement d(p) = Σ_j a_j sin(w_j · p + φ_j), per image."""
     v = np.stack([dr["wave"] for dr in draws])  # (n, 3, 2, m)
@@ -215,6 +228,8 @@ def jitter_batch(glyphs: list[Glyph], style: Style,
     Q = Q + (bow[s] * np.sin(np.pi * t))[:, None] * normal[s]
     if style.square != (0.0, 0.0):
         Q = _square(Q, image, starts, draws)
+    if style.aspect_sigma > 0:
+        Q = _stretch_aspect(Q, image, starts, draws)
     centre = BOX / 2
     Q = _times(Q - centre, _character_maps(draws, style), image) + centre  # (M, 2)
     if draws[0]["elastic"]:

@@ -87,6 +87,9 @@ class Style:
     # earlier stroke's end to its start: one pen-down path, the straight connector included.
     join: float = 0.0
     join_gap: float = 40.0
+    # Narrow and wide hands: after the square stretch the width/height ratio is multiplied by
+    # e^ε, ε ~ N(0, aspect_sigma), keeping the area (0 = off, the images as before it existed).
+    aspect_sigma: float = 0.0
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -97,6 +100,8 @@ class Style:
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         if self.join == 0.0:  # likewise for the styles that never join a stroke
             del out["join"], out["join_gap"]
+        if self.aspect_sigma == 0.0:  # and for the styles without aspect jitter
+            del out["aspect_sigma"]
         if self.scan is None:
             del out["scan"]
         else:
@@ -212,6 +217,8 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
     Q = Q + (bow[s] * np.sin(np.pi * glyph.t))[:, None] * normal[s]  # (N, 2) bow each stroke
     if style.square != (0.0, 0.0):
         Q = toward_square(Q, rng.uniform(*style.square))  # (N, 2)
+    if style.aspect_sigma > 0:
+        Q = stretch_aspect(Q, rng.normal(0.0, style.aspect_sigma))  # (N, 2)
     centre = BOX / 2
     Q = (Q - centre) @ A + centre  # (N, 2)
     if elastic:
@@ -231,6 +238,14 @@ def toward_square(Q: np.ndarray, lam: float, floor: float = 1.0) -> np.ndarray:
     wide, tall = np.maximum(hi - lo, floor)
     stretch = (wide / tall) ** (-lam / 2)  # x · stretch, y / stretch: ratio → ratio^(1 − λ)
     return (Q - (lo + hi) / 2) * np.array([stretch, 1.0 / stretch]) + (lo + hi) / 2  # (N, 2)
+
+
+def stretch_aspect(Q: np.ndarray, eps: float) -> np.ndarray:
+    """Points Q (N, 2) stretched about their box's centre so that its width/height ratio is
+    multiplied by e^ε, keeping its area (x · e^(ε/2), y · e^(−ε/2))."""
+    lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
+    f = np.exp(eps / 2)
+    return (Q - (lo + hi) / 2) * np.array([f, 1.0 / f]) + (lo + hi) / 2  # (N, 2)
 
 
 def join_strokes(strokes: list[np.ndarray], style: Style, u: np.ndarray) -> list[np.ndarray]:
