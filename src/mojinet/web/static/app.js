@@ -166,7 +166,9 @@ function pump() {
   const n = state.info.classes.length;
   const top = n <= MAX_BARS_ALL ? n : Math.max(TOP_BARS, 5);
   // The backend says when it sends (after encoding the drawing): the throttle counts from there.
-  backend.predict(pad, top, () => { state.lastSent = performance.now(); })
+  const drawing = { strokes: state.current ? [...state.strokes, state.current] : state.strokes,
+    pen: PEN_WIDTH };
+  backend.predict(pad, top, () => { state.lastSent = performance.now(); }, drawing)
     .then((result) => { if (version === state.version || state.pending) show(result, version); })
     .catch((err) => {
       if (err.retryAfter) {   // busy: send the drawing again once Retry-After has passed
