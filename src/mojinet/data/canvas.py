@@ -66,7 +66,7 @@ def _clip(A: np.ndarray, B: np.ndarray, x0: float, y0: float, x1: float, y1: flo
         d, p = D[:, k], A[:, k]
         still = d == 0
         keep &= ~still | ((p >= lo) & (p <= hi))  # parallel to this side: inside or dropped
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # d = 0 (handled above) or tiny: t = ±inf is right
             ta, tb = (lo - p) / d, (hi - p) / d
         enter, leave = np.where(still, 0.0, np.minimum(ta, tb)), np.where(still, 1.0,
                                                                            np.maximum(ta, tb))
