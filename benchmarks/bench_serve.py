@@ -169,19 +169,20 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n %% #bodies + 1
-  return wrk.format(nil, "/api/predict", nil, bodies[n])
+  return wrk.format(nil, "%s", nil, bodies[n])
 end
 """
 
 
-def load_test(url: str, bodies: list[bytes], connections: int, seconds: float, tmp: str) -> dict:
+def load_test(url: str, bodies: list[bytes], connections: int, seconds: float, tmp: str,
+              path: str = "/api/predict") -> dict:
     """A bounded loopback load test with wrk (Debian's package): ``connections`` keep-alive
     connections on 2 wrk threads for ``seconds``, each request one of the drawings. Returns
     requests/s, latency percentiles (ms) and the error counts wrk reports."""
     for i, body in enumerate(bodies, 1):
         Path(tmp, f"body{i}.json").write_bytes(body)
     script = Path(tmp, "post.lua")
-    script.write_text(WRK_SCRIPT % (len(bodies), tmp))
+    script.write_text(WRK_SCRIPT % (len(bodies), tmp, path))
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:g}s",
                           "--latency", "--timeout", "5s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout

@@ -184,13 +184,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 def generate(url: str, bodies: list[bytes], connections: int, seconds: float, tmp: str,
-             tool: str) -> dict:
+             tool: str, path: str = "/api/predict") -> dict:
     """Load ``url`` from a separate process: wrk or loadgen.py. Requests (200s only), errors,
     elapsed seconds and latency percentiles (ms)."""
     if tool == "wrk":
         from bench_serve import load_test
 
-        r = load_test(url, bodies, connections, seconds, tmp)
+        r = load_test(url, bodies, connections, seconds, tmp, path=path)
         return {"requests": r["requests"] - r["errors"], "errors": r["errors"],
                 "seconds": seconds, "p50_ms": r["p50_ms"], "p90_ms": r["p90_ms"],
                 "p99_ms": r["p99_ms"], "first_errors": []}
@@ -199,31 +199,47 @@ def generate(url: str, bodies: list[bytes], connections: int, seconds: float, tm
         files.append(Path(tmp, f"load{i}.json"))
         files[-1].write_bytes(body)
     out = subprocess.run([sys.executable, str(Path(__file__).with_name("loadgen.py")),
-                          url + "/api/predict", *map(str, files), "--connections",
+                          url + path, *map(str, files), "--connections",
                           str(connections), "--seconds", str(seconds)],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
-def answers(url: str, bodies: list[bytes]) -> list[dict]:
+def page_strokes(n: int = 8) -> list[bytes]:
+    """``bench_serve.drawings``' strokes as the page sends them to ``/api/predict/strokes``
+    (the same random polylines, in 280×280 pad pixels, pen 18)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        pts = [(rng.uniform(200, 920, 2) / 4).round(2).tolist() for _ in range(rng.integers(3, 7))]
+        out.append(json.dumps({"strokes": [pts], "pad": [280, 280], "pen": 18,
+                               "top": 10}).encode())
+    return out
+
+
+def answers(url: str, bodies: list[bytes], path: str = "/api/predict") -> list[dict]:
     with httpx.Client(base_url=url, timeout=60) as c:
-        return [c.post("/api/predict", content=b, headers={"content-type": "application/json"})
+        return [c.post(path, content=b, headers={"content-type": "application/json"})
                 .json() for b in bodies]
 
 
 def rate_run(path: Path, workers: int, kind: str, bodies: list[bytes], args,
              tmp: str) -> tuple[dict, list[dict]]:
-    """Load one server: ``kind`` "reference" (--reference-preprocessing), "fast" (as it ships)
-    or "peer" (as it ships, from ``args.peer``'s source)."""
+    """Load one server: ``kind`` "reference" (--reference-preprocessing), "fast" (as it ships),
+    "strokes" (as it ships, the page's strokes to /api/predict/strokes) or "peer" (as it
+    ships, from ``args.peer``'s source)."""
+    route = "/api/predict"
+    if kind == "strokes":
+        bodies, route = page_strokes(), "/api/predict/strokes"
     serve = ["--workers", str(workers), "--no-samples"]
     proc, url = start_server(path, *serve, *(["--reference-preprocessing"]
                                              if kind == "reference" else []),
                              pythonpath=args.peer if kind == "peer" else None)
     try:
         for _ in range(5 * workers):  # every worker warmed up
-            seen = answers(url, bodies)
+            seen = answers(url, bodies, route)
         before = cpu_seconds(proc.pid)
-        r = generate(url, bodies, args.connections, args.seconds, tmp, args.tool)
+        r = generate(url, bodies, args.connections, args.seconds, tmp, args.tool, route)
         r["cpu_ms"] = (cpu_seconds(proc.pid) - before) * 1e3 / max(r["requests"], 1)
     finally:
         proc.terminate()
@@ -262,7 +278,8 @@ def rate_main(args) -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         path = save_model(model, Path(tmp) / "bench.npz")
-        kinds = ["reference", "fast", *(["peer"] if args.peer else [])]
+        kinds = [*(["reference"] if not args.no_reference else []), "fast",
+                 *(["strokes"] if args.strokes else []), *(["peer"] if args.peer else [])]
         for workers in [int(w) for w in args.workers.split(",")]:
             runs = {kind: [] for kind in kinds}
             seen = {}
@@ -278,13 +295,15 @@ def rate_main(args) -> int:
                           f"{os.getloadavg()[0]:.1f})", flush=True)
                     for e in r.get("first_errors", []):
                         print("    error:", e)
-            same = all(seen[kind] == seen["fast"] for kind in kinds)
+            pngs = [k for k in kinds if k != "strokes"]  # the strokes are other drawings
+            same = all(seen[kind] == seen["fast"] for kind in pngs)
             failed |= not same
-            for other in kinds[::2]:  # reference, then the peer
-                print(f"  {workers} worker(s), fast / {other} (medians of {args.rounds}): "
-                      f"{_ratios(runs['fast'], runs[other])}", flush=True)
+            for other in [k for k in kinds if k not in ("fast", "strokes")]:
+                for ours in ("fast", *(["strokes"] if args.strokes else [])):
+                    print(f"  {workers} worker(s), {ours} / {other} (medians of "
+                          f"{args.rounds}): {_ratios(runs[ours], runs[other])}", flush=True)
             print(f"  {workers} worker(s): the same answers to the same drawings: {same} "
-                  f"({', '.join(kinds)})", flush=True)
+                  f"({', '.join(pngs)})", flush=True)
     return 1 if failed else 0
 
 
@@ -308,6 +327,10 @@ def main(argv=None) -> int:
     rate.add_argument("--peer", metavar="PYTHONPATH", help="also load the server of another "
                       "source tree (e.g. main's src) in turn, as a peer: its answers must be "
                       "the same")
+    rate.add_argument("--strokes", action="store_true", help="also load this server with the "
+                      "page's strokes (POST /api/predict/strokes)")
+    rate.add_argument("--no-reference", action="store_true", help="leave out the server with "
+                      "the reference preprocessing")
     args = p.parse_args(argv)
     if args.rate:
         return rate_main(args)

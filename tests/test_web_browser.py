@@ -98,7 +98,7 @@ def test_prediction_updates_while_drawing_throttled(page):
         window.__log = [];
         const real = window.fetch;
         window.fetch = (url, init) => {
-            if (!String(url).endsWith('api/predict')) return real(url, init);
+            if (!String(url).match(/api.predict(.strokes)?$/)) return real(url, init);
             const entry = {start: performance.now(), end: null};
             window.__log.push(entry);
             return real(url, init).finally(() => { entry.end = performance.now(); });
@@ -286,3 +286,29 @@ def test_page_and_api_docs_work_under_their_csp_offline(browser):
         finally:
             page.close()
     assert violations == [] and elsewhere == [], (violations, elsewhere)
+
+
+def test_strokes_and_canvas_png_read_alike(page):
+    """The page sends its strokes (api/predict/strokes); the server draws them on its own
+    canvas. Against the browser's own canvas sent as a PNG (api/predict) the rasterisers
+    differ only at the strokes' anti-aliased edges: the same digit read for every drawing, the
+    network's input within a small mean difference (docs/web.md, "Strokes")."""
+    for digit, strokes in DIGITS.items():
+        page.click("#clear")
+        draw(page, strokes)
+        both = page.evaluate("""async () => {
+            const pad = document.getElementById('pad');
+            const post = (path, body) => fetch(path, {method: 'POST',
+                headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
+                .then((r) => r.json());
+            const png = await post('api/predict', {image: pad.toDataURL('image/png'), top: 1});
+            const lines = await post('api/predict/strokes', {top: 1, pad: [pad.width, pad.height],
+                pen: 18, strokes: window.mojinet.strokes.map((s) => s.map((p) => [p[0], p[1]]))});
+            return [png, lines];
+        }""")
+        png, lines = both
+        assert lines["top"][0]["label"] == png["top"][0]["label"] == digit
+        a, b = np.asarray(png["input"]), np.asarray(lines["input"])
+        assert np.abs(a - b).mean() < 0.03, (digit, np.abs(a - b).mean())
+        assert lines["verdict"]["character"] == png["verdict"]["character"]
+    assert page.errors == []

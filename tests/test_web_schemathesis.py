@@ -47,7 +47,8 @@ def api_schema(tmp_path_factory):
         yield schemathesis.openapi.from_url(url + "/openapi.json", config=config)
 
 
-OPERATIONS = ["GET /api/model", "POST /api/predict", "GET /api/weights/{layer}/{neuron}",
+OPERATIONS = ["GET /api/model", "POST /api/predict", "POST /api/predict/strokes",
+              "GET /api/weights/{layer}/{neuron}",
               "GET /api/dictionary/{char}", "POST /api/samples", "GET /api/samples",
               "POST /api/adapt", "GET /api/adapt"]
 #: Operations that take no input to get wrong: only valid requests.

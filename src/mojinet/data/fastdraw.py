@@ -149,11 +149,11 @@ def layout(strokes: Strokes | list[list[np.ndarray]], size: int, pens, nibs=None
     return _cut(Layout(Q, r, a, b, image[a], n, size))
 
 
-def _cut(L: Layout) -> Layout:
-    """Cut capsules longer than ``MAX_PIECE`` pixels into equal pieces (radii interpolated), so
+def _cut(L: Layout, max_piece: float = MAX_PIECE) -> Layout:
+    """Cut capsules longer than ``max_piece`` pixels into equal pieces (radii interpolated), so
     that every capsule's window is small."""
     length = np.linalg.norm(L.Q[L.b] - L.Q[L.a], axis=1)  # (C,)
-    pieces = np.maximum(1, np.ceil(length / MAX_PIECE).astype(np.int64))  # (C,)
+    pieces = np.maximum(1, np.ceil(length / max_piece).astype(np.int64))  # (C,)
     if (pieces == 1).all():
         return L
     long = np.flatnonzero(pieces > 1)  # (L,)

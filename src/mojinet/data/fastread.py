@@ -137,6 +137,12 @@ def clean_ink(img: Image.Image) -> tuple[np.ndarray, float] | None:
     grey = grey_bytes(img)  # (h, w) uint8
     if grey is None or grey.ndim != 2:
         return None
+    return clean_grey_ink(grey)
+
+
+def clean_grey_ink(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """``clean_ink`` of a picture already in (h, w) uint8 lightness (``grey_bytes``' form: a
+    canvas the server drew itself, ``data.canvas``), or None when not provably clean."""
     if not ((grey[0] == 255).all() and (grey[-1] == 255).all() and (grey[:, 0] == 255).all()
             and (grey[:, -1] == 255).all()):
         return None
@@ -157,7 +163,15 @@ def clean_ink(img: Image.Image) -> tuple[np.ndarray, float] | None:
 
 def read_clean(img: Image.Image, size: int = 28, box: int | None = None) -> Reading | None:
     """The ``Reading`` ``images.read_image`` makes of a clean picture, or None (not clean)."""
-    found = clean_ink(img)
+    return _reading(clean_ink(img), size, box)
+
+
+def read_clean_grey(grey: np.ndarray, size: int = 28, box: int | None = None) -> Reading | None:
+    """``read_clean`` of (h, w) uint8 lightness (what ``grey_bytes`` gives), or None."""
+    return _reading(clean_grey_ink(grey), size, box)
+
+
+def _reading(found, size: int, box: int | None) -> Reading | None:
     if found is None:
         return None
     ink, contrast = found

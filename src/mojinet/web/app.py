@@ -7,6 +7,8 @@ Routes (documented in docs/web.md; the OpenAPI schema is at ``/openapi.json``, b
 - ``GET  /api/model``                     sizes, activations, classes, parameter counts
 - ``POST /api/predict``                   a drawing (PNG data URL / base64) or preprocessed pixels
                                           → top candidates, every layer's activations, the input
+- ``POST /api/predict/strokes``           the same answer for the page's strokes (drawn on the
+                                          server's canvas, ``data.canvas``; no PNG)
 - ``GET  /api/weights/{layer}/{neuron}``  one neuron's incoming weights and bias
 - ``GET  /api/dictionary/{char}``          a kanji's readings and meanings (KANJIDIC2), a kana's
                                           romaji; the same entry ``/api/predict`` attaches to
@@ -37,7 +39,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException
 
 from .. import __version__, engines
-from ..data import inkloops
+from ..data import canvas, inkloops
 from ..data.decode import DECODE_ERRORS
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
@@ -51,7 +53,7 @@ from .guard import (
     SecurityHeaders,
     allowed_hosts,
 )
-from .lean import LeanPredict
+from .lean import PATH, STROKES_PATH, LeanPredict
 from .learn import LiveModel, SampleStore, add_learn_routes, samples_folder
 from .page import favicon_ico, index_html, palette_css
 from .pool import Busy, DecodePool
@@ -63,10 +65,19 @@ from .readout import (
     incoming_weights,
     model_info,
     read_drawing,
+    read_strokes,
     readout,
     verdict,
 )
-from .schemas import DictionaryEntry, ModelInfo, Prediction, Problem, Weights, predict_request
+from .schemas import (
+    DictionaryEntry,
+    ModelInfo,
+    Prediction,
+    Problem,
+    Weights,
+    predict_request,
+    strokes_request,
+)
 
 #: Default limit on a request body. A 280×280 canvas as a PNG data URL is 10–40 kB.
 MAX_BODY_BYTES = 1_000_000
@@ -150,8 +161,9 @@ def _where(loc) -> str:
     return out
 
 
-def _describe(errors, pixels_help: str) -> tuple[int, str]:
-    """Pydantic/FastAPI validation errors → (status, one readable message)."""
+def _describe(errors, pixels_help: str, strokes: bool = False) -> tuple[int, str]:
+    """Pydantic/FastAPI validation errors → (status, one readable message); ``strokes``: for
+    the strokes route (its own example and fields)."""
     parts = []
     status = 422
     for e in errors:
@@ -161,13 +173,17 @@ def _describe(errors, pixels_help: str) -> tuple[int, str]:
         if kind == "json_invalid":
             status = 400
             ctx = e.get("ctx") or {}
+            example = ('{"strokes": [[[x, y], …], …]}' if strokes
+                       else '{"image": "data:image/png;base64,…"}')
             msg = (f"the request body is not valid JSON ({ctx.get('error', 'parse error')}); "
-                   f"send a JSON object like {{\"image\": \"data:image/png;base64,…\"}}")
+                   f"send a JSON object like {example}")
             where = ""
         elif kind in ("model_attributes_type", "model_type", "dict_type") and not where:
             msg = "the body must be a JSON object (Content-Type: application/json)"
         elif kind == "extra_forbidden":
-            msg = "unknown field; send 'image' or 'pixels', and optionally 'top'"
+            msg = ("unknown field; send 'strokes', and optionally 'pad', 'pen' and 'top'"
+                   if strokes else "unknown field; send 'image' or 'pixels', and optionally "
+                   "'top'")
         elif where == "image" and kind == "string_pattern_mismatch":
             msg = ("must be a data URL (data:image/png;base64,…) or base64 text; it holds "
                    "characters neither can")
@@ -204,7 +220,8 @@ def _csp(path: str) -> str:
 def _add_handlers(app: FastAPI, pixels_help: str) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        status, detail = _describe(exc.errors(), pixels_help)
+        status, detail = _describe(exc.errors(), pixels_help,
+                                   strokes=request.url.path == STROKES_PATH)
         return JSONResponse({"detail": detail}, status_code=status)
 
     @app.exception_handler(HTTPException)
@@ -254,6 +271,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
                   "body is a `Problem`: `{\"detail\": \"...\"}`.")
     engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
     inkloops.load()  # and the preprocessing's compiled counts (stroke width, pieces of ink)
+    canvas.load()  # and the canvas the strokes route draws on
     h, w = model.image_shape
     _add_handlers(app, f"pixels must hold {h * w} values: numbers in [0, 1], {h}×{w} row by "
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")
@@ -267,6 +285,9 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     body_model = predict_request(h, w, max_body - 64)
     answer = _add_predict(app, live, entries, body_model, pool, max_pixels,
                           reference_preprocessing)
+    strokes_model = strokes_request()
+    answer_strokes = _add_predict_strokes(app, live, entries, strokes_model, pool,
+                                          reference_preprocessing)
     add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
@@ -279,7 +300,8 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     app.mount("/static", StaticFiles(packages=[("mojinet.web", "static")]), name="static")
     # The middlewares, innermost first (each one added wraps those before it).
     if lean:  # innermost: inside the guards, before FastAPI's routing
-        app.add_middleware(LeanPredict, body_model=body_model, answer=answer,
+        app.add_middleware(LeanPredict, routes={PATH: (body_model, answer),
+                                                STROKES_PATH: (strokes_model, answer_strokes)},
                            problem=_problem_response)
     app.add_middleware(BodyLimit, max_bytes=max_body, timeout=body_timeout,
                        max_pending=max_pending)
@@ -301,6 +323,25 @@ def _small(raw: bytes) -> bool:
     return w * h <= INLINE_PIXELS
 
 
+def _result(model: Model, entries: dict, reading, x, top: int) -> dict:
+    """The prediction of input x: (h·w,), read from ``reading`` (None: pixels sent)."""
+    result = readout(model, x, top=top)
+    result["verdict"] = verdict(model, result, reading, x)
+    result["character"] = result["verdict"]["character"]
+    for candidate in result["top"]:
+        if candidate["label"] in entries:
+            candidate["dictionary"] = entries[candidate["label"]]
+    return result
+
+
+def _timed(result: dict, started: float) -> Response:
+    """The prediction as JSON, with the work's time since ``started`` in Server-Timing."""
+    response = _json(result)
+    ms = (time.perf_counter() - started) * 1e3
+    response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
+    return response
+
+
 def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool: DecodePool,
                  max_pixels: int, reference: bool = False):
     """The predict route; returns its ``answer`` (request → Response) for ``lean``."""
@@ -314,13 +355,7 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
             x = reading.x.reshape(-1)  # (h·w,)
         else:
             x = check_pixels(model, req.pixels)
-        result = readout(model, x, top=req.top)
-        result["verdict"] = verdict(model, result, reading, x)
-        result["character"] = result["verdict"]["character"]
-        for candidate in result["top"]:
-            if candidate["label"] in entries:
-                candidate["dictionary"] = entries[candidate["label"]]
-        return result
+        return _result(model, entries, reading, x, req.top)
 
     async def answer(req) -> Response:
         """The work of the route (and of ``lean.LeanPredict``): the response, or HTTPException."""
@@ -336,10 +371,7 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         except Busy as e:
             raise HTTPException(503, f"the server is busy ({e}); try again in {RETRY_AFTER} s",
                                 headers={"Retry-After": str(RETRY_AFTER)}) from e
-        response = _json(result)
-        ms = (time.perf_counter() - started) * 1e3
-        response.headers["Server-Timing"] = f"predict;dur={ms:.2f}"
-        return response
+        return _timed(result, started)
 
     @app.post("/api/predict", response_model=Prediction, responses=PREDICT_ERRORS,
               summary="Read a drawing", dependencies=[Depends(_json_content)])
@@ -349,6 +381,41 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         `Server-Timing` header gives the time spent on that work (ms), without HTTP.
         Large drawings are decoded a few at a time; when all slots stay busy the answer is 503
         with `Retry-After`."""
+        return await answer(req)
+
+    return answer
+
+
+def _add_predict_strokes(app: FastAPI, live: LiveModel, entries: dict, body_model,
+                         pool: DecodePool, reference: bool = False):
+    """The strokes route; returns its ``answer`` (request → Response) for ``lean``."""
+
+    def work(req) -> dict:
+        model = live.model  # read once: an adaptation may swap in another meanwhile
+        reading = read_strokes(model, req.strokes, tuple(req.pad), req.pen, reference)
+        return _result(model, entries, reading, reading.x.reshape(-1), req.top)
+
+    async def answer(req) -> Response:
+        started = time.perf_counter()
+        try:
+            if req.pad[0] * req.pad[1] <= INLINE_PIXELS:
+                result = work(req)  # the page's pad: here, at once
+            else:
+                result = await pool.run(work, req)
+        except DrawingError as e:
+            raise HTTPException(422, str(e)) from e
+        except Busy as e:
+            raise HTTPException(503, f"the server is busy ({e}); try again in {RETRY_AFTER} s",
+                                headers={"Retry-After": str(RETRY_AFTER)}) from e
+        return _timed(result, started)
+
+    @app.post(STROKES_PATH, response_model=Prediction, responses=PREDICT_ERRORS,
+              summary="Read a drawing sent as strokes", dependencies=[Depends(_json_content)])
+    async def predict_strokes(req: body_model):
+        """The page's strokes instead of its PNG: the server draws them on its own canvas (a
+        white pad, a round black pen, anti-aliased as a canvas is) and reads it exactly as
+        `POST /api/predict` reads a PNG of that canvas, the same answer byte for byte, without
+        the PNG's encoding and decoding. Photos and other pictures: `POST /api/predict`."""
         return await answer(req)
 
     return answer

@@ -1,4 +1,5 @@
-"""``POST /api/predict`` answered in one step, before FastAPI's routing: the server's hot path.
+"""``POST /api/predict`` (and ``/api/predict/strokes``) answered in one step, before FastAPI's
+routing: the server's hot path.
 
 FastAPI spends ~0.3–0.7 ms of CPU on a prediction before and after the work itself: matching
 the route, the ``Request``, solving the dependencies, validating the body through its field
@@ -25,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 PATH = "/api/predict"
+STROKES_PATH = "/api/predict/strokes"
 
 
 def json_declared(value: bytes | None) -> bool:
@@ -36,40 +38,44 @@ def json_declared(value: bytes | None) -> bool:
 
 
 class LeanPredict:
-    """ASGI middleware: POST ``PATH`` with a valid JSON body → ``answer(request)`` directly.
+    """ASGI middleware: POST to one of ``routes`` with a valid JSON body → its answer directly.
 
-    ``answer`` is the route's work (it returns the Response, or raises ``HTTPException``, which
-    ``problem`` turns into the response FastAPI's handler would send)."""
+    ``routes``: path → (body model, ``answer``); ``answer`` is the route's work (it returns the
+    Response, or raises ``HTTPException``, which ``problem`` turns into the response FastAPI's
+    handler would send)."""
 
-    def __init__(self, app, body_model: type[BaseModel],
-                 answer: Callable[[BaseModel], Awaitable[Response]],
+    def __init__(self, app, routes: dict[str, tuple[type[BaseModel],
+                                                   Callable[[BaseModel], Awaitable[Response]]]],
                  problem: Callable[[HTTPException], Response]):
-        self.app, self.body_model, self.answer, self.problem = app, body_model, answer, problem
+        self.app, self.routes, self.problem = app, routes, problem
 
     async def __call__(self, scope, receive, send):
-        if (scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST"
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if (route is None or scope["method"] != "POST"
                 or not json_declared(_header(scope, b"content-type"))):
             await self.app(scope, receive, send)
             return
+        body_model, answer = route
         first = await receive()  # BodyLimit hands over the whole body in one message
         req = None
         if first["type"] == "http.request" and not first.get("more_body", False):
-            req = self._request(first.get("body", b""))
+            req = _request(body_model, first.get("body", b""))
         if req is None:  # not for us: FastAPI reads the same body and says what is wrong
             await self.app(scope, _replay(first, receive), send)
             return
         try:
-            response = await self.answer(req)
+            response = await answer(req)
         except HTTPException as e:
             response = self.problem(e)
         await response(scope, receive, send)
 
-    def _request(self, body: bytes) -> BaseModel | None:
-        """The validated request, or None when the body is not a valid one."""
-        try:
-            return self.body_model.model_validate(orjson.loads(body))
-        except (orjson.JSONDecodeError, ValidationError):
-            return None
+
+def _request(body_model: type[BaseModel], body: bytes) -> BaseModel | None:
+    """The validated request, or None when the body is not a valid one."""
+    try:
+        return body_model.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
 
 
 def _header(scope, name: bytes) -> bytes | None:

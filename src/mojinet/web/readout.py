@@ -6,6 +6,8 @@
   box), with a tighter pixel limit suited to a server (a drawing never needs 4 megapixels). A
   clean canvas (the page's: white paper, no texture) is read by ``data.fastread``, which gives
   the same arrays at a fraction of the work; ``reference=True`` always runs ``read_image``;
+- ``read_strokes``: the page's strokes drawn on the server's own canvas (``data.canvas``) and
+  read as a PNG of that canvas would be, without the PNG;
 - ``verdict``: is it a character at all (``mojinet.data.verdict``);
 - ``readout``: one input row → the top candidates and every layer's activations
   (``Network.forward``);
@@ -21,10 +23,11 @@ import binascii
 import re
 
 import numpy as np
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .. import scores
-from ..data.fastread import read_clean
+from ..data import canvas
+from ..data.fastread import read_clean, read_clean_grey
 from ..data.images import ImageError, Reading, open_image, read_image
 from ..data.verdict import judge
 from ..io import Model
@@ -32,6 +35,10 @@ from ..io import Model
 #: Pixels a drawing may have once decoded. A 4 MP canvas is far beyond any drawing; the limit is
 #: checked from the image header, before decoding, so a decompression bomb costs nothing.
 MAX_DRAWING_PIXELS = 4_000_000
+
+#: Pixel visits the server's canvas may spend drawing one request's strokes
+#: (``data.canvas.visits``; the page's digits take ~10⁵, a many-stroke kanji ~10⁶).
+MAX_STROKE_VISITS = 20_000_000
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,",
                        re.IGNORECASE)
@@ -69,14 +76,45 @@ def read_drawing(model: Model, raw: bytes, max_pixels: int = MAX_DRAWING_PIXELS,
 
     A clean picture takes ``data.fastread``'s path (the same Reading, tested array for array)
     unless ``reference``; anything else, and every error, comes from ``read_image``."""
+    def picture():
+        img = open_image(raw, max_pixels=max_pixels)
+        return img, (lambda size, box: None if reference else read_clean(img, size, box))
+
+    return _read(model, picture)
+
+
+def read_strokes(model: Model, strokes: list, pad: tuple[int, int] = canvas.PAD,
+                 pen: float = canvas.PEN, reference: bool = False,
+                 max_visits: int = MAX_STROKE_VISITS) -> Reading:
+    """The page's strokes (each a list of [x, y] or [x, y, t] pad pixels) → the ``Reading``
+    ``read_drawing`` makes of a PNG of the same strokes drawn on the server's canvas
+    (``data.canvas.pad_grey``): the same grey bytes, the same preprocessing, no PNG."""
+    width, height = pad
+    try:
+        grey = canvas.pad_grey([np.array([p[:2] for p in s], dtype=np.float64)  # (n, 2)
+                                for s in strokes], width,
+                               height, pen, max_visits)  # (height, width) uint8
+    except canvas.TooMuchWork as e:
+        raise DrawingError(str(e)) from e
+
+    def picture():
+        return (Image.fromarray(grey, "L"),
+                lambda size, box: None if reference else read_clean_grey(grey, size, box))
+
+    return _read(model, picture)
+
+
+def _read(model: Model, picture) -> Reading:
+    """The ``Reading`` of ``picture()`` → (PIL image, fast(size, box) → Reading or None), with
+    every error a ``DrawingError`` that says what to send."""
     h, w = model.image_shape
     if h != w:
         raise DrawingError(f"this model reads {h}×{w} inputs; drawings work with square inputs")
     box = model.preprocessing.get("user_images", {}).get("box")
     try:
-        img = open_image(raw, max_pixels=max_pixels)
+        img, fast = picture()
         with np.errstate(all="ignore"):  # odd sample values (inf, NaN) are refused just below
-            reading = None if reference else read_clean(img, size=h, box=box)
+            reading = fast(h, box)
             if reading is None:
                 reading = read_image(img, size=h, box=box)  # x: (h, w)
         if not np.all(np.isfinite(reading.x)):

@@ -215,6 +215,49 @@ class Weights(BaseModel):
 
 
 
+# ----------------------------------------------------------------------------- strokes
+#: Caps on a drawing sent as strokes (the page's digits are 50–300 points, a kanji ~1,000).
+MAX_STROKES, MAX_POINTS, MAX_COORD = 100, 5_000, 10_000.0
+#: The largest pad (each side) and pen (pad pixels) the server draws strokes on.
+MAX_PAD, MAX_PEN = 1024, 64.0
+_pad_coord = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD, allow_inf_nan=False)]
+_pad_point = Annotated[list[_pad_coord], Field(min_length=2, max_length=3, description=(
+    "[x, y] or [x, y, t]: pad pixels from the top left corner (t, in ms, is ignored)"))]
+_pad_stroke = Annotated[list[_pad_point], Field(min_length=1, max_length=MAX_POINTS)]
+_pad_side = Annotated[int, Field(ge=8, le=MAX_PAD)]
+
+
+def strokes_request(max_top: int = MAX_TOP) -> type[BaseModel]:
+    """The body of ``POST /api/predict/strokes``: the page's strokes instead of its PNG."""
+
+    class StrokesRequest(BaseModel):
+        """The drawing as the page's strokes: the server draws them on a white pad with a
+        round black pen, as the page's canvas does, and reads that exactly as it would read a
+        PNG of it. Types are strict."""
+
+        model_config = ConfigDict(strict=True, extra="forbid")
+
+        strokes: list[_pad_stroke] = Field(min_length=1, max_length=MAX_STROKES, description=(
+            f"The strokes, each a list of points (a one-point stroke is a dot). At most "
+            f"{MAX_POINTS:,} points in all; coordinates within ±{MAX_COORD:g} (the pad clips "
+            f"what lies outside it)."))
+        pad: list[_pad_side] = Field([280, 280], min_length=2, max_length=2, description=(
+            "[width, height] of the pad in pixels (the draw page's: [280, 280])."))
+        pen: float = Field(18.0, ge=1, le=MAX_PEN, allow_inf_nan=False, description=(
+            "The pen's width in pad pixels (the draw page's: 18)."))
+        top: int = Field(5, ge=1, le=max_top, description="How many candidates to return "
+                         "(at most the number of classes are).")
+
+        @model_validator(mode="after")
+        def _not_too_many(self):
+            n = sum(len(s) for s in self.strokes)
+            if n > MAX_POINTS:
+                raise ValueError(f"strokes: {n:,} points, over the limit of {MAX_POINTS:,}")
+            return self
+
+    return StrokesRequest
+
+
 # ----------------------------------------------------------------------------- learn my hand
 #: Caps on a saved drawing (the page's 280×280 pad sends a few hundred points a character).
 MAX_SAMPLE_STROKES, MAX_SAMPLE_POINTS, MAX_SAMPLE_COORD = 200, 20_000, 100_000.0

@@ -166,7 +166,10 @@ function pump() {
   const n = state.info.classes.length;
   const top = n <= MAX_BARS_ALL ? n : Math.max(TOP_BARS, 5);
   // The backend says when it sends (after encoding the drawing): the throttle counts from there.
-  backend.predict(pad, top, () => { state.lastSent = performance.now(); })
+  // The strokes (api/predict/strokes) unless told to send the canvas's PNG (sendStrokes false).
+  const drawing = state.sendStrokes === false ? null : {
+    strokes: state.current ? [...state.strokes, state.current] : state.strokes, pen: PEN_WIDTH };
+  backend.predict(pad, top, () => { state.lastSent = performance.now(); }, drawing)
     .then((result) => { if (version === state.version || state.pending) show(result, version); })
     .catch((err) => {
       if (err.retryAfter) {   // busy: send the drawing again once Retry-After has passed

@@ -24,10 +24,18 @@
       kind: "server",
       hasApi: true,
       info: () => fetch("api/model").then(json),
-      async predict(canvas, top, sending = () => {}) {
-        const body = JSON.stringify({ image: canvas.toDataURL("image/png"), top });
+      // With the drawing's strokes (and the pen they were drawn with), the strokes are sent
+      // (api/predict/strokes: the server draws them on its own canvas, no PNG to encode or
+      // decode); without, the canvas as a PNG (api/predict).
+      async predict(canvas, top, sending = () => {}, drawing = null) {
+        const strokes = drawing && drawing.strokes.length ? drawing.strokes : null;
+        const body = JSON.stringify(strokes
+          ? { strokes: strokes.map((s) => s.map((p) => [Math.round(p[0] * 100) / 100,
+            Math.round(p[1] * 100) / 100])), pad: [canvas.width, canvas.height],
+          pen: drawing.pen, top }
+          : { image: canvas.toDataURL("image/png"), top });
         sending();
-        const r = await fetch("api/predict", {
+        const r = await fetch(strokes ? "api/predict/strokes" : "api/predict", {
           method: "POST", headers: { "Content-Type": "application/json" }, body });
         if (r.status === 503) {   // busy: the page sends the drawing again after Retry-After
           const seconds = Number(r.headers.get("Retry-After")) || 1;

@@ -1,0 +1,173 @@
+"""The draw page's strokes drawn on its canvas, as its browser draws them: the server's own canvas.
+
+The page draws each stroke on a white pad (280×280 pixels) with a round black pen ``pen``
+pixels wide (``lineCap`` and ``lineJoin`` round; a one-point stroke is a dot of that
+diameter), anti-aliased. ``pad_grey`` draws the same strokes into the (h, w) uint8 lightness
+a PNG of the canvas decodes to (``fastread.grey_bytes``' form), with ``fastdraw``'s analytic
+rasteriser: each segment a capsule of radius pen/2 at the pad's own scale (no fitting), pixel
+p spanning [p, p + 1) as a canvas's does, lightness ``255 − round(255 · coverage)``.
+
+So the server can read the strokes without a PNG: the same grey bytes go through the same
+preprocessing as a PNG of them would (``web.readout.read_strokes``), and the answers are equal
+byte for byte (``tests/test_web_strokes.py``). What differs from the browser's canvas is the
+rasteriser only: a browser's anti-aliasing is its own (and differs between browsers); edge
+pixels of the strokes get slightly different grey levels, the strokes' insides are the same
+black (``tests/test_canvas.py`` bounds the difference on the network's input).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import fastdraw
+
+#: The draw page's pad and pen (``web/static/app.js``: the canvas size, ``PEN_WIDTH``).
+PAD = (280, 280)
+PEN = 18.0
+
+
+def capsules(strokes: list[np.ndarray], width: int, height: int, pen: float) -> fastdraw.Layout:
+    """Strokes, each (n_i, 2) pad pixels (x, y), → their capsules of radius pen/2 at the pad's
+    scale (one image; ``size`` left to the caller), clipped to the pad and cut into pieces.
+
+    Each segment's centre line is clipped to the pad grown by r + 1 on every side (Liang–Barsky):
+    a pixel centre inside the pad lies over r + ½ from any point beyond that, so no pixel's
+    coverage changes, and a stroke dragged far off the pad costs nothing. Pieces are at most
+    ``pen`` long: the window a piece of length l visits, (l + 2r + 2)², is then near its least
+    per unit of length."""
+    r = pen / 2
+    P = np.concatenate([np.asarray(s, dtype=np.float64)[:, :2] for s in strokes])  # (M, 2)
+    counts = np.array([len(s) for s in strokes])  # (S,)
+    ends = np.cumsum(counts)  # (S,)
+    last = np.zeros(len(P), dtype=bool)
+    last[ends - 1] = True
+    a = np.flatnonzero(~last[:-1])  # (C,) segment i → i + 1 inside a stroke
+    dots = (ends - counts)[counts == 1]  # one-point strokes: a dot
+    A, B = np.r_[P[a], P[dots]], np.r_[P[a + 1], P[dots]]  # (C, 2) each
+    A, B = _clip(A, B, -(r + 1), -(r + 1), width + r + 1, height + r + 1)
+    n = len(A)
+    Q = np.empty((2 * n, 2))
+    Q[0::2], Q[1::2] = A, B
+    ends_a = np.arange(0, 2 * n, 2)
+    L = fastdraw.Layout(Q, np.full(2 * n, r), ends_a, ends_a + 1,
+                        np.zeros(n, dtype=np.int64), 1, 0)
+    return fastdraw._cut(L, max(pen, fastdraw.MAX_PIECE))
+
+
+def _clip(A: np.ndarray, B: np.ndarray, x0: float, y0: float, x1: float, y1: float):
+    """Segments A → B, (C, 2) each, clipped to the rectangle [x0, x1] × [y0, y1]; those
+    entirely outside are dropped (Liang–Barsky)."""
+    D = B - A  # (C, 2)
+    t0, t1 = np.zeros(len(A)), np.ones(len(A))
+    keep = np.ones(len(A), dtype=bool)
+    for k, lo, hi in ((0, x0, x1), (1, y0, y1)):
+        d, p = D[:, k], A[:, k]
+        still = d == 0
+        keep &= ~still | ((p >= lo) & (p <= hi))  # parallel to this side: inside or dropped
+        with np.errstate(all="ignore"):  # d = 0 (handled above) or tiny: t = ±inf is right
+            ta, tb = (lo - p) / d, (hi - p) / d
+        enter, leave = np.where(still, 0.0, np.minimum(ta, tb)), np.where(still, 1.0,
+                                                                           np.maximum(ta, tb))
+        t0, t1 = np.maximum(t0, enter), np.minimum(t1, leave)
+    keep &= t0 <= t1
+    A, D, t0, t1 = A[keep], D[keep], t0[keep, None], t1[keep, None]
+    return A + t0 * D, A + t1 * D
+
+
+def visits(L: fastdraw.Layout) -> int:
+    """How many pixel visits drawing ``L`` takes at most (the sum of its capsules' windows):
+    what a request's strokes cost, checked against the server's limit before drawing."""
+    span = np.abs(L.Q[L.b] - L.Q[L.a]) + 2 * L.r[L.a, None] + 3  # (C, 2) window sides
+    return int(np.prod(span, axis=1).sum())
+
+
+def _grey_loops(Q, a, b, r, grey):  # pragma: no cover - compiled by Numba
+    """The pad's lightness (grey: (h, w) uint8, all 255) after drawing capsules a → b of
+    radius r: each pixel centre's squared distance to the nearest centre line (the least over
+    the capsules' windows, as ``fastdraw._coverage_loops`` measures it), then its coverage
+    ``fastdraw``'s c(d, r) = min(r, d + ½) − max(−r, d − ½) and lightness 255 − round(255 c).
+    The nearest capsule gives the most coverage (c falls as d grows), so this equals the union
+    ``fastdraw`` takes, with one square root per pixel instead of one per visit."""
+    h, w = grey.shape
+    reach = r + 0.5
+    far = reach * reach  # pixels at least this far (squared) get no ink
+    d2 = np.full((h, w), far)
+    y_lo, y_hi, x_lo, x_hi = h, -1, w, -1  # the pixels any window touched
+    for s in range(len(a)):
+        ax, ay, bx, by = Q[a[s], 0], Q[a[s], 1], Q[b[s], 0], Q[b[s], 1]
+        x0 = max(0, int(math.floor(min(ax, bx) - reach - 0.5)))
+        x1 = min(w - 1, int(math.ceil(max(ax, bx) + reach - 0.5)))
+        y0 = max(0, int(math.floor(min(ay, by) - reach - 0.5)))
+        y1 = min(h - 1, int(math.ceil(max(ay, by) + reach - 0.5)))
+        if x0 > x1 or y0 > y1:
+            continue
+        y_lo, y_hi, x_lo, x_hi = min(y_lo, y0), max(y_hi, y1), min(x_lo, x0), max(x_hi, x1)
+        dx, dy = bx - ax, by - ay
+        L2 = dx * dx + dy * dy
+        for py in range(y0, y1 + 1):
+            cy = py + 0.5
+            for px in range(x0, x1 + 1):
+                cx = px + 0.5
+                t = 0.0
+                if L2 > 0.0:
+                    t = min(max(((cx - ax) * dx + (cy - ay) * dy) / L2, 0.0), 1.0)
+                ex, ey = cx - (ax + t * dx), cy - (ay + t * dy)
+                e2 = ex * ex + ey * ey
+                if e2 < d2[py, px]:
+                    d2[py, px] = e2
+    for py in range(y_lo, y_hi + 1):
+        for px in range(x_lo, x_hi + 1):
+            if d2[py, px] < far:
+                d = math.sqrt(d2[py, px])
+                c = min(min(r, d + 0.5) - max(-r, d - 0.5), 1.0)
+                if c > 0.0:
+                    grey[py, px] = 255 - np.uint8(np.rint(255.0 * c))
+
+
+_compiled = None  # ``_grey_loops`` compiled, once ``load`` has run
+
+
+def load() -> bool:
+    """Compile the pad's rasteriser now (or load it from Numba's cache); whether it could."""
+    global _compiled
+    if _compiled is None and fastdraw.HAVE_NUMBA:
+        import numba
+
+        _compiled = numba.njit(cache=True, nogil=True)(_grey_loops)
+        pad_grey([np.array([[1.0, 1.0], [3.0, 4.0]])], 8, 8, 2.0)  # compile (or load) now
+    return _compiled is not None
+
+
+def coverage(strokes: list[np.ndarray], width: int, height: int, pen: float = PEN) -> np.ndarray:
+    """(height, width) float64 ink coverage in [0, 1] of ``strokes`` on the pad, by
+    ``fastdraw``'s NumPy rasteriser: the reference ``pad_grey`` is tested against."""
+    L = capsules(strokes, width, height, pen)
+    side = max(width, height)
+    out = np.zeros((1, side, side))  # (1, side, side): the rasteriser's square field
+    if len(L.a):
+        fastdraw._coverage_numpy(fastdraw.Layout(L.Q, L.r, L.a, L.b, L.image, 1, side), out,
+                                 fastdraw.PIXEL_CENTRE)
+    return np.clip(out[0, :height, :width], 0.0, 1.0)
+
+
+class TooMuchWork(ValueError):
+    """The strokes would take more than the allowed pixel visits to draw."""
+
+
+def pad_grey(strokes: list[np.ndarray], width: int = PAD[0], height: int = PAD[1],
+             pen: float = PEN, max_visits: int | None = None) -> np.ndarray:
+    """(height, width) uint8 lightness of ``strokes`` drawn on the white pad with a black pen
+    ``pen`` pixels wide: compiled once ``load`` has run, else from ``coverage``.
+    ``max_visits``: refuse (``TooMuchWork``) strokes whose drawing would visit more pixels."""
+    L = capsules(strokes, width, height, pen)
+    if max_visits is not None and (n := visits(L)) > max_visits:
+        raise TooMuchWork(f"the strokes would take {n:,} pixel visits to draw, over the limit "
+                          f"of {max_visits:,}; send fewer or shorter strokes, a thinner pen, or "
+                          f"the drawing as a PNG")
+    if _compiled is None:
+        return (255 - np.rint(255.0 * coverage(strokes, width, height, pen))).astype(np.uint8)
+    grey = np.full((height, width), 255, dtype=np.uint8)
+    _compiled(L.Q, L.a, L.b, pen / 2, grey)
+    return grey

@@ -1,0 +1,68 @@
+"""The server's canvas (``data.canvas``): the compiled rasteriser equals its NumPy reference
+(``fastdraw``'s coverage), clipping to the pad changes no pixel, and the work bound holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mojinet.data import canvas, fastdraw
+
+
+def scribbles(seed: int, n: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.cumsum(rng.normal(0, 5, (int(rng.integers(1, 60)), 2)), 0) + rng.uniform(40, 240, 2)
+            for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    if not fastdraw.HAVE_NUMBA:
+        pytest.skip("needs Numba")
+    assert canvas.load()
+    return canvas._compiled
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pen", [1.0, 2.5, 18.0, 40.0])
+def test_compiled_grey_equals_the_numpy_reference(compiled, seed, pen):
+    strokes = scribbles(seed) + [np.array([[17.3, 200.9]])]  # and a dot
+    want = (255 - np.rint(255.0 * canvas.coverage(strokes, 280, 240, pen))).astype(np.uint8)
+    got = canvas.pad_grey(strokes, 280, 240, pen)
+    assert got.shape == (240, 280) and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, want)
+    assert (got < 255).any()
+
+
+def test_a_round_pen_makes_a_disk_and_a_black_inside(compiled):
+    grey = canvas.pad_grey([np.array([[100.0, 100.0]])], 200, 200, 18.0)
+    ys, xs = np.nonzero(grey < 255)
+    assert xs.min() >= 90 and xs.max() <= 109 and ys.min() >= 90 and ys.max() <= 109
+    assert grey[100, 100] == 0 and grey[100, 107] == 0 and 0 < grey[100, 108] < 255
+    assert grey[100, 120] == 255
+
+
+def test_what_lies_off_the_pad_changes_nothing_and_costs_nothing(compiled):
+    inside = [np.array([[20.0, 30.0], [250.0, 260.0]])]
+    # the same line, extended far beyond the pad on both sides
+    d = np.array([230.0, 230.0]) / np.hypot(230, 230)
+    far = [np.array([[20.0, 30.0] - 5000 * d, [250.0, 260.0] + 5000 * d])]
+    a, b = canvas.pad_grey(inside), canvas.pad_grey(far)
+    # the far line also inks the pad beyond the short one's ends: compare the middle only
+    np.testing.assert_array_equal(a[60:230, 60:230], b[60:230, 60:230])
+    off = [np.array([[-3000.0, -3000.0], [-2000.0, 5000.0]])]
+    assert (canvas.pad_grey(off) == 255).all()
+    assert canvas.visits(canvas.capsules(off, 280, 280, 18.0)) == 0
+    assert canvas.visits(canvas.capsules(far, 280, 280, 18.0)) < 1_000_000
+
+
+def test_too_much_work_is_refused():
+    many = [np.array([[0.0, 0.0], [1000.0, 1000.0]] * 50) for _ in range(20)]
+    with pytest.raises(canvas.TooMuchWork, match="pixel visits"):
+        canvas.pad_grey(many, 1000, 1000, 64.0, max_visits=1_000_000)
+
+
+def test_tiny_and_huge_steps_clip_without_warnings():
+    """A step of 1e-310 (schemathesis found the overflow it caused) and one across ±10⁴."""
+    strokes = [np.array([[5.0, 5.0], [5.0 + 1e-310, 5.0]]), np.array([[-1e4, 1e4], [1e4, -1e4]])]
+    assert (canvas.pad_grey(strokes) < 255).any()
