@@ -3,7 +3,10 @@
 Draws every class of a model once in each Japanese font found on the machine, passes the picture
 through the same preprocessing as ``mojinet predict`` (``images.to_input``: crop to ink, fit the
 20/28 box, centre of mass), and prints top-1 and top-10 accuracy per font, per group of fonts and
-their mean. Fonts are test data only: nothing here is used for training.
+their mean. A font the model was trained on (kanjivg's ``fonts`` option, recorded with the
+model) is marked "trained", and every face from the same folder (the same package: Klee One
+SemiBold beside Klee One Regular, the Kouzan brushes together) "related"; both are left out of
+the means, so that the means are over fonts the model never saw.
 
 The fonts (Debian packages in brackets; missing ones are skipped):
 
@@ -18,7 +21,8 @@ The fonts (Debian packages in brackets; missing ones are skipped):
 A font that has no glyph for a character (its cmap does not map it, or it draws nothing) skips that
 character: the character is counted as missing, never scored as a tofu box or a blank image.
 Accuracy is over the characters the font has. Not part of the test suite: fonts differ from machine
-to machine (tests/test_kanji_fonts.py tests the machinery on a font it finds or fakes).
+to machine (tests/test_kanji_styles.py and tests/test_fontset.py test the machinery on real font
+files: matplotlib's DejaVu Sans, and Noto Sans CJK where it is installed).
 
     python benchmarks/kanji_fonts.py MODEL.npz [--fonts FILE.ttf ...] [--json]
 """
@@ -30,10 +34,12 @@ import glob
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mojinet.data.fontset import trained_fonts
 from mojinet.data.images import ImageError, to_input
 
 # (group, family as the font names itself, style, file pattern under /usr/share/fonts)
@@ -140,6 +146,16 @@ def evaluate_face(model, classes, face: Face, size: int, box: int | None,
     return result
 
 
+def seen(face: Face, trained: set[str]) -> str:
+    """"trained" if the model was trained on this face's file, "related" if on another file in
+    the same folder (the same font package), else ""."""
+    path = Path(face.path)
+    if path.name in trained:
+        return "trained"
+    siblings = {p.name for p in path.parent.iterdir()} if path.parent.is_dir() else set()
+    return "related" if siblings & trained else ""
+
+
 def summarise(results: list[dict], top: int = 10) -> list[dict]:
     """Mean top-1/top-k per group and over all fonts (fonts that scored something)."""
     out = []
@@ -170,7 +186,9 @@ def main(argv=None):
     if not faces:
         raise SystemExit("no Japanese font found; install e.g. fonts-noto-cjk or fonts-klee")
     results = [evaluate_face(model, model.classes, f, size, box) for f in faces]
-    summary = summarise(results)
+    for face, r in zip(faces, results):
+        r["seen"] = seen(face, trained_fonts(model))
+    summary = summarise([r for r in results if not r["seen"]])
     if args.json:
         print(json.dumps({"model": args.model, "fonts": results, "summary": summary},
                          ensure_ascii=False))
@@ -180,7 +198,8 @@ def main(argv=None):
     for r in results:
         top1 = "—" if r["top1"] is None else f"{r['top1']:.2%}"
         top10 = "—" if r["top10"] is None else f"{r['top10']:.2%}"
-        print(f"{r['group']:7s} {r['font']:34s} {top1:>8s} {top10:>8s}  {r['missing']}")
+        note = f"  ({r['seen']}: not in the means)" if r["seen"] else ""
+        print(f"{r['group']:7s} {r['font']:34s} {top1:>8s} {top10:>8s}  {r['missing']}{note}")
     for s in summary:
         label = f"{s['group']} ({s['fonts']} fonts)"
         print(f"mean    {label:34s} {s['top1']:8.2%} {s['top10']:8.2%}")

@@ -319,7 +319,7 @@ def load_kanjivg_dataset(name: str, split: str = "train", size: int = DEFAULT_SI
 def load_synthetic_split(split: str, chars: str = "hiragana", per_class: int | None = None,
                          test_per_class: int | None = None, size: int = DEFAULT_SIZE,
                          style="default", strokes: str | None = None,
-                         strokes_repeat: int = 20) -> Dataset:
+                         strokes_repeat: int = 20, fonts=None, fonts_repeat: int = 20) -> Dataset:
     """"train": ``per_class`` images of each character (seed 0) in ``style`` (a name, or a list
     mixed round-robin); "test": ``test_per_class`` images by other writers (seed 1) in the
     default style. Counts default to those of the named datasets (``default_counts``).
@@ -327,15 +327,18 @@ def load_synthetic_split(split: str, chars: str = "hiragana", per_class: int | N
     ``strokes``: a file or folder of real pen strokes (``strokes.read_strokes``, e.g. Tomoe's
     tomoe_data) whose samples join the training split as more writers: each sample of one of
     ``chars`` drawn ``strokes_repeat`` times with the training style's pen *and* distortions
-    (``strokeset.render_samples`` with jitter), the others counted and logged. The test split
-    stays the synthetic writers'."""
+    (``strokeset.render_samples`` with jitter), the others counted and logged. ``fonts``: font
+    files (a list, or paths joined by commas) whose glyphs of ``chars`` join the training split
+    too, each drawn ``fonts_repeat`` times with the style's whole-character variation
+    (``fontset.font_images``). The test split stays the synthetic writers'."""
     chars = resolve_chars(chars)
     n_train, n_test = default_counts(len(chars))
     if split == "train":
         data = synthetic_dataset(chars, per_class or n_train, size, TRAIN_SEED, style,
                                  name=f"kanjivg-{len(chars)}-train")
-        return data if strokes is None else with_real_writers(data, strokes, strokes_repeat,
-                                                              style)
+        if strokes is not None:
+            data = with_real_writers(data, strokes, strokes_repeat, style)
+        return data if fonts is None else with_font_writers(data, fonts, fonts_repeat, style)
     if split == "test":
         return synthetic_dataset(chars, test_per_class or n_test, size, TEST_SEED, "default",
                                  name=f"kanjivg-{len(chars)}-test")
@@ -356,6 +359,20 @@ def with_real_writers(data: Dataset, path: str, repeat: int, style) -> Dataset:
                            name=f"strokes-{Path(path).name}")
     return Dataset(np.concatenate([data.X, real.X]), np.concatenate([data.y, real.y]),
                    data.classes, data.image_shape, f"{data.name}+real")  # (n + m, h·w), (n + m,)
+
+
+def with_font_writers(data: Dataset, fonts, repeat: int, style) -> Dataset:
+    """``data`` (a training split) with every class character of each font in ``fonts`` added,
+    drawn ``repeat`` times (``fontset.font_images``, in the first of the training styles)."""
+    from .fontset import font_images
+
+    if not 1 <= int(repeat) <= 1000:
+        raise ValueError(f"fonts_repeat must be 1-1000, got {repeat}")
+    images, y, _ = font_images(fonts, data.classes, data.image_shape[0], get_styles(style)[0],
+                               int(repeat), seed=TRAIN_SEED)
+    X = images.reshape(len(images), -1)  # (m, h·w)
+    return Dataset(np.concatenate([data.X, X.astype(data.X.dtype)]), np.concatenate([data.y, y]),
+                   data.classes, data.image_shape, f"{data.name}+fonts")
 
 
 def _register() -> None:
@@ -386,16 +403,19 @@ def _register() -> None:
         )
 
     def load_any(split, data_dir=None, chars="hiragana", per_class=None, test_per_class=None,
-                 size=DEFAULT_SIZE, style="default", strokes=None, strokes_repeat=20):
+                 size=DEFAULT_SIZE, style="default", strokes=None, strokes_repeat=20,
+                 fonts=None, fonts_repeat=20):
         return load_synthetic_split(split, chars, per_class, test_per_class, size, style,
-                                    strokes, strokes_repeat)
+                                    strokes, strokes_repeat, fonts, fonts_repeat)
 
     register_dataset(
         "kanjivg", load_any, credit=f"{CREDIT} {CHARSET_CREDIT}",
         description=("synthetic handwriting of any characters drawn from KanjiVG strokes; "
                      "options chars (a set name or the characters), per_class, test_per_class, "
                      "size, style (training writers' styles), strokes (real strokes added to the "
-                     "training writers, e.g. tomoe_data) and strokes_repeat (draws of each)"),
+                     "training writers, e.g. tomoe_data), strokes_repeat (draws of each), "
+                     "fonts (font files, comma-separated, whose glyphs join the training "
+                     "writers) and fonts_repeat"),
         image_shape=(DEFAULT_SIZE, DEFAULT_SIZE), license="CC BY-SA 3.0 (KanjiVG)",
         homepage="https://kanjivg.tagaini.net", replace=True,
     )
@@ -408,4 +428,5 @@ __all__ = [
     "CHARSETS", "CHARSET_CREDIT", "CREDIT", "charset", "components", "synthetic_dataset",
     "load_kanjivg_dataset", "load_synthetic_split", "render_images", "cache_dir", "default_counts",
     "draw_rounds", "draw_workers", "ENGINES", "DEFAULT_ENGINE", "with_real_writers",
+    "with_font_writers",
 ]
