@@ -56,7 +56,7 @@ class RunConfig:
     data_dir: str | None = None  # folder with the dataset's files (None: bundled/cache)
     limit: int = 0  # use only the first N training (and test) images; 0: all
     validation: int = 0  # hold out N training images for the per-epoch checks; 0: check on test
-    features: str = "pixels"  # input neurons: pixels | pixels+directions (data/directions.py)
+    features: str = "pixels"  # input neurons: data/directions.py FEATURES (pixels, …+directions)
     direction_pool: int = 4  # pixels+directions: planes pooled over blocks of N × N pixels
     # ------------------------------------------------------------------ network
     hidden: tuple[int, ...] = (16, 16)  # hidden layer sizes

@@ -16,7 +16,7 @@ The fields (version 1):
   the output layer); ``cost`` a known cost that suits the output layer;
 - ``classes`` one distinct text label per output neuron;
 - ``preprocessing`` (optional): ``image_shape`` [h, w] with h·w = sizes[0] (with ``features``
-  {``name`` "pixels" | "pixels+directions", ``pool`` 1 to 64}: the pixels and the direction
+  {``name`` one of ``data.directions.FEATURES``, ``pool`` 1 to 64}: the pixels and the direction
   planes, ``data.directions``, = sizes[0]); ``input`` text;
   ``user_images`` {``method`` text, ``size`` = h, ``box`` 1 to size};
 - ``training`` (optional): the run's record (``config`` a table, ``status``, ``history`` one

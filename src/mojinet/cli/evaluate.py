@@ -46,10 +46,12 @@ def cmd_info(args) -> int:
     say(f"classes ({len(classes)}): {' '.join(classes[:50])}{' …' if len(classes) > 50 else ''}")
     say(f"input image: {model.image_shape[0]}×{model.image_shape[1]}")
     features = model.features
-    if features.name != "pixels":
+    if features.planes:
         say(f"inputs: {features.name} ({features.n_pixels:,} pixels and "
             f"{features.n_inputs - features.n_pixels:,} direction-plane cells, pool "
             f"{features.pool})")
+    elif features.name != "pixels":
+        say(f"inputs: {features.name} ({features.n_pixels:,} pixels)")
     say(f"identity: {model.identity} (SHA-256 of the layer sizes and parameters)")
     t = model.training
     if t:

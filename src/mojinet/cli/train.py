@@ -212,9 +212,10 @@ def _add_data_flags(t, base: RunConfig) -> None:
                    help="use only the first N training (and test) images, for quick trials")
     t.add_argument("--features", default=base.features, choices=FEATURES,
                    help="what the input neurons read: the pixels, or the pixels and four "
-                        "stroke-direction planes (0°, 45°, 90°, 135°; mojinet.data.directions)")
+                        "stroke-direction planes (0°, 45°, 90°, 135°; mojinet.data.directions); "
+                        "moments…: the same of the moment-normalised pixels (mojinet.data.moments)")
     t.add_argument("--direction-pool", type=int, default=base.direction_pool, metavar="N",
-                   help="pixels+directions: pool the planes over N × N pixel blocks (1: not "
+                   help="…+directions: pool the planes over N × N pixel blocks (1: not "
                         "pooled; 4 on 32 × 32 images: 4 planes of 8 × 8 cells)")
     add_draw_workers_flag(t)
 

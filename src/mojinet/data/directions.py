@@ -45,8 +45,9 @@ import numpy as np
 
 __all__ = ["FEATURES", "InputFeatures", "direction_planes", "n_direction_inputs"]
 
-#: The input features a model can read (``RunConfig.features``).
-FEATURES = ("pixels", "pixels+directions")
+#: The input features a model can read (``RunConfig.features``): the pixels as drawn or read,
+#: or moment-normalised (``moments``), each alone or with the direction planes made from them.
+FEATURES = ("pixels", "pixels+directions", "moments", "moments+directions")
 N_PLANES = 4  # 0°, 45°, 90°, 135°
 SOBEL_STEP = 4.0  # |g| of a step from 0 to 1
 
@@ -127,7 +128,8 @@ def direction_planes(X: np.ndarray, image_shape: tuple[int, int], pool: int = 1)
 class InputFeatures:
     """What a model's input neurons read, made from its images: ``name`` (one of ``FEATURES``),
     the images' ``image_shape``, and ``pool`` for the direction planes. ``features(X)`` turns
-    images (n, h·w) into network inputs (n, ``n_inputs``)."""
+    images (n, h·w) into network inputs (n, ``n_inputs``): the pixels (``moments``: first
+    moment-normalised, ``data.moments``), then the planes of those pixels if ``+directions``."""
 
     name: str = "pixels"
     image_shape: tuple[int, int] = (28, 28)
@@ -138,8 +140,18 @@ class InputFeatures:
             raise ValueError(f"features must be one of {', '.join(FEATURES)}; got {self.name!r}")
         if isinstance(self.pool, bool) or not isinstance(self.pool, int) or self.pool < 1:
             raise ValueError(f"direction_pool must be a whole number >= 1, got {self.pool!r}")
-        if self.name == "pixels":  # no planes to pool: every pixels model reads alike
+        if not self.planes:  # no planes to pool: every such model reads alike
             object.__setattr__(self, "pool", 1)
+
+    @property
+    def planes(self) -> bool:
+        """Whether the inputs include the direction planes."""
+        return self.name.endswith("+directions")
+
+    @property
+    def moments(self) -> bool:
+        """Whether the pixels are moment-normalised first (``data.moments``)."""
+        return self.name.startswith("moments")
 
     @property
     def n_pixels(self) -> int:
@@ -149,7 +161,7 @@ class InputFeatures:
     @property
     def n_inputs(self) -> int:
         """Input neurons: the pixels, and the planes' cells when there are planes."""
-        if self.name == "pixels":
+        if not self.planes:
             return self.n_pixels
         return self.n_pixels + n_direction_inputs(self.image_shape, self.pool)
 
@@ -160,6 +172,12 @@ class InputFeatures:
         X = np.asarray(X, dtype=np.float32)
         if X.ndim == 1:
             X = X[None, :]
+        if self.moments:
+            from .moments import moment_normalise
+
+            X = moment_normalise(X, self.image_shape)  # (n, h·w)
+        if not self.planes:
+            return X
         planes = direction_planes(X, self.image_shape, self.pool)  # (n, 4·ph·pw)
         return np.concatenate([X, planes], axis=1)  # (n, n_inputs)
 

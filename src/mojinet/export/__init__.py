@@ -11,8 +11,9 @@ def refuse_features(model, what: str) -> None:
     ONNX graph, the static page) carries only the network, not the planes made of the image."""
     features = model.features
     if features.name != "pixels":
-        raise ValueError(f"this model reads {features.name} (the pixels and stroke-direction "
-                         f"planes made from them, mojinet.data.directions); {what} carries only "
+        raise ValueError(f"this model reads {features.name} (a transform of its pixels: "
+                         f"stroke-direction planes, mojinet.data.directions, or moment "
+                         f"normalisation, mojinet.data.moments); {what} carries only "
                          f"the network, not that transform, so it would read wrong answers. "
                          f"Serve it with mojinet serve MODEL, or export a model trained with "
                          f"--features pixels")
