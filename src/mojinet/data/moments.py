@@ -88,18 +88,22 @@ def moment_normalise(X: np.ndarray, image_shape: tuple[int, int], box: int | Non
 
 def _bilinear(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:
     """images (n, h, w) sampled at the grid src_y (n, H) × src_x (n, W) (pixel-index
-    coordinates), bilinearly, 0 outside: (n, H, W). The grid is separable, so each output
-    pixel mixes two rows and two columns."""
-    n, h, w = images.shape
-    P = np.pad(images, ((0, 0), (1, 1), (1, 1)))  # zero border: outside reads 0
-    y = np.clip(src_y + 1, 0, h + 1 - 1e-9)  # (n, H) in the padded image
-    x = np.clip(src_x + 1, 0, w + 1 - 1e-9)  # (n, W)
-    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
-    y0, x0 = np.minimum(y0, h), np.minimum(x0, w)  # so that y0 + 1, x0 + 1 stay inside
-    ty, tx = (y - y0)[:, :, None], (x - x0)[:, None, :]  # (n, H, 1), (n, 1, W)
-    b = np.arange(n)[:, None, None]
-    r0, r1 = y0[:, :, None], (y0 + 1)[:, :, None]  # (n, H, 1)
-    c0, c1 = x0[:, None, :], (x0 + 1)[:, None, :]  # (n, 1, W)
-    top = P[b, r0, c0] * (1 - tx) + P[b, r0, c1] * tx  # (n, H, W)
-    bottom = P[b, r1, c0] * (1 - tx) + P[b, r1, c1] * tx
-    return top * (1 - ty) + bottom * ty
+    coordinates), bilinearly, 0 outside: (n, H, W). The grid is separable, so the sampling is
+    two products with interpolation matrices: O = Mʸ · I · (Mˣ)ᵀ."""
+    My = _interpolation(src_y, images.shape[1])  # (n, H, h)
+    Mx = _interpolation(src_x, images.shape[2])  # (n, W, w)
+    return My @ images @ Mx.transpose(0, 2, 1)  # (n, H, W)
+
+
+def _interpolation(src: np.ndarray, size: int) -> np.ndarray:
+    """(n, m) coordinates → (n, m, size) linear-interpolation weights: row j puts 1 − t on
+    ⌊src⌋ and t on ⌊src⌋ + 1 (t = src − ⌊src⌋), leaving out indices outside [0, size)."""
+    n, m = src.shape
+    lo = np.floor(src)  # (n, m)
+    t = src - lo
+    lo = lo.astype(np.intp)
+    M = np.zeros((n, m, size + 2))  # columns −1 … size: a border
+    rows = np.arange(n)[:, None], np.arange(m)[None, :]
+    M[(*rows, np.clip(lo, -1, size) + 1)] += 1 - t
+    M[(*rows, np.clip(lo + 1, -1, size) + 1)] += t
+    return M[:, :, 1:-1]  # the border columns are the outside, which reads 0
