@@ -91,7 +91,8 @@ def read_strokes(model: Model, strokes: list, pad: tuple[int, int] = canvas.PAD,
     (``data.canvas.pad_grey``): the same grey bytes, the same preprocessing, no PNG."""
     width, height = pad
     try:
-        grey = canvas.pad_grey([np.array([p[:2] for p in s], dtype=np.float64)  # (n, 2)
+        grey = canvas.pad_grey([s if isinstance(s, np.ndarray)  # (n, 2) float64 already
+                                else np.array([p[:2] for p in s], dtype=np.float64)  # (n, 2)
                                 for s in strokes], width,
                                height, pen, max_visits)  # (height, width) uint8
     except canvas.TooMuchWork as e:
