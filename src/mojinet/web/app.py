@@ -314,7 +314,7 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
             {PATH: (parser(lambda b: image_body(b, max_chars), body_model), reply),
              STROKES_PATH: (parser(strokes_body, strokes_model), reply_strokes)},
             accepts_host=HeaderCheck(None, hosts).accepts, max_header_bytes=HeaderCheck.MAX_BYTES,
-            max_body=max_body, busy=lambda: bodies.n >= max_pending,
+            max_body=max_body, bodies=bodies, max_pending=max_pending,
             security=lambda path: SecurityHeaders.lines(_csp(path)))
     return app
 

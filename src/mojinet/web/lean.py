@@ -115,22 +115,30 @@ class FastAnswer:
 
     ``routes``: path → (``parse``: body bytes → request or None, ``reply``: request → the
     answer's JSON value, or None when it needs the app's pool; it raises on a bad drawing).
-    ``accepts_host``, ``max_header_bytes``: ``guard.HeaderCheck``'s; ``max_body``,
-    ``busy()``: ``guard.BodyLimit``'s size limit and whether it holds its most bodies;
-    ``security``: path → ``guard.SecurityHeaders``' header lines for it."""
+    ``accepts_host``, ``max_header_bytes``: ``guard.HeaderCheck``'s; ``max_body``, ``bodies``,
+    ``max_pending``: ``guard.BodyLimit``'s size limit, count of the bodies held (the server
+    counts the requests it holds there too) and its most; ``security``: path →
+    ``guard.SecurityHeaders``' header lines for it. Bodies over ``FAST_BODY`` go to the app."""
 
     def __init__(self, routes: dict[str, tuple[Callable[[bytes], object | None],
                                                Callable[[object], dict | None]]],
                  accepts_host: Callable[[bytes | None], bool], max_header_bytes: int,
-                 max_body: int, busy: Callable[[], bool], security: Callable[[str], bytes]):
+                 max_body: int, bodies, max_pending: int, security: Callable[[str], bytes]):
         self.routes = routes
         self.accepts_host, self.max_header_bytes = accepts_host, max_header_bytes
-        self.max_body, self.busy = max_body, busy
+        self.max_body, self.bodies, self.max_pending = max_body, bodies, max_pending
         self.security = {path: security(path) for path in routes}
 
     def wants(self, scope) -> bool:
-        """Might this request be answered here (asked once its headers are in)?"""
-        return scope["method"] == "POST" and scope["path"] in self.routes
+        """Might this request be answered here (asked once its headers are in, before the
+        body is held)? A hot route, a small declared body, room to hold it."""
+        if scope["method"] != "POST" or scope["path"] not in self.routes \
+                or self.bodies.n >= self.max_pending:
+            return False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return value.isdigit() and int(value) <= min(FAST_BODY, self.max_body)
+        return False
 
     def respond(self, scope, body: bytes) -> tuple[int, bytes, bytes] | None:
         path = scope["path"]
@@ -169,9 +177,11 @@ class FastAnswer:
         return (size <= self.max_header_bytes and self.accepts_host(seen.get(b"host"))
                 and b"transfer-encoding" not in seen and length is not None
                 and length.isdigit() and int(length) == len(body) <= self.max_body
-                and not self.busy() and json_declared(seen.get(b"content-type")))
+                and json_declared(seen.get(b"content-type")))
 
 
+#: The largest body answered on the spot (the page's strokes are ~0.3–3 kB, its PNGs 10–40 kB).
+FAST_BODY = 64 * 1024
 #: The request headers the guards and the lean path read.
 _READ = frozenset({b"host", b"content-length", b"transfer-encoding", b"content-type"})
 

@@ -13,9 +13,10 @@
 - at most ``max_connections`` connections at once (more get uvicorn's plain-text 503), a backstop
   far above what the page needs;
 - the app's hot routes answered on the spot (``app.state.fast``, a ``lean.FastAnswer``): a
-  well-formed prediction whose whole body came with its headers is answered from the parser's
-  callback, without an ASGI task, middlewares or a Response object — the same bytes as the app
-  would send; anything else goes to the app;
+  well-formed prediction is answered from the parser's callback once its body is in, without
+  an ASGI task, middlewares or a Response object — the same bytes as the app would send;
+  anything else goes to the app, and so does a body not all in within ``HOLD`` seconds (the
+  held bodies count among those ``guard.BodyLimit`` lets the server hold at once);
 - glibc's allocator tuned to give large blocks back (``pool.tune_malloc``).
 
 The body deadline, size cap and decode pool are in the app (``guard.BodyLimit``, ``pool``).
@@ -43,6 +44,9 @@ HEADER_TIMEOUT = 10.0
 KEEP_ALIVE = 5
 MAX_HEADER_BYTES = 16 * 1024
 MAX_CONNECTIONS = 1000
+#: Seconds a hot route's request is held for the rest of its body (then the app reads it, with
+#: its own body deadline): a browser sends a body over ~1.4 kB after its headers, apart.
+HOLD = 0.5
 
 
 def _timeout_response(seconds: float) -> bytes:
@@ -66,7 +70,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received while in them
         self._started = False  # has any byte of the current request arrived?
         self._parsing_head = False  # inside on_headers_complete
-        self._held = None  # a hot route's request waiting for the rest of its body
+        self._held = None  # a hot route's request waiting for the rest of its body …
+        self._hold_timer = None  # … until this
         self._deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
     def data_received(self, data: bytes) -> None:
@@ -74,9 +79,8 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._in_headers:
             self._head_bytes += len(data)
         super().data_received(data)  # the parser calls on_headers_complete … below
-        if self._held is not None:  # its body is still on its way: the app reads it, in time
-            cycle, self._held = self._held, None
-            super()._start_asgi_task(cycle, self.app)
+        if self._held is not None and self.transport.is_closing():  # a bad request, refused
+            self._unhold()
         if (self._in_headers and self._head_bytes > self.max_header_bytes
                 and not self.transport.is_closing()):
             self.logger.warning("Request headers over %d bytes.", self.max_header_bytes)
@@ -96,14 +100,30 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._parsing_head and self.fast is not None and app is self.app and \
                 self.fast.wants(cycle.scope):
             self._held = cycle
+            self.fast.bodies.n += 1  # held like the bodies BodyLimit holds, and counted so
+            self._hold_timer = self.loop.call_later(HOLD, self._release)
             return
         super()._start_asgi_task(cycle, app)
+
+    def _unhold(self):
+        cycle, self._held = self._held, None
+        self.fast.bodies.n -= 1
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        return cycle
+
+    def _release(self) -> None:
+        """The held body is slow: the app reads the rest (and times it out)."""
+        self._hold_timer = None
+        if self._held is not None:
+            super()._start_asgi_task(self._unhold(), self.app)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_headers, self._head_bytes = True, 0  # what comes next is the next request
         if self._held is not None:
-            cycle, self._held = self._held, None
+            cycle = self._unhold()
             if not self._answer(cycle):
                 super()._start_asgi_task(cycle, self.app)
 
@@ -141,6 +161,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc) -> None:
         self._cancel_deadline()
+        if self._held is not None:
+            self._unhold()
         super().connection_lost(exc)
 
     def _cancel_deadline(self) -> None:
