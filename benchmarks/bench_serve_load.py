@@ -29,7 +29,8 @@ answers to the same drawings; it exits 1 if they do not or on any error.
 
 ``--peer PYTHONPATH`` adds a third server in each round: ``mojinet serve`` from another source
 tree (its PYTHONPATH; several entries may be given, as PYTHONPATH takes them), as it ships, and
-the ratios fast / peer.
+the ratios fast / peer; with ``--strokes`` the peer is also loaded with the strokes ("peer
+strokes", whose answers must equal this server's).
 """
 
 from __future__ import annotations
@@ -229,12 +230,12 @@ def rate_run(path: Path, workers: int, kind: str, bodies: list[bytes], args,
     "strokes" (as it ships, the page's strokes to /api/predict/strokes) or "peer" (as it
     ships, from ``args.peer``'s source)."""
     route = "/api/predict"
-    if kind == "strokes":
+    if kind in ("strokes", "peer strokes"):
         bodies, route = page_strokes(), "/api/predict/strokes"
     serve = ["--workers", str(workers), "--no-samples"]
     proc, url = start_server(path, *serve, *(["--reference-preprocessing"]
                                              if kind == "reference" else []),
-                             pythonpath=args.peer if kind == "peer" else None)
+                             pythonpath=args.peer if kind.startswith("peer") else None)
     try:
         for _ in range(5 * workers):  # every worker warmed up
             seen = answers(url, bodies, route)
@@ -279,7 +280,8 @@ def rate_main(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = save_model(model, Path(tmp) / "bench.npz")
         kinds = [*(["reference"] if not args.no_reference else []), "fast",
-                 *(["strokes"] if args.strokes else []), *(["peer"] if args.peer else [])]
+                 *(["strokes"] if args.strokes else []), *(["peer"] if args.peer else []),
+                 *(["peer strokes"] if args.peer and args.strokes else [])]
         for workers in [int(w) for w in args.workers.split(",")]:
             runs = {kind: [] for kind in kinds}
             seen = {}
@@ -295,15 +297,19 @@ def rate_main(args) -> int:
                           f"{os.getloadavg()[0]:.1f})", flush=True)
                     for e in r.get("first_errors", []):
                         print("    error:", e)
-            pngs = [k for k in kinds if k != "strokes"]  # the strokes are other drawings
+            pngs = [k for k in kinds if "strokes" not in k]  # the strokes are other drawings
             same = all(seen[kind] == seen["fast"] for kind in pngs)
+            if "peer strokes" in kinds:
+                same &= seen["strokes"] == seen["peer strokes"]
             failed |= not same
             for other in [k for k in kinds if k not in ("fast", "strokes")]:
-                for ours in ("fast", *(["strokes"] if args.strokes else [])):
-                    print(f"  {workers} worker(s), {ours} / {other} (medians of "
-                          f"{args.rounds}): {_ratios(runs[ours], runs[other])}", flush=True)
+                ours = ["strokes"] if other == "peer strokes" else [
+                    "fast", *(["strokes"] if args.strokes and other != "peer" else [])]
+                for mine in ours:
+                    print(f"  {workers} worker(s), {mine} / {other} (medians of "
+                          f"{args.rounds}): {_ratios(runs[mine], runs[other])}", flush=True)
             print(f"  {workers} worker(s): the same answers to the same drawings: {same} "
-                  f"({', '.join(pngs)})", flush=True)
+                  f"({', '.join(pngs)}; strokes and peer strokes)", flush=True)
     return 1 if failed else 0
 
 

@@ -66,3 +66,45 @@ def test_tiny_and_huge_steps_clip_without_warnings():
     """A step of 1e-310 (schemathesis found the overflow it caused) and one across ±10⁴."""
     strokes = [np.array([[5.0, 5.0], [5.0 + 1e-310, 5.0]]), np.array([[-1e4, 1e4], [1e4, -1e4]])]
     assert (canvas.pad_grey(strokes) < 255).any()
+
+
+def random_strokes(rng) -> tuple[list[np.ndarray], float, int, int]:
+    """Strokes of every kind: dots, repeated points, axis-parallel runs, far off the pad."""
+    strokes = []
+    for _ in range(int(rng.integers(1, 6))):
+        n = int(rng.integers(1, 40))
+        pts = rng.normal(140, rng.choice([1, 5, 50, 3000]), (n, 2))
+        if rng.random() < 0.2:
+            pts = np.round(pts)
+        if rng.random() < 0.1 and n > 1:
+            pts[1] = pts[0]
+        if rng.random() < 0.1:
+            pts[:, 0] = pts[0, 0]
+        strokes.append(pts)
+    pen = float(rng.choice([1.0, 2.5, 18.0, 40.0, 64.0]))
+    return strokes, pen, int(rng.integers(8, 400)), int(rng.integers(8, 400))
+
+
+def test_compiled_capsules_equal_the_numpy_ones(compiled):
+    """The compiled layout gives the same points, radii and capsules, number for number (so
+    the same drawing, and the same visit count for the work limit)."""
+    rng = np.random.default_rng(7)
+    empty = 0
+    for _ in range(400):
+        strokes, pen, w, h = random_strokes(rng)
+        want, got = canvas.capsules(strokes, w, h, pen), canvas.compiled_capsules(strokes, w, h,
+                                                                                  pen)
+        for x, y in ((want.Q, got.Q), (want.r, got.r), (want.a, got.a), (want.b, got.b),
+                     (want.image, got.image)):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        assert canvas.visits(want) == canvas.visits(got)
+        empty += len(got.a) == 0
+    assert empty > 0  # strokes wholly off the pad were among them
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_grey_equals_the_reference_on_random_strokes(compiled, seed):
+    strokes, pen, w, h = random_strokes(np.random.default_rng(100 + seed))
+    want = (255 - np.rint(255.0 * canvas.coverage(strokes, w, h, pen))).astype(np.uint8)
+    np.testing.assert_array_equal(canvas.pad_grey(strokes, w, h, pen), want)

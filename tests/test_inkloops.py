@@ -69,3 +69,67 @@ def test_stroke_width_and_features_the_same_compiled_or_not(monkeypatch):
     reference = [(images.stroke_width(a), verdict.features(a)) for a in inks]
     monkeypatch.setattr(inkloops, "loaded", True)
     assert [(images.stroke_width(a), verdict.features(a)) for a in inks] == reference
+
+
+def _reference_box(a):
+    rows = np.flatnonzero(a.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(a.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _arrays():
+    """Masks as bool, uint8 and float (with NaN and negatives), views and empties."""
+    rng = np.random.default_rng(1)
+    out = []
+    for m in masks() + [np.zeros((5, 7), bool), np.zeros((0, 4), bool), np.zeros((3, 0), bool)]:
+        out += [m, m.astype(np.uint8) * 7, m * rng.uniform(-1, 1, m.shape)]
+        if m.shape[0] > 2 and m.shape[1] > 2:
+            out.append(m[1:-1, ::2])  # not contiguous
+    f = np.zeros((9, 9))
+    f[4, 6] = np.nan  # NaN is nonzero, as numpy's any() says
+    return out + [f]
+
+
+@pytest.mark.skipif(not inkloops.HAVE_NUMBA, reason="numba is not installed")
+def test_compiled_ink_box_equals_numpy():
+    inkloops.load()
+    arrays = _arrays()
+    for a in arrays:
+        assert inkloops.ink_box(a) == _reference_box(a) == images.ink_box(a), (a.shape, a.dtype)
+    assert sum(_reference_box(a) is None for a in arrays) >= 3  # blank ones were seen
+
+
+def _reference_windows(white, side):
+    h, w = white.shape
+    s = np.zeros((h + 1, w + 1), dtype=np.int32)
+    s[1:, 1:] = white.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
+    count = s[side:, side:] - s[:-side, side:] - s[side:, :-side] + s[:-side, :-side]
+    return bool(count.min() > 0)
+
+
+@pytest.mark.skipif(not inkloops.HAVE_NUMBA, reason="numba is not installed")
+def test_compiled_windows_and_order_bytes_equal_numpy():
+    inkloops.load()
+    seen = set()
+    rng = np.random.default_rng(2)
+    for m in masks():
+        white = ~m
+        for side in {1, 2, 3, 5, min(m.shape)}:
+            if side <= min(m.shape):
+                got = inkloops.windows_hold(white, side)
+                assert got == _reference_windows(white, side), (m.shape, side)
+                seen.add(got)
+        grey = rng.integers(0, 256, m.shape).astype(np.uint8) | (m * 0).astype(np.uint8)
+        n = grey.size + int(rng.integers(0, 500))
+        for q in (0.0, 50.0, 99.9, 100.0):
+            index = (n - 1) * q / 100
+            lo = int(np.floor(index))
+            hi = min(lo + 1, n - 1)
+            counts = np.bincount(grey.ravel(), minlength=256)
+            counts[255] += n - grey.size
+            at_least = counts[::-1].cumsum()
+            want = tuple(255 - int(np.searchsorted(at_least, k, side="right")) for k in (lo, hi))
+            assert inkloops.order_bytes(grey, n - grey.size, lo, hi) == want
+    assert seen == {True, False}

@@ -385,7 +385,7 @@ def test_oversized_headers_are_refused(url):
     reply = raw_exchange(url, b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
                          + b"a" * 20_000 + b"\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 431") and b"over the 16,384-byte limit" in reply
-    # Headers that grow slowly past the limit are cut off by h11 itself (400).
+    # Headers that grow slowly past the limit are cut off while they arrive (400).
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
         s.sendall(b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")

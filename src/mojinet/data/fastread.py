@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from . import paper
+from . import inkloops, paper
 from .images import Reading, fit_and_center, ink_box
 
 #: Ink after stretching is dropped below this (``images.ink_map``'s default ``noise``).
@@ -75,6 +75,8 @@ def white_everywhere(white: np.ndarray, side: int) -> bool:
     h, w = white.shape
     if h < side or w < side:
         return True  # no such window lies inside
+    if inkloops.loaded:
+        return inkloops.windows_hold(white, side)  # the same counts, compiled
     s = np.zeros((h + 1, w + 1), dtype=np.int32)  # summed-area table
     s[1:, 1:] = white.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
     count = s[side:, side:] - s[:-side, side:] - s[side:, :-side] + s[:-side, :-side]
@@ -117,15 +119,18 @@ def ink_peak(grey: np.ndarray, n: int, q: float = 99.9) -> float:
     The ink 1 − v/255 rises as the byte v falls, so its k-th smallest value is that of the
     k-th largest byte; the two order statistics around the (n − 1)·q/100-th are interpolated
     with numpy's own arithmetic (its "linear" method, ``_lerp``)."""
-    counts = np.bincount(grey.ravel(), minlength=256)  # (256,)
-    counts[255] += n - grey.size  # the paper outside
-    at_least = counts[::-1].cumsum()  # (256,) at_least[j]: pixels of byte ≥ 255 − j
     index = (n - 1) * float(np.true_divide(q, 100))  # the virtual index, as numpy takes it
     below = float(np.floor(index))
     lo = int(below)
     hi = min(lo + 1, n - 1)
-    a, b = (1.0 - (255 - int(np.searchsorted(at_least, k, side="right"))) / 255.0
-            for k in (lo, hi))
+    if inkloops.loaded and grey.dtype == np.uint8:  # the same two bytes, one compiled pass
+        a, b = (1.0 - v / 255.0 for v in inkloops.order_bytes(grey, n - grey.size, lo, hi))
+    else:
+        counts = np.bincount(grey.ravel(), minlength=256)  # (256,)
+        counts[255] += n - grey.size  # the paper outside
+        at_least = counts[::-1].cumsum()  # (256,) at_least[j]: pixels of byte ≥ 255 − j
+        a, b = (1.0 - (255 - int(np.searchsorted(at_least, k, side="right"))) / 255.0
+                for k in (lo, hi))
     t = index - below
     diff = b - a
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t

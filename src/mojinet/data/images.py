@@ -118,6 +118,8 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 def ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
     """The bounding box of the ink (the nonzero or True pixels), or None for a blank picture."""
+    if inkloops.loaded and ink.ndim == 2 and ink.dtype.kind in "fbu":
+        return inkloops.ink_box(ink)  # the same box, scanned only until the ink
     rows = np.flatnonzero(ink.any(axis=1))
     if rows.size == 0:
         return None
@@ -133,7 +135,12 @@ def stroke_width(ink: np.ndarray) -> float:
     box = ink_box(ink)
     if box is None:
         return 0.0
-    mask = ink[box] >= 0.5
+    return _box_stroke_width(ink[box])
+
+
+def _box_stroke_width(crop: np.ndarray) -> float:
+    """``stroke_width`` of ink cropped to its box already (its box is itself)."""
+    mask = crop >= 0.5
     if not mask.any():
         return 0.0
     if inkloops.loaded:  # the same median, counted in one compiled pass
@@ -152,14 +159,19 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
     of a real writer's kanji drawn so, 93 % once thickened; docs/images.md). Strokes at least
     ``THIN`` wide (every pen of the draw page, whose 18 px on the 280 px pad are 6.4 % of any
     box) are left exactly as they are."""
+    return _evened(ink)[0]
+
+
+def _evened(ink: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice] | None]:
+    """``even_strokes(ink)`` and its ink box (None: blank), found once for both."""
     box = ink_box(ink)
     if box is None:
-        return ink
+        return ink, None
     rows, cols = box
     side = max(rows.stop - rows.start, cols.stop - cols.start)
-    width = stroke_width(ink[box])
+    width = _box_stroke_width(ink[box])  # stroke_width(ink[box]): that crop is its own box
     if width >= THIN * side:
-        return ink
+        return ink, box  # unchanged: the same box
     r = max(1, round((EVEN_PEN * side - width) / 2))
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     disk = dy**2 + dx**2 <= r * r + r
@@ -170,7 +182,7 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
             slice(max(cols.start - r, 0), min(cols.stop + r, w)))
     out = np.zeros_like(ink)
     out[near] = ndimage.grey_dilation(ink[near], footprint=disk, mode="constant", cval=0.0)
-    return out
+    return out, ink_box(out)
 
 
 def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> np.ndarray:
@@ -178,8 +190,7 @@ def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> n
     ``box`` (20 for 28), centre by centre of mass."""
     if box is None:
         box = max(1, round(size * 20 / 28))
-    ink = even_strokes(ink)
-    crop_box = ink_box(ink)
+    ink, crop_box = _evened(ink)  # even_strokes(ink) and ink_box of that
     if crop_box is None:
         raise ImageError("the image looks blank: no ink found")
     crop = ink[crop_box]

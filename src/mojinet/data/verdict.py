@@ -23,7 +23,7 @@ refuses them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {"character": self.character, "reason": self.reason,
-                **{k: round(v, 4) for k, v in asdict(self.features).items()},
+                **{k: round(v, 4) for k, v in vars(self.features).items()},  # its fields
                 "confidence": None if self.confidence is None else round(self.confidence, 4)}
 
 

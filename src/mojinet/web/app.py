@@ -53,7 +53,7 @@ from .guard import (
     SecurityHeaders,
     allowed_hosts,
 )
-from .lean import PATH, STROKES_PATH, LeanPredict
+from .lean import PATH, STROKES_PATH, FastAnswer, LeanPredict, image_body, parser, strokes_body
 from .learn import LiveModel, SampleStore, add_learn_routes, samples_folder
 from .page import favicon_ico, index_html, palette_css
 from .pool import Busy, DecodePool
@@ -283,11 +283,11 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     _add_model_routes(app, live, name, entries, store)
     # An `image` just over maxLength still fits in the body limit, so it gets 422, not 413.
     body_model = predict_request(h, w, max_body - 64)
-    answer = _add_predict(app, live, entries, body_model, pool, max_pixels,
-                          reference_preprocessing)
+    answer, reply = _add_predict(app, live, entries, body_model, pool, max_pixels,
+                                 reference_preprocessing)
     strokes_model = strokes_request()
-    answer_strokes = _add_predict_strokes(app, live, entries, strokes_model, pool,
-                                          reference_preprocessing)
+    answer_strokes, reply_strokes = _add_predict_strokes(app, live, entries, strokes_model,
+                                                         pool, reference_preprocessing)
     add_learn_routes(app, live, store, LEARN_ERRORS, _json_content, adapt_changes)
     add_docs(app)
     ico = favicon_ico()
@@ -303,10 +303,19 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
         app.add_middleware(LeanPredict, routes={PATH: (body_model, answer),
                                                 STROKES_PATH: (strokes_model, answer_strokes)},
                            problem=_problem_response)
+    bodies = BodyLimit.Count()  # the bodies BodyLimit holds, which the fast path checks too
     app.add_middleware(BodyLimit, max_bytes=max_body, timeout=body_timeout,
-                       max_pending=max_pending)
+                       max_pending=max_pending, count=bodies)
     app.add_middleware(HeaderCheck, allowed=hosts)
     app.add_middleware(SecurityHeaders, csp=_csp)  # outermost: on every response, errors too
+    if lean and orjson is not None:  # the same answers, made by the server's protocol itself
+        max_chars = max_body - 64
+        app.state.fast = FastAnswer(
+            {PATH: (parser(lambda b: image_body(b, max_chars), body_model), reply),
+             STROKES_PATH: (parser(strokes_body, strokes_model), reply_strokes)},
+            accepts_host=HeaderCheck(None, hosts).accepts, max_header_bytes=HeaderCheck.MAX_BYTES,
+            max_body=max_body, bodies=bodies, max_pending=max_pending,
+            security=lambda path: SecurityHeaders.lines(_csp(path)))
     return app
 
 
@@ -357,6 +366,12 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
             x = check_pixels(model, req.pixels)
         return _result(model, entries, reading, x, req.top)
 
+    def reply(req) -> dict | None:
+        """The answer to a small drawing or pixels, at once (``lean.FastAnswer``); None for a
+        drawing the pool must read. Raises ``DrawingError``."""
+        raw = None if req.image is None else decode_drawing(req.image)
+        return work(req, raw) if raw is None or _small(raw) else None
+
     async def answer(req) -> Response:
         """The work of the route (and of ``lean.LeanPredict``): the response, or HTTPException."""
         started = time.perf_counter()
@@ -383,7 +398,7 @@ def _add_predict(app: FastAPI, live: LiveModel, entries: dict, body_model, pool:
         with `Retry-After`."""
         return await answer(req)
 
-    return answer
+    return answer, reply
 
 
 def _add_predict_strokes(app: FastAPI, live: LiveModel, entries: dict, body_model,
@@ -394,6 +409,11 @@ def _add_predict_strokes(app: FastAPI, live: LiveModel, entries: dict, body_mode
         model = live.model  # read once: an adaptation may swap in another meanwhile
         reading = read_strokes(model, req.strokes, tuple(req.pad), req.pen, reference)
         return _result(model, entries, reading, reading.x.reshape(-1), req.top)
+
+    def reply(req) -> dict | None:
+        """The answer to the page's pad, at once (``lean.FastAnswer``); None for a pad the
+        pool must draw. Raises ``DrawingError``."""
+        return work(req) if req.pad[0] * req.pad[1] <= INLINE_PIXELS else None
 
     async def answer(req) -> Response:
         started = time.perf_counter()
@@ -418,7 +438,7 @@ def _add_predict_strokes(app: FastAPI, live: LiveModel, entries: dict, body_mode
         the PNG's encoding and decoding. Photos and other pictures: `POST /api/predict`."""
         return await answer(req)
 
-    return answer
+    return answer, reply
 
 
 def _add_model_routes(app: FastAPI, live: LiveModel, name: str, entries: dict,

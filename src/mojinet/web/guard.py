@@ -56,12 +56,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [(b"content-security-policy", self.csp(scope["path"]).encode()),
-                 (b"x-content-type-options", b"nosniff"),
-                 (b"referrer-policy", b"no-referrer"),
-                 (b"x-frame-options", b"DENY"),
-                 (b"cross-origin-opener-policy", b"same-origin"),
-                 (b"cross-origin-resource-policy", b"same-origin")]
+        extra = self.headers(self.csp(scope["path"]))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -69,6 +64,21 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    def headers(csp: str) -> list[tuple[bytes, bytes]]:
+        """The headers added to a response under the policy ``csp``."""
+        return [(b"content-security-policy", csp.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", b"no-referrer"),
+                (b"x-frame-options", b"DENY"),
+                (b"cross-origin-opener-policy", b"same-origin"),
+                (b"cross-origin-resource-policy", b"same-origin")]
+
+    @classmethod
+    def lines(cls, csp: str) -> bytes:
+        """``headers(csp)`` as the header lines of an HTTP/1.1 response."""
+        return b"".join(name + b": " + value + b"\r\n" for name, value in cls.headers(csp))
 
 
 # ----------------------------------------------------------------------------- Host header
@@ -117,7 +127,9 @@ class HeaderCheck:
     header does not name this server (400), so a web page on another site cannot reach the local
     server through a DNS name it points at 127.0.0.1 (DNS rebinding)."""
 
-    def __init__(self, app, allowed: frozenset[str] | None, max_bytes: int = 16 * 1024):
+    MAX_BYTES = 16 * 1024
+
+    def __init__(self, app, allowed: frozenset[str] | None, max_bytes: int = MAX_BYTES):
         self.app, self.allowed, self.max_bytes = app, allowed, max_bytes
 
     def accepts(self, header: bytes | None) -> bool:
@@ -163,12 +175,22 @@ class BodyLimit:
     A request counts as pending from its first body byte until its response is sent.
     """
 
+    class Count:
+        """How many bodies are held (``n``), shareable with the server's fast path."""
+
+        def __init__(self):
+            self.n = 0
+
     def __init__(self, app, max_bytes: int, timeout: float = 30.0, max_pending: int = 32,
-                 drain: int | None = None):
+                 drain: int | None = None, count: Count | None = None):
         self.app = app
         self.max_bytes, self.timeout, self.max_pending = max_bytes, timeout, max_pending
         self.drain = 4 * max_bytes if drain is None else drain
-        self.pending = 0
+        self.count = BodyLimit.Count() if count is None else count
+
+    @property
+    def pending(self) -> int:
+        return self.count.n
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -191,11 +213,11 @@ class BodyLimit:
                                f"progress); try again in {RETRY_AFTER} s",
                                [(b"retry-after", str(RETRY_AFTER).encode())])
             return
-        self.pending += 1
+        self.count.n += 1
         try:
             await self._read_and_forward(scope, receive, send, length)
         finally:
-            self.pending -= 1
+            self.count.n -= 1
 
     async def _read_and_forward(self, scope, receive, send, length):
         try:

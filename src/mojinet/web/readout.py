@@ -91,22 +91,23 @@ def read_strokes(model: Model, strokes: list, pad: tuple[int, int] = canvas.PAD,
     (``data.canvas.pad_grey``): the same grey bytes, the same preprocessing, no PNG."""
     width, height = pad
     try:
-        grey = canvas.pad_grey([np.array([p[:2] for p in s], dtype=np.float64)  # (n, 2)
+        grey = canvas.pad_grey([s if isinstance(s, np.ndarray)  # (n, 2) float64 already
+                                else np.array([p[:2] for p in s], dtype=np.float64)  # (n, 2)
                                 for s in strokes], width,
                                height, pen, max_visits)  # (height, width) uint8
     except canvas.TooMuchWork as e:
         raise DrawingError(str(e)) from e
 
-    def picture():
-        return (Image.fromarray(grey, "L"),
+    def picture():  # the PIL image only if the fast path declines (it needs none)
+        return (lambda: Image.fromarray(grey, "L"),
                 lambda size, box: None if reference else read_clean_grey(grey, size, box))
 
     return _read(model, picture)
 
 
 def _read(model: Model, picture) -> Reading:
-    """The ``Reading`` of ``picture()`` → (PIL image, fast(size, box) → Reading or None), with
-    every error a ``DrawingError`` that says what to send."""
+    """The ``Reading`` of ``picture()`` → (PIL image or a function making it, fast(size, box)
+    → Reading or None), with every error a ``DrawingError`` that says what to send."""
     h, w = model.image_shape
     if h != w:
         raise DrawingError(f"this model reads {h}×{w} inputs; drawings work with square inputs")
@@ -116,6 +117,7 @@ def _read(model: Model, picture) -> Reading:
         with np.errstate(all="ignore"):  # odd sample values (inf, NaN) are refused just below
             reading = fast(h, box)
             if reading is None:
+                img = img() if callable(img) else img
                 reading = read_image(img, size=h, box=box)  # x: (h, w)
         if not np.all(np.isfinite(reading.x)):
             raise ValueError("its samples are not all finite numbers")
