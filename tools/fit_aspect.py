@@ -18,8 +18,12 @@ from collections import Counter
 
 import numpy as np
 
-from mojinet.data.aspectfit import (fit_aspect_sigma, log_aspect, relative_log_aspects,
-                                    writer_log_aspects)
+from mojinet.data.aspectfit import (
+    fit_aspect_sigma,
+    log_aspect,
+    relative_log_aspects,
+    writer_log_aspects,
+)
 from mojinet.data.handwriting import get_style
 from mojinet.data.kanjivg import KanjiVGError, load_glyph
 from mojinet.data.strokes import read_strokes
