@@ -158,6 +158,13 @@ JOIN_FITTED = 0.0056  # per short gap: 4.2 % of Tomoe's 6,645 samples join somew
 STYLES["fitted-joined"] = STYLES["fitted"].with_(join=JOIN_FITTED)
 # A heavier dose for the ablation (about a third of Tomoe's characters joined somewhere).
 STYLES["fitted-cursive"] = STYLES["fitted"].with_(join=0.05)
+# Narrow and wide hands (Style.aspect_sigma; docs/kanji.md, "Aspect jitter"). Provisional, not
+# fitted: tools/fit_aspect.py finds the writer's ink-box aspect already spreading more than
+# tomoe_data's (robust σ of log(w/h) against KanjiVG 0.188 against 0.108, n 12,036 and 3,009),
+# so its fit is 0; tomoe_data is one writer and cannot show how hands differ. 0.108 is that
+# writer's own spread, taken as a guess at the spread between writers.
+ASPECT_SIGMA = 0.108
+STYLES["fitted-aspect"] = STYLES["fitted"].with_(aspect_sigma=ASPECT_SIGMA)
 
 
 def get_style(style: str | Style | None) -> Style:
