@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from mojinet.data import fastwriter
 from mojinet.data.aspectfit import (
     fit_aspect_sigma,
     log_aspect,
@@ -87,14 +86,3 @@ def test_fitted_aspect_is_fitted_with_the_jitter():
     assert style.aspect_sigma == ASPECT_SIGMA > 0
     assert style.with_(aspect_sigma=0.0) == STYLES["fitted"]
     assert "aspect_sigma" not in STYLES["fitted"].to_dict()
-
-
-def test_fast_writer_draws_fitted_aspect_as_the_reference():
-    style = STYLES["fitted-aspect"]
-    gs = GLYPHS[:12]
-    ref = [jitter_strokes(g, style, np.random.default_rng(i)) for i, g in enumerate(gs)]
-    fast = fastwriter.jitter_batch(gs, style, [np.random.default_rng(i)
-                                               for i in range(len(gs))]).to_lists()
-    for a, b in zip(ref, fast):
-        for s, t in zip(a, b):
-            np.testing.assert_allclose(s, t, atol=1e-9)

@@ -206,17 +206,23 @@ def _count(v, lo, hi) -> bool:
     return type(v) is int and lo <= v <= hi
 
 
+def _json_object(body: bytes, fields: frozenset) -> dict | None:
+    """``body`` as a JSON object with no keys but ``fields``, else None."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if type(obj) is dict and obj.keys() <= fields else None
+
+
 def strokes_body(body: bytes, max_top: int = MAX_TOP) -> _Request | None:
     """The strokes route's body (``schemas.strokes_request``) checked without pydantic, or None
     when it is not plainly valid — then pydantic decides. Accepts only what the model accepts,
     with the same values (tests/test_web_fast.py checks that on generated bodies)."""
     if b"true" in body or b"false" in body:  # np.array would take a bool for a number
         return None
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if type(obj) is not dict or not obj.keys() <= _STROKES_FIELDS:
+    obj = _json_object(body, _STROKES_FIELDS)
+    if obj is None:
         return None
     strokes, pad = obj.get("strokes"), obj.get("pad", [280, 280])
     pen, top = obj.get("pen", 18.0), obj.get("top", 5)
@@ -251,11 +257,8 @@ _IMAGE_CHARS = re.compile(r"[A-Za-z0-9+/=:;,._%-]*")
 def image_body(body: bytes, max_chars: int, max_top: int = MAX_TOP) -> _Request | None:
     """The predict route's body (``schemas.predict_request``) when it is a plain drawing —
     ``image`` (no white space) and optionally ``top`` — checked without pydantic; else None."""
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if type(obj) is not dict or not obj.keys() <= _IMAGE_FIELDS:
+    obj = _json_object(body, _IMAGE_FIELDS)
+    if obj is None:
         return None
     image, top = obj.get("image"), obj.get("top", 5)
     if (type(image) is not str or len(image) > max_chars or not _count(top, 1, max_top)
