@@ -236,3 +236,14 @@ def test_crowding_caps_the_pen_of_busy_characters_only():
     for i in range(3):
         np.testing.assert_array_equal(render(one, 28, np.random.default_rng(i), thick),
                                       render(one, 28, np.random.default_rng(i), plain))
+
+
+@pytest.mark.parametrize("paper", ["pencil", "scan"])
+def test_fitted_on_paper_is_the_fitted_writer_with_that_paper(paper):
+    style = STYLES[f"fitted-{paper}"]
+    assert style.scan == STYLES[paper].scan is not None
+    assert style.with_(scan=None, pen_width=STYLES["fitted"].pen_width) == STYLES["fitted"]
+    g = load_glyph("永")
+    clean = render(g, 32, np.random.default_rng(3), STYLES["fitted"])
+    on_paper = render(g, 32, np.random.default_rng(3), style)
+    assert clean.shape == on_paper.shape and not np.array_equal(clean, on_paper)

@@ -165,6 +165,12 @@ STYLES["fitted-cursive"] = STYLES["fitted"].with_(join=0.05)
 # writer's own spread, taken as a guess at the spread between writers.
 ASPECT_SIGMA = 0.108
 STYLES["fitted-aspect"] = STYLES["fitted"].with_(aspect_sigma=ASPECT_SIGMA)
+# The fitted writer on paper: its strokes, drawn as the "pencil" and "scan" styles draw theirs
+# (a photo or scan's pencil, grain, paper, blur and JPEG), for training mixtures (docs/kanji.md,
+# "Paper in the training mixture").
+STYLES["fitted-pencil"] = STYLES["fitted"].with_(pen_width=STYLES["pencil"].pen_width,
+                                                 scan=STYLES["pencil"].scan)
+STYLES["fitted-scan"] = STYLES["fitted"].with_(scan=STYLES["scan"].scan)
 
 
 def get_style(style: str | Style | None) -> Style:
