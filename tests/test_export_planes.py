@@ -11,10 +11,11 @@ import json
 import numpy as np
 import pytest
 
-from mojinet import SGD, Model, Network, train
+from mojinet import Model, Network
 from mojinet.cli import main
 from mojinet.data.directions import InputFeatures, direction_planes
 from mojinet.io import save_model
+from planes_images import images, planes_model, trained_kanji_planes
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -25,45 +26,6 @@ from mojinet.export.onnx import export_onnx, onnx_model  # noqa: E402
 #: (the Sobel sums, atan of a quotient against atan2, the pooled mean in float32).
 PLANE_TOLERANCE = 1e-6
 TOLERANCE = 1e-5  # every probability, share and activation, as tests/test_export.py
-
-
-def bar(size: int, degrees: float, half_width: float = 1.2, length: float = 0.35) -> np.ndarray:
-    """(size·size,) an anti-aliased bar through the centre at ``degrees`` (counter-clockwise
-    from the x axis, y up, as the planes count): ink = how far inside the bar each pixel is."""
-    r, c = np.mgrid[0:size, 0:size].astype(np.float64)
-    x, y = c - (size - 1) / 2, (size - 1) / 2 - r  # y up
-    d = np.radians(degrees)
-    along = x * np.cos(d) + y * np.sin(d)
-    across = np.abs(-x * np.sin(d) + y * np.cos(d))
-    inside = np.clip(half_width + 0.5 - across, 0, 1) * np.clip(length * size + 0.5
-                                                                 - np.abs(along), 0, 1)
-    return inside.astype(np.float32).ravel()
-
-
-def images(size: int, seed: int = 0) -> np.ndarray:
-    """(n, size·size) float32 test images: random grey, random 0/1, bars at 0° to 165° every
-    15° (exactly horizontal, vertical and diagonal among them: gx = 0, gy = 0, |gx| = |gy|),
-    hard 0/1 bars, a lone dot, a full image, and an all-zero one."""
-    rng = np.random.default_rng(seed)
-    grey = rng.random((8, size * size), dtype=np.float32)
-    binary = (rng.random((8, size * size)) > 0.6).astype(np.float32)
-    bars = np.stack([bar(size, a) for a in range(0, 180, 15)])
-    hard = (bars > 0.5).astype(np.float32)
-    dot = np.zeros(size * size, np.float32)
-    dot[(size // 2) * size + size // 2] = 1
-    ones, zeros = np.ones(size * size, np.float32), np.zeros(size * size, np.float32)
-    return np.concatenate([grey, binary, bars, hard, np.stack([dot, ones, zeros])])
-
-
-def planes_model(size: int, pool: int, hidden=(12,), activations=("relu", "softmax"),
-                 seed: int = 0) -> Model:
-    """An untrained pixels+directions model on size × size images (random weights)."""
-    features = InputFeatures("pixels+directions", (size, size), pool)
-    net = Network([features.n_inputs, *hidden, 5], list(activations),
-                  "cross-entropy" if activations[-1] == "softmax" else "quadratic", seed=seed)
-    return Model(net, tuple("abcde"), {"image_shape": [size, size],
-                                       "user_images": {"box": round(size * 20 / 28)},
-                                       "features": features.record()})
 
 
 def _session(proto, extra=("inputs",)):
@@ -150,17 +112,7 @@ def test_graph_exactly_on_bin_boundaries_and_at_zero_gradient():
 def test_a_trained_planes_model_exports_to_its_own_answers(tmp_path):
     """A planes model trained on synthetic KanjiVG drawings (32×32, pool 4) reads the same
     drawings through onnxruntime as through Model, and well."""
-    from mojinet.data import kanji
-
-    chars = "山川日月木水火土金"
-    data = kanji.synthetic_dataset(chars, 24, 32, seed=0)  # (216, 1024) real kanji drawings
-    features = InputFeatures("pixels+directions", (32, 32), 4)
-    net = Network([features.n_inputs, 48, len(chars)], ["relu", "softmax"], "cross-entropy",
-                  init="he", seed=0)
-    train(net, features(data.X), data.y, optimizer=SGD(0.1), epochs=8, batch_size=20,
-          rng=np.random.default_rng(0))
-    model = Model(net, data.classes, {"image_shape": [32, 32], "user_images": {"box": 23},
-                                      "features": features.record()})
+    model, data = trained_kanji_planes()  # 32×32, pool 4: (216, 1024) kanji drawings
     path = export_onnx(model, tmp_path / "planes.onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = _run(session, data.X)
