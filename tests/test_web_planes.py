@@ -120,3 +120,25 @@ def test_page_refuses_a_model_json_it_cannot_read(browser, tmp_path):
         message = page.evaluate("""() => window.mojinetBackend.staticBackend('').info()
             .then(() => 'loaded', (e) => e.message)""")
     assert "reads moments" in message and "pixels+directions" in message
+
+
+def test_static_page_of_the_shipped_kanji_grade1(browser, tmp_path):
+    """The shipped kanji-grade1 (pixels+directions, pool 4) exported: the page's probabilities
+    and hidden activations are Model's on to_input of the drawn picture."""
+    from mojinet.io import load_model
+    from mojinet.models import model_path
+
+    model = load_model(model_path("kanji-grade1"))
+    assert model.features.planes
+    with static_page(browser, model, tmp_path / "site", "kanji-grade1") as page:
+        for digit in ("1", "4", "7"):
+            page.click("#clear")
+            draw(page, DIGITS[digit])
+            x = to_input(_png(page), size=32, box=23).reshape(-1)
+            a = _result(page)
+            _, acts = model.network.forward(model.inputs(x[None, :]))  # acts[l]: (1, sizes[l])
+            for got, want in zip(a["layers"], acts[1:], strict=True):
+                assert np.abs(np.array(got) - want[0]).max() <= TOLERANCE, digit
+            P = model.probabilities(x[None, :])[0]
+            assert a["top"][0]["label"] == model.classes[int(P.argmax())]
+        assert page.errors == []
