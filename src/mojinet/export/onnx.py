@@ -113,9 +113,8 @@ def onnx_model(model: Model):
     from onnx import TensorProto, helper, numpy_helper
 
     n_in, n_out = model.features.n_pixels, model.network.sizes[-1]
-    nodes, inits, _ = _input_nodes(model, helper, numpy_helper)
-    layer_nodes, layer_inits, _ = _layers(model, helper, numpy_helper,
-                                          "inputs" if nodes else "pixels")
+    nodes, inits, inputs = _input_nodes(model, helper, numpy_helper)  # pixels → inputs
+    layer_nodes, layer_inits, _ = _layers(model, helper, numpy_helper, inputs)
     nodes, inits = nodes + layer_nodes, inits + layer_inits
     if scores.output_kind(model.network) == scores.PROBABILITY:
         second = "probabilities"
