@@ -195,17 +195,16 @@ def test_the_page_api_reads_the_planes(trained):
     np.testing.assert_allclose(got["layers"][-1]["values"], want, atol=1e-5)
 
 
-def test_export_refuses_a_planes_model(trained, tmp_path, capsys):
-    from mojinet.export.web import export_web
-
-    model, path = trained
-    with pytest.raises(ValueError, match="reads pixels\\+directions .* static draw page"):
-        export_web(model, tmp_path / "page")
-    assert main(["export", str(path), "--web", str(tmp_path / "page")]) != 0
-    assert "carries only the network" in capsys.readouterr().err
-    assert main(["export", str(path), "--onnx", str(tmp_path / "m.onnx")]) != 0
-    assert "an ONNX graph carries only the network" in capsys.readouterr().err
-    assert not (tmp_path / "page").exists() and not (tmp_path / "m.onnx").exists()
+def test_export_writes_a_planes_model(trained, tmp_path, capsys):
+    """mojinet export no longer refuses direction planes: the graph and the page make them
+    (tests/test_export_planes.py, tests/test_web_planes.py check the numbers)."""
+    pytest.importorskip("onnx")
+    _, path = trained
+    assert main(["export", str(path), "--web", str(tmp_path / "page"),
+                 "--onnx", str(tmp_path / "m.onnx")]) == 0, capsys.readouterr().err
+    assert (tmp_path / "page" / "model.json").is_file() and (tmp_path / "m.onnx").is_file()
+    spec = json.loads((tmp_path / "page" / "model.json").read_text())
+    assert spec["features"] == {"name": "pixels+directions", "pool": 2}
 
 
 def test_radicals_reads_the_planes(trained, tmp_path, capsys):

@@ -6,6 +6,10 @@ stores it)::
 
     pixels (batch, n_in) ─ MatMul W⁰ ─ Add b⁰ ─ σ⁰ ─ … ─ MatMul Wᴸ ─ Add bᴸ ─ σᴸ ─ activations
 
+A model that reads stroke-direction planes beside its pixels (``features = "pixels+directions"``)
+gets them made in the graph from the same ``pixels`` input (``export.planes``: Sobel Conv, Atan,
+hat-shaped soft bins, AveragePool), concatenated after the pixels as the first MatMul's input.
+
 σ is Sigmoid, Relu, Tanh or Softmax (axis −1). Outputs:
 
 - ``activations`` (batch, n_classes): the output layer's aᴸ;
@@ -37,9 +41,10 @@ OPSET, IR_VERSION = 17, 8
 OPS = {"sigmoid": "Sigmoid", "relu": "Relu", "tanh": "Tanh", "softmax": "Softmax"}
 
 
-def _layers(model: Model, helper, numpy_helper) -> tuple[list, list, str]:
-    """The MatMul/Add/activation nodes of every layer; returns (nodes, initialisers, last name)."""
-    nodes, inits, a = [], [], "pixels"
+def _layers(model: Model, helper, numpy_helper, a: str = "pixels") -> tuple[list, list, str]:
+    """The MatMul/Add/activation nodes of every layer from the input named ``a``; returns
+    (nodes, initialisers, last name)."""
+    nodes, inits = [], []
     for l, (W, b, sigma) in enumerate(zip(model.network.weights, model.network.biases,
                                           model.network.activations, strict=True)):
         if sigma.name not in OPS:
@@ -54,6 +59,16 @@ def _layers(model: Model, helper, numpy_helper) -> tuple[list, list, str]:
                                    **({"axis": -1} if sigma.name == "softmax" else {}))]
         a = out
     return nodes, inits, a
+
+
+def _input_nodes(model: Model, helper, numpy_helper) -> tuple[list, list, str]:
+    """The nodes making the network's inputs of ``pixels``: none for a pixels model, the
+    direction planes (``export.planes``) for a pixels+directions one."""
+    if not model.features.planes:
+        return [], [], "pixels"
+    from .planes import direction_nodes
+
+    return direction_nodes(model.features, helper, numpy_helper)
 
 
 def _share_nodes(n_classes: int, helper, numpy_helper) -> tuple[list, list]:
@@ -75,8 +90,11 @@ def _metadata(model: Model) -> dict[str, str]:
         "mojinet.classes": json.dumps(list(model.classes), ensure_ascii=False),
         "mojinet.preprocessing": json.dumps(
             {**preprocessing_info(model), "image_shape": list(model.image_shape),
+             "features": model.features.record(),
              "input": "pixels: rows of the image flattened, values in [0, 1], 1 = ink, "
-                      "0 = background (mojinet.data.images.to_input)"}, ensure_ascii=False),
+                      "0 = background (mojinet.data.images.to_input)"
+                      + ("; the graph makes the direction planes of them itself"
+                         if model.features.planes else "")}, ensure_ascii=False),
         "mojinet.sizes": json.dumps(list(model.network.sizes)),
         "mojinet.activations": json.dumps([a.name for a in model.network.activations]),
         "mojinet.output": kind,
@@ -94,8 +112,10 @@ def onnx_model(model: Model):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    n_in, n_out = model.network.sizes[0], model.network.sizes[-1]
-    nodes, inits, _ = _layers(model, helper, numpy_helper)
+    n_in, n_out = model.features.n_pixels, model.network.sizes[-1]
+    nodes, inits, inputs = _input_nodes(model, helper, numpy_helper)  # pixels → inputs
+    layer_nodes, layer_inits, _ = _layers(model, helper, numpy_helper, inputs)
+    nodes, inits = nodes + layer_nodes, inits + layer_inits
     if scores.output_kind(model.network) == scores.PROBABILITY:
         second = "probabilities"
         nodes.append(helper.make_node("Identity", ["activations"], ["probabilities"]))

@@ -4,14 +4,16 @@ DIR gets::
 
     index.html            the draw page (the same page as `mojinet serve`, data-backend="static")
     static/               app.js, backend.js, net.js, style.css, palette.css
-    model.json            what /api/model says, the layers' shapes and activations, where each
+    model.json            what /api/model says, the input features ({name, pool}: "pixels" or
+                          "pixels+directions"), the layers' shapes and activations, where each
                           array is in weights.bin, and the classes' dictionary entries
     weights.bin           every Wˡ (fan_in × fan_out, row-major) and bˡ, little-endian float32
     favicon.ico
 
 Any static file host serves it (``python -m http.server -d DIR``, GitHub Pages, a bucket) to any
 number of people; nothing is computed on the host. The page preprocesses the drawing exactly as
-``mojinet.data.images.to_input`` does and runs the forward pass in float64 (``static/net.js``).
+``mojinet.data.images.to_input`` does, makes the direction planes of a pixels+directions model
+as ``mojinet.data.directions`` does, and runs the forward pass in float64 (``static/net.js``).
 Browsers do not let a page opened from ``file://`` read model.json, so it needs a host.
 
 Files are written atomically; DIR may exist (its other files are left alone).
@@ -65,8 +67,9 @@ def model_spec(model: Model, name: str, blob: bytes, layers: list[dict]) -> dict
                            "credit": CREDIT, "credit_url": CREDIT_URL, "source_url": SOURCE_URL}
                           if entries else None)
     return {"format": FORMAT, "version": VERSION, "mojinet_version": __version__, "info": info,
-            "layers": layers, "weights_file": WEIGHTS_FILE, "weights_bytes": len(blob),
-            "weights_sha256": hashlib.sha256(blob).hexdigest(), "dictionary": entries}
+            "features": model.features.record(), "layers": layers, "weights_file": WEIGHTS_FILE,
+            "weights_bytes": len(blob), "weights_sha256": hashlib.sha256(blob).hexdigest(),
+            "dictionary": entries}
 
 
 def export_web(model: Model, out_dir: str | Path, name: str = "") -> list[Path]:

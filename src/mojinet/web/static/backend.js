@@ -51,7 +51,8 @@
     };
   }
 
-  // model.json: {format, version, info (as /api/model), dictionary {label: entry},
+  // model.json: {format, version, info (as /api/model), features {name, pool} (none: pixels),
+  // dictionary {label: entry},
   // layers [{fan_in, fan_out, activation, weights: {offset, count}, biases: {offset, count}}],
   // weights_file, weights_bytes}; weights.bin: little-endian float32, W row-major (fan_in, fan_out).
   async function loadModel(base) {
@@ -59,6 +60,11 @@
     if (spec.format !== "mojinet-web" || spec.version !== 1) {
       throw new Error(`${base}model.json is not a mojinet web model (format ${spec.format}, `
         + `version ${spec.version}); export it again with mojinet export MODEL --web DIR`);
+    }
+    const features = spec.features || { name: "pixels", pool: 1 };
+    if (!["pixels", "pixels+directions"].includes(features.name)) {
+      throw new Error(`${base}model.json says the model reads ${features.name}; this page `
+        + `makes pixels and pixels+directions inputs only`);
     }
     const r = await fetch(`${base}${spec.weights_file}`);
     if (!r.ok) throw new Error(`cannot load ${spec.weights_file}: HTTP ${r.status}`);
@@ -70,7 +76,7 @@
     const floats = (part) => new Float32Array(buffer, part.offset, part.count);
     const layers = spec.layers.map((l) => ({ fanIn: l.fan_in, fanOut: l.fan_out,
       activation: l.activation, W: floats(l.weights), b: floats(l.biases) }));
-    return { info: spec.info, layers, dictionary: spec.dictionary || {} };
+    return { info: spec.info, features, layers, dictionary: spec.dictionary || {} };
   }
 
   function staticBackend(base = "") {

@@ -3,6 +3,8 @@
 // steps in Python. Both must give the same numbers, so each step below follows its Python source:
 //   toInput      mojinet/data/images.py: to_grey, ink_map, fit_and_center (Pillow's resize and
 //                NumPy's median, percentile and sum reproduced operation by operation)
+//   directionPlanes  mojinet/data/directions.py: the stroke-direction planes a
+//                "pixels+directions" model reads beside the pixels (networkInputs)
 //   forward      mojinet/nn/network.py: a' = σ(W·a + b) layer by layer (here in float64)
 //   readout      mojinet/web/readout.py and mojinet/scores.py: candidates, activations, shares
 // No DOM here: plain functions on typed arrays, so a test can call them directly.
@@ -258,6 +260,54 @@
     return fitAndCentre(inkMap(toGrey(rgba, w, h), w, h), w, h, size, box);
   }
 
+  // ---------------------------------------------------------------- direction planes
+  // data/directions.py's direction_planes for one h×w image x (ink = 1), zero outside it:
+  //   Sobel gradients, y up:  gx = right column − left column, gy = row above − row below,
+  //                           each column (row) of three weighted 1, 2, 1;
+  //   edge strength           m = min(1, √(gx² + gy²) / 4)   (a step from 0 to 1: m = 1);
+  //   stroke direction        φ = (atan2(gy, gx) + 90°) mod 180°, across the gradient;
+  //   soft bins               u = φ / 45° = k + t (k whole, 0 ≤ t < 1): plane k gets (1 − t)·m,
+  //                           plane (k + 1) mod 4 gets t·m  (planes 0°, 45°, 90°, 135°);
+  //   pooling                 each plane's mean over pool × pool blocks, zero-padded to whole
+  //                           blocks: ⌈h/pool⌉ × ⌈w/pool⌉ cells.
+  // Returns Float32Array(4·⌈h/pool⌉·⌈w/pool⌉): plane by plane, each row by row.
+  const N_PLANES = 4, SOBEL_STEP = 4;
+  function directionPlanes(x, h, w, pool) {
+    const at = (r, c) => (r >= 0 && r < h && c >= 0 && c < w ? x[r * w + c] : 0);
+    const pw = Math.ceil(w / pool), cells = Math.ceil(h / pool) * pw;
+    const sums = new Float64Array(N_PLANES * cells);
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const gx = (at(r - 1, c + 1) + 2 * at(r, c + 1) + at(r + 1, c + 1))
+          - (at(r - 1, c - 1) + 2 * at(r, c - 1) + at(r + 1, c - 1));
+        const gy = (at(r - 1, c - 1) + 2 * at(r - 1, c) + at(r - 1, c + 1))
+          - (at(r + 1, c - 1) + 2 * at(r + 1, c) + at(r + 1, c + 1));
+        const m = Math.min(1, Math.sqrt(gx * gx + gy * gy) / SOBEL_STEP);
+        if (m === 0) continue;                              // no edge: no direction
+        const u = ((Math.atan2(gy, gx) * 4 / Math.PI + 2) % N_PLANES + N_PLANES) % N_PLANES;
+        const k = Math.floor(u), t = u - k;                  // u in [0, 4)
+        const cell = Math.floor(r / pool) * pw + Math.floor(c / pool);
+        sums[(k % N_PLANES) * cells + cell] += (1 - t) * m;
+        sums[((k + 1) % N_PLANES) * cells + cell] += t * m;
+      }
+    }
+    return Float32Array.from(sums, (s) => Math.min(1, s / (pool * pool)));
+  }
+
+  // Model.inputs: what the input neurons read of an image x (h·w): the pixels as they are, or
+  // ("pixels+directions") the pixels, then their four pooled direction planes.
+  function networkInputs(features, x, h, w) {
+    if (!features || features.name === "pixels") return x;
+    if (features.name !== "pixels+directions") {
+      throw new Error(`this page cannot make ${features.name} inputs`);
+    }
+    const planes = directionPlanes(x, h, w, features.pool);
+    const inputs = new Float32Array(x.length + planes.length);
+    inputs.set(x);
+    inputs.set(planes, x.length);
+    return inputs;
+  }
+
   // ---------------------------------------------------------------- the network
   const ACTIVATIONS = {
     sigmoid: (z) => z.map((v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)))),
@@ -305,10 +355,10 @@
       { label: classes[j], index: j, activation: a[j], share: s[j], probability: s[j] }));
   }
 
-  // readout.readout: what the page shows for one input x.
+  // readout.readout: what the page shows for one image x (h·w), read as the model reads it.
   function readout(model, x, top) {
-    const acts = forward(model.layers, x);
     const [h, w] = model.info.image_shape;
+    const acts = forward(model.layers, networkInputs(model.features, x, h, w));
     const input = [];
     for (let y = 0; y < h; y++) input.push(Array.from(x.subarray(y * w, (y + 1) * w)));
     return {
@@ -327,8 +377,10 @@
     if (!(neuron >= 0 && neuron < L.fanOut)) {
       throw new Error(`layer ${layer} has ${L.fanOut} neurons (0 to ${L.fanOut - 1}); got ${neuron}`);
     }
+    const [h, w] = model.info.image_shape;
+    const n = layer === 1 ? h * w : L.fanIn;   // layer 1: the pixels' weights (not the planes')
     const weights = [];
-    for (let i = 0; i < L.fanIn; i++) weights.push(L.W[i * L.fanOut + neuron]);
+    for (let i = 0; i < n; i++) weights.push(L.W[i * L.fanOut + neuron]);
     return {
       layer, neuron,
       label: layer === model.layers.length ? model.info.classes[neuron] : null,
@@ -339,5 +391,5 @@
   }
 
   root.mojinetNet = { roundHalfEven, pairwiseSum, median, percentile, toGrey, inkMap, resizeF,
-    fitAndCentre, toInput, forward, candidates, readout, incomingWeights, BlankDrawing };
+    fitAndCentre, toInput, directionPlanes, networkInputs, forward, candidates, readout, incomingWeights, BlankDrawing };
 })(typeof window !== "undefined" ? window : globalThis);
