@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mojinet.data.fontset import trained_fonts
+from mojinet.data.fontset import PIXELS, SHEET, trained_fonts  # the sheet fonts are drawn on
 from mojinet.data.images import ImageError, to_input
 
 # (group, family as the font names itself, style, file pattern under /usr/share/fonts)
@@ -60,7 +60,6 @@ KNOWN_FONTS = (
     ("brush", "AoyagiSosekiFont2", None, "**/aoyagi-soseki.ttf"),
 )
 FONT_ROOT = "/usr/share/fonts"
-PIXELS = 96  # font size of the drawing, on a 160 × 160 sheet (to_input scales it down)
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,8 @@ def draw_char(face: Face, char: str, size: int, box: int | None) -> np.ndarray |
     """``char`` in ``face`` as a network input (size·size,), or None if the font lacks it."""
     if ord(char) not in face.codepoints:
         return None
-    img = Image.new("L", (160, 160), 255)
-    ImageDraw.Draw(img).text((80, 80), char, font=face.font, fill=0, anchor="mm")
+    img = Image.new("L", (SHEET, SHEET), 255)
+    ImageDraw.Draw(img).text((SHEET / 2, SHEET / 2), char, font=face.font, fill=0, anchor="mm")
     try:
         return to_input(img, size, box).reshape(-1)  # (size·size,)
     except ImageError:  # the glyph is mapped but draws nothing
@@ -186,8 +185,9 @@ def main(argv=None):
     if not faces:
         raise SystemExit("no Japanese font found; install e.g. fonts-noto-cjk or fonts-klee")
     results = [evaluate_face(model, model.classes, f, size, box) for f in faces]
+    trained = trained_fonts(model)
     for face, r in zip(faces, results):
-        r["seen"] = seen(face, trained_fonts(model))
+        r["seen"] = seen(face, trained)
     summary = summarise([r for r in results if not r["seen"]])
     if args.json:
         print(json.dumps({"model": args.model, "fonts": results, "summary": summary},

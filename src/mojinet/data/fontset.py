@@ -123,8 +123,12 @@ def draw_font_char(path: str, char: str, size: int, style, rng: np.random.Genera
                    ) -> np.ndarray | None:
     """One drawing of ``char`` in the font: (size, size) float32 in [0, 1], or None (missing)."""
     ink = glyph_ink(path, char)
-    if ink is None:
-        return None
+    return None if ink is None else draw_glyph(ink, size, style, rng)
+
+
+def draw_glyph(ink: np.ndarray, size: int, style, rng: np.random.Generator) -> np.ndarray | None:
+    """Steps 2–4 on a glyph's sheet (``glyph_ink``): (size, size) float32, or None if thinned
+    away to nothing."""
     ink = pen_weight(transform(ink, character_map(style, rng)), int(rng.integers(-1, 2)))
     try:
         return fit_and_center(np.clip(ink, 0.0, 1.0), size=size)
@@ -145,7 +149,9 @@ def font_images(fonts, classes, size: int, style, repeat: int, seed: int = 0
         for i, char in enumerate(classes):
             key = [seed, *path.name.encode("utf-8"), *char.encode("utf-8")]
             rng = np.random.default_rng(key)
-            drawn = [draw_font_char(str(path), char, size, style, rng) for _ in range(repeat)]
+            ink = glyph_ink(str(path), char)  # (SHEET, SHEET), drawn once for every repeat
+            drawn = [] if ink is None else [draw_glyph(ink, size, style, rng)
+                                            for _ in range(repeat)]
             drawn = [a for a in drawn if a is not None]
             if not drawn:
                 lacks.append(char)
