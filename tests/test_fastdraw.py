@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mojinet.data import fastdraw, fastwriter, kanji, render
-from mojinet.data.handwriting import STYLES, Style, jitter_strokes, pick_pen
+from mojinet.data.handwriting import (
+    HOOKS_FITTED,
+    STYLES,
+    Style,
+    hook_corners,
+    jitter_strokes,
+    pick_pen,
+)
 from mojinet.data.kanjivg import load_glyph
 
 CHARS = "あゆ町見議国一山川口"  # kana, crowded kanji, one-stroke and straight-line characters
@@ -298,3 +305,74 @@ def test_a_joined_path_is_drawn_with_its_connector():
     a = render.draw(apart, 28, 2.0)
     b = render.draw(together, 28, 2.0)
     assert b.sum() > a.sum() + 5  # a diagonal connector of some 10 px at 2 px width
+
+
+HOOKED = "丁水小手子寸式心"  # a hook (hane) in one stroke each
+
+
+def _arc(P):
+    return float(np.linalg.norm(np.diff(P, axis=0), axis=1).sum())
+
+
+def test_hook_corners_find_the_flicks_and_nothing_else():
+    """Each of HOOKED has one hook, a short tail (3–14 units) after a sharp turn; straight and
+    boxy characters, dots and kana curves have none."""
+    for c in HOOKED:
+        g = load_glyph(c)
+        corners = hook_corners(g)
+        assert (corners >= 0).sum() == 1, c
+        j = int(np.flatnonzero(corners >= 0)[0])
+        assert 3.0 <= _arc(g.strokes[j][corners[j]:]) <= 14.0, c
+    for c in "一二三口山川田目":
+        assert (hook_corners(load_glyph(c)) == -1).all(), c
+
+
+@pytest.mark.parametrize("changes", [HOOKS_FITTED, dict(hook_drop=1.0),
+                                     dict(hook_scale=2.0), dict(hook_drop=0.5, hook_scale_sd=1.0)])
+def test_hooks_are_the_reference_hooks(changes):
+    """Both writers move the same hook points by the same factors and leave every generator
+    alike."""
+    style = STYLES["fitted"].with_(**changes)
+    glyphs = [load_glyph(c) for c in HOOKED + CHARS] * 2
+    ref_rngs, fast_rngs = _rngs(glyphs), _rngs(glyphs)
+    ref = [jitter_strokes(g, style, r) for g, r in zip(glyphs, ref_rngs)]
+    fast = fastwriter.jitter_batch(glyphs, style, fast_rngs).to_lists()
+    for A, B in zip(ref, fast):
+        assert [len(b) for b in B] == [len(a) for a in A]
+        np.testing.assert_allclose(np.concatenate(B), np.concatenate(A), rtol=0, atol=1e-9)
+    assert [r.random() for r in ref_rngs] == [r.random() for r in fast_rngs]
+
+
+@pytest.mark.parametrize("f", [0.0, 0.5, 2.0])
+def test_a_hook_is_drawn_f_times_as_long(f):
+    """On the clean glyph, factor f makes the hook's tail f times as long, about its corner
+    (f = 0: the stroke ends at the corner), and leaves the rest of every stroke in place."""
+    g = load_glyph("丁")
+    corners = hook_corners(g)
+    style = STYLES["clean"].with_(hook_drop=1.0 if f == 0 else 0.0, hook_scale=f or 1.0)
+    varied = jitter_strokes(g, style, np.random.default_rng(0))
+    for P, Q, c in zip(g.strokes, varied, corners):
+        if c < 0:
+            np.testing.assert_allclose(Q, P, atol=1e-9)
+            continue
+        np.testing.assert_allclose(Q[: c + 1], P[: c + 1], atol=1e-9)
+        assert _arc(Q[c:]) == pytest.approx(f * _arc(P[c:]), rel=1e-9)
+    if f == 0:
+        assert render.draw(varied, 28, 2.0).sum() < render.draw(list(g.strokes), 28, 2.0).sum()
+
+
+def test_a_style_without_hooks_draws_and_keys_as_before():
+    """Hooks off (the default) draw no number and keep the cache key, so every other style's
+    images stay as they were (the pinned images above hold that for the shipped styles); hooks
+    on draw theirs after the rest."""
+    assert "hook_drop" not in STYLES["fitted"].to_dict()
+    assert STYLES["fitted-hooks"].to_dict()["hook_drop"] == HOOKS_FITTED["hook_drop"]
+    assert STYLES["fitted-hooks"].with_(hook_drop=0.0, hook_scale=1.0,
+                                        hook_scale_sd=0.0) == STYLES["fitted"]
+    g = load_glyph("丁")
+    plain, hooked = np.random.default_rng(1), np.random.default_rng(1)
+    a = jitter_strokes(g, STYLES["fitted"], plain)
+    b = jitter_strokes(g, STYLES["fitted"].with_(hook_scale=1.5), hooked)
+    np.testing.assert_array_equal(a[0], b[0])  # the same draws up to the hooks …
+    assert not np.allclose(a[1], b[1])  # … then the hook of 亅 drawn longer
+    assert plain.random() != hooked.random()  # the hooks' draws came after the rest

@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from . import fastdraw
-from .handwriting import Style, get_style, jitter_strokes, pick_pen
+from .handwriting import Style, get_style, hook_corners, hook_factors, jitter_strokes, pick_pen
 from .kanjivg import BOX, Glyph
 from .render import scan
 
@@ -35,7 +35,7 @@ KNOWN_FIELDS = frozenset({
     "shear", "aspect", "elastic", "elastic_waves", "elastic_wavelength", "pen_width",
     "component_scale_sd", "component_shift_sd", "component_shear_sd", "component_angle_sd",
     "component_decay", "nib", "taper", "square", "crowding", "scan", "join", "join_gap",
-    "aspect_sigma",
+    "aspect_sigma", "hook_drop", "hook_scale", "hook_scale_sd",
 })
 
 
@@ -100,6 +100,8 @@ def _draws(glyph: Glyph, style: Style, rng: np.random.Generator) -> dict:
         out["lam"] = style.square[0] + (style.square[1] - style.square[0]) * rng.random()
     if style.aspect_sigma > 0:
         out["eps"] = rng.normal(0.0, style.aspect_sigma)
+    if style.hooks_on:
+        out["hooks"] = hook_factors(style, k, rng)
     if style.join > 0:
         out["join"] = rng.random(k - 1)
     return out
@@ -234,8 +236,33 @@ def jitter_batch(glyphs: list[Glyph], style: Style,
     Q = _times(Q - centre, _character_maps(draws, style), image) + centre  # (M, 2)
     if draws[0]["elastic"]:
         Q = _elastic(Q, image, draws, style)
+    if style.hooks_on:
+        Q = _hooks(Q, glyphs, first, last, draws)
     flat = fastdraw.Strokes(Q, last - first + 1, k)
     return _join(flat, first, last, stroke0, draws, style) if style.join > 0 else flat
+
+
+def _hooks(Q, glyphs, first, last, draws) -> np.ndarray:
+    """``handwriting.vary_hooks`` for all images: the points after each hook's corner (global
+    index c) move to c + f·(p − c). Q: (M, 2); first, last: (K,) global stroke ends."""
+    corners = {}  # hook_corners once per distinct glyph of the batch
+    corner = np.concatenate([corners.setdefault(id(g), hook_corners(g)) for g in glyphs])  # (K,)
+    f = np.concatenate([dr["hooks"] for dr in draws])  # (K,)
+    hooked = np.flatnonzero(corner >= 0)  # strokes with a hook
+    if not len(hooked):
+        return Q
+    c = first[hooked] + corner[hooked]  # (H,) global index of each corner
+    n = last[hooked] - c  # (H,) points after it
+    point = np.repeat(c, n) + _ramp(n) + 1  # (Σn,) the hooks' points
+    owner = np.repeat(np.arange(len(hooked)), n)  # (Σn,)
+    Q = Q.copy()
+    Q[point] = Q[c][owner] + f[hooked][owner, None] * (Q[point] - Q[c][owner])
+    return Q
+
+
+def _ramp(n: np.ndarray) -> np.ndarray:
+    """0, 1, …, n_0 − 1, 0, 1, …, n_1 − 1, … for counts n (H,)."""
+    return np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
 
 
 def _join(flat: fastdraw.Strokes, first, last, stroke0, draws, style: Style) -> fastdraw.Strokes:

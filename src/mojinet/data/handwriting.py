@@ -29,7 +29,11 @@ Everything random comes from the ``np.random.Generator`` passed in, so a seed fi
 The draws of steps 0, 1's square stretch and 3's nib and taper come after all the others and are
 skipped when a style turns them off, so the style "plain" draws generator version 1's images.
 Joined strokes (``join``): consecutive strokes made one pen-down path, drawn after everything
-else (``join_strokes``). Non-goals: hooks and other stroke-end effects.
+else (``join_strokes``). Hooks (``hook_drop``, ``hook_scale_sd``): the short flick that ends a
+stroke such as 亅 (hane), found on KanjiVG's glyph by ``hook_corners``, left out or drawn longer or
+shorter (``vary_hooks``), after everything else but the joins. Non-goals: tremor and pen pressure
+(docs/kanji.md, "Stroke ends, tremor and pen pressure": the first is below a pixel, the data have
+no second).
 """
 
 from __future__ import annotations
@@ -90,6 +94,15 @@ class Style:
     # Narrow and wide hands: after the square stretch the width/height ratio is multiplied by
     # e^ε, ε ~ N(0, aspect_sigma), keeping the area (0 = off, the images as before it existed).
     aspect_sigma: float = 0.0
+    # Hooks (hane, ``hook_corners``): each hook is left out with probability ``hook_drop``, else
+    # its length is multiplied by hook_scale · e^z, z ~ N(0, hook_scale_sd) (0, 0 = off).
+    hook_drop: float = 0.0
+    hook_scale: float = 1.0
+    hook_scale_sd: float = 0.0
+
+    @property
+    def hooks_on(self) -> bool:
+        return (self.hook_drop, self.hook_scale, self.hook_scale_sd) != (0.0, 1.0, 0.0)
 
     def with_(self, **changes) -> Style:
         return replace(self, **changes)
@@ -102,6 +115,8 @@ class Style:
             del out["join"], out["join_gap"]
         if self.aspect_sigma == 0.0:  # and for the styles without aspect jitter
             del out["aspect_sigma"]
+        if not self.hooks_on:  # and for those that leave KanjiVG's hooks alone
+            del out["hook_drop"], out["hook_scale"], out["hook_scale_sd"]
         if self.scan is None:
             del out["scan"]
         else:
@@ -171,6 +186,11 @@ STYLES["fitted-aspect"] = STYLES["fitted"].with_(aspect_sigma=ASPECT_SIGMA)
 STYLES["fitted-pencil"] = STYLES["fitted"].with_(pen_width=STYLES["pencil"].pen_width,
                                                  scan=STYLES["pencil"].scan)
 STYLES["fitted-scan"] = STYLES["fitted"].with_(scan=STYLES["scan"].scan)
+# Hooks as the development writers draw them (tools/fit_hooks.py on the tegaki-lab ``train``
+# sittings, 168 hooks: 7.7 % left out; the rest 1.19 × KanjiVG's length at the median, a robust
+# σ of 0.52 in its log); docs/kanji.md, "Stroke ends, tremor and pen pressure".
+HOOKS_FITTED = dict(hook_drop=0.077, hook_scale=1.19, hook_scale_sd=0.52)
+STYLES["fitted-hooks"] = STYLES["fitted"].with_(**HOOKS_FITTED)
 
 
 def get_style(style: str | Style | None) -> Style:
@@ -238,6 +258,8 @@ def jitter_strokes(glyph: Glyph, style: Style, rng: np.random.Generator) -> list
         phi = np.einsum("nd,amd->anm", Q, w) + phase[:, None, :]  # (2, N, m)
         Q = Q + (np.sin(phi) * amp[:, None, :]).sum(-1).T  # (N, 2)
     strokes = np.split(Q, glyph.last[:-1] + 1)
+    if style.hooks_on:  # drawn after the rest, so that styles without hooks keep their images
+        strokes = vary_hooks(strokes, hook_corners(glyph), hook_factors(style, k, rng))
     if style.join > 0:  # drawn last, so that styles that never join keep their images
         strokes = join_strokes(strokes, style, rng.random(k - 1))
     return strokes
@@ -259,6 +281,63 @@ def stretch_aspect(Q: np.ndarray, eps: float) -> np.ndarray:
     lo, hi = Q.min(axis=0), Q.max(axis=0)  # (2,)
     f = np.exp(eps / 2)
     return (Q - (lo + hi) / 2) * np.array([f, 1.0 / f]) + (lo + hi) / 2  # (N, 2)
+
+
+def hook_corners(glyph: Glyph, window: float = 6.0, min_turn: float = 75.0,
+                 max_tail: float = 14.0, max_share: float = 0.25,
+                 min_length: float = 30.0) -> np.ndarray:
+    """(k,) where each stroke's hook starts: the index (within the stroke) of the point where a
+    stroke of at least ``min_length`` units turns by more than ``min_turn`` degrees (its
+    direction over ``window`` units before against after) with a tail of 3 … ``max_tail``
+    units and at most ``max_share`` of the stroke's length after it — the short flick of 亅, 乚
+    or 子's hook; -1 for strokes without one (and for dots). The sharpest such turn is taken."""
+    out = np.full(len(glyph.strokes), -1, dtype=np.int64)
+    for j, P in enumerate(glyph.strokes):
+        arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(P, axis=0), axis=1))]  # (n,)
+        tail = arc[-1] - arc  # (n,)
+        ok = (tail >= 3.0) & (tail <= min(max_tail, max_share * arc[-1]))  # (n,)
+        ok[[0, -1]] = False
+        if arc[-1] < min_length or not ok.any():
+            continue
+        turn = np.where(ok, turning(P, arc, window), 0.0)  # (n,)
+        if turn.max() > min_turn:
+            out[j] = int(turn.argmax())
+    return out
+
+
+def turning(P: np.ndarray, arc: np.ndarray, window: float) -> np.ndarray:
+    """(n,) degrees a polyline P (n, 2) turns at each point: its direction over the ``window``
+    units before the point against the ``window`` after (clipped at the ends). arc: (n,) arc
+    length at each point."""
+    def at(s):  # (n,) arc lengths → (n, 2) points
+        return np.stack([np.interp(s, arc, P[:, 0]), np.interp(s, arc, P[:, 1])], -1)
+
+    u = P - at(arc - window)  # (n, 2) direction in
+    v = at(np.minimum(arc + window, arc[-1])) - P  # (n, 2) direction out
+    cos = (u * v).sum(1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1) + 1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def hook_factors(style: Style, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(k,) each stroke's hook length factor (0 = left out); drawn for every stroke, hook or
+    not, so that a glyph's images do not depend on how many hooks it has."""
+    drop = rng.random(k)  # (k,)
+    z = rng.standard_normal(k)  # (k,)
+    return np.where(drop < style.hook_drop, 0.0,
+                    style.hook_scale * np.exp(style.hook_scale_sd * z))  # (k,)
+
+
+def vary_hooks(strokes: list[np.ndarray], corners: np.ndarray,
+               factors: np.ndarray) -> list[np.ndarray]:
+    """Each stroke's hook (the points after ``corners[j]``) drawn ``factors[j]`` times as long,
+    about the corner: p → c + f·(p − c). f = 0 puts the hook's points on the corner (left out:
+    the stroke ends there)."""
+    out = list(strokes)
+    for j in np.flatnonzero(corners >= 0):
+        P, i = strokes[j].copy(), corners[j]
+        P[i + 1 :] = P[i] + factors[j] * (P[i + 1 :] - P[i])
+        out[j] = P
+    return out
 
 
 def join_strokes(strokes: list[np.ndarray], style: Style, u: np.ndarray) -> list[np.ndarray]:
