@@ -14,9 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mojinet.data import kanji
-from mojinet.data.handwriting import STYLES, Style, fitted_style
+from mojinet.data.handwriting import STYLES, Style, fitted_style, jitter_strokes
 from mojinet.data.kanjivg import Glyph, load_glyph
-from mojinet.data.realfit import align, decompose, fit_style, fitted_parameters, resample
+from mojinet.data.realfit import (
+    align,
+    decompose,
+    fit_hooks,
+    fit_style,
+    fitted_parameters,
+    hook_factors,
+    resample,
+)
 from mojinet.data.registry import load_dataset
 from mojinet.data.strokes import make_sample, write_jsonl
 from mojinet.data.strokeset import read_named, select_session
@@ -260,3 +268,35 @@ def test_the_shipped_kana_and_grade1_recipes_are_the_real_handwriting_ones():
         options = dict(read_config(recipe_path(name)).dataset_options)
         assert options["style"] == "fitted", name
         assert (options.get("strokes") == "mojinet:tomoe_data") is strokes, name
+
+
+def _hooked_writer(style: Style, n: int = 30):
+    """(real, KanjiVG) pairs whose 'real' strokes are the KanjiVG glyph with its hooks varied by
+    ``style``: a writer whose hooks are known."""
+    for c in "丁水小手子寸式心":
+        g = load_glyph(c)
+        for i in range(n):
+            strokes = jitter_strokes(g, style, np.random.default_rng([7, ord(c), i]))
+            yield Glyph(c, tuple(strokes), (), ()), g
+
+
+def test_hook_fit_recovers_the_writer_that_drew_them():
+    """The fit of hooks drawn with known parameters (on otherwise unvaried glyphs) gives those
+    parameters back: the share left out, the median factor and the spread of its log."""
+    truth = dict(hook_drop=0.25, hook_scale=1.4, hook_scale_sd=0.3)
+    fit = fit_hooks(hook_factors(_hooked_writer(STYLES["clean"].with_(**truth))))
+    assert fit["n_hooks"] == 8 * 30
+    assert fit["hook_drop"] == pytest.approx(truth["hook_drop"], abs=0.07)
+    assert fit["hook_scale"] == pytest.approx(truth["hook_scale"], rel=0.08)
+    assert fit["hook_scale_sd"] == pytest.approx(truth["hook_scale_sd"], abs=0.08)
+    unvaried = fit_hooks(hook_factors(_hooked_writer(STYLES["clean"], n=2)))
+    assert unvaried["hook_drop"] == 0.0
+    assert unvaried["hook_scale"] == pytest.approx(1.0, rel=0.02)
+
+
+def test_hook_fit_skips_other_stroke_counts_and_refuses_too_few():
+    """A real sample with another stroke count than KanjiVG's is not matched; no hooks, no fit."""
+    g = load_glyph("丁")
+    assert len(hook_factors([(Glyph("丁", g.strokes[:1], (), ()), g)])) == 0
+    with pytest.raises(ValueError, match="too few"):
+        fit_hooks(np.array([0.0, 1.0]))

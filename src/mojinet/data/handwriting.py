@@ -187,9 +187,10 @@ STYLES["fitted-pencil"] = STYLES["fitted"].with_(pen_width=STYLES["pencil"].pen_
                                                  scan=STYLES["pencil"].scan)
 STYLES["fitted-scan"] = STYLES["fitted"].with_(scan=STYLES["scan"].scan)
 # Hooks as the development writers draw them (tools/fit_hooks.py on the tegaki-lab ``train``
-# sittings, 160 hooks: 8.1 % left out; the rest 1.19 × KanjiVG's length at the median, a robust
-# σ of 0.52 in its log); docs/kanji.md, "Stroke ends, tremor and pen pressure".
-HOOKS_FITTED = dict(hook_drop=0.081, hook_scale=1.19, hook_scale_sd=0.52)
+# sittings, 160 hooks: 15.6 % left out; the rest, against the stroke before them, 1.28 × as
+# long as KanjiVG's at the median, with a robust σ of 0.59 in the log); docs/kanji.md, "Stroke
+# ends, tremor and pen pressure".
+HOOKS_FITTED = dict(hook_drop=0.156, hook_scale=1.28, hook_scale_sd=0.59)
 STYLES["fitted-hooks"] = STYLES["fitted"].with_(**HOOKS_FITTED)
 
 
@@ -330,8 +331,8 @@ def hook_factors(style: Style, k: int, rng: np.random.Generator) -> np.ndarray:
 def vary_hooks(strokes: list[np.ndarray], corners: np.ndarray,
                factors: np.ndarray) -> list[np.ndarray]:
     """Each stroke's hook (the points after ``corners[j]``) drawn ``factors[j]`` times as long,
-    about the corner: p → c + f·(p − c). f = 0 puts the hook's points on the corner (left out:
-    the stroke ends there)."""
+    about the corner c: p → c + f·(p − c), the rest of the stroke as it was. f = 0 puts the
+    hook's points on the corner (left out: the stroke ends there)."""
     out = list(strokes)
     for j in np.flatnonzero(corners >= 0):
         P, i = strokes[j].copy(), corners[j]

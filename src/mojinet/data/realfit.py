@@ -38,8 +38,8 @@ import numpy as np
 
 from .kanjivg import Glyph
 
-__all__ = ["Alignment", "align", "decompose", "fit_style", "fitted_parameters", "resample",
-           "robust_sd"]
+__all__ = ["Alignment", "align", "decompose", "fit_hooks", "fit_style", "fitted_parameters",
+           "hook_factors", "real_hook_share", "resample", "robust_sd"]
 
 
 def resample(P: np.ndarray, m: int) -> np.ndarray:
@@ -173,3 +173,54 @@ def fit_style(alignments: list[Alignment], base=None):
     return get_style(base).with_(**{k: v for k, v in fitted.items()
                                    if not k.startswith(("mean_", "n_"))})
 
+
+
+def real_hook_share(P: np.ndarray) -> float:
+    """A real stroke's hook against the rest of the stroke (tail / body length), 0 if it has
+    none. The hook starts at the stroke's sharpest
+    turn of more than 45° with a tail of 0.5–25 units and at most 35 % of its length — a looser
+    test than ``handwriting.hook_corners``' on KanjiVG, since a hurried hook is rounder and
+    longer. P: (n, 2) in KanjiVG units."""
+    from .handwriting import turning
+
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(P, axis=0), axis=1))]  # (n,)
+    if len(P) < 3 or arc[-1] <= 0:
+        return 0.0
+    tail = arc[-1] - arc  # (n,)
+    ok = (tail >= 0.5) & (tail <= min(25.0, 0.35 * arc[-1]))  # (n,)
+    ok[[0, -1]] = False
+    turn = np.where(ok, turning(P, arc, 6.0), 0.0)  # (n,)
+    i = int(turn.argmax())
+    return float(tail[i] / arc[i]) if turn.max() > 45.0 else 0.0
+
+
+def hook_factors(pairs, min_factor: float = 0.25) -> np.ndarray:
+    """f for every hook of KanjiVG matched in real writing: ``pairs`` of (real, glyph) Glyphs of
+    one character with as many strokes (others are skipped); each glyph stroke with a hook
+    (``handwriting.hook_corners``) against the real stroke of the same number, f = the real
+    hook's length over the rest of its stroke, divided by the same for KanjiVG: the factor
+    ``handwriting.vary_hooks`` applies. 0 = left out, as is any f under ``min_factor`` (a
+    quarter of KanjiVG's hook is about half a pixel at 32 × 32, and the slight bend that ends a
+    stroke such as 水's without its hook reads as f ≈ 0.1)."""
+    from .handwriting import hook_corners
+
+    out = []
+    for real, glyph in pairs:
+        if len(real.strokes) != len(glyph.strokes):
+            continue
+        for K, R, c in zip(glyph.strokes, real.strokes, hook_corners(glyph)):
+            if c >= 0:
+                arc = np.linalg.norm(np.diff(K, axis=0), axis=1)  # (n − 1,)
+                out.append(real_hook_share(R) / (arc[c:].sum() / arc[:c].sum()))
+    f = np.array(out)
+    return np.where(f < min_factor, 0.0, f)
+
+
+def fit_hooks(f: np.ndarray) -> dict:
+    """``handwriting.Style``'s hook fields from factors f (``hook_factors``): the share left
+    out, and for the rest the median factor and the robust σ of its log."""
+    kept = np.log(f[f > 0])
+    if len(kept) < 2:
+        raise ValueError(f"{len(f)} hooks, {len(kept)} drawn: too few to fit")
+    return {"hook_drop": float(np.mean(f == 0)), "hook_scale": float(np.exp(np.median(kept))),
+            "hook_scale_sd": robust_sd(kept), "n_hooks": len(f)}
