@@ -20,6 +20,7 @@ from mojinet.data.handwriting import (
     hook_corners,
     jitter_strokes,
     pick_pen,
+    pick_pressure,
 )
 from mojinet.data.kanjivg import load_glyph
 
@@ -376,3 +377,40 @@ def test_a_style_without_hooks_draws_and_keys_as_before():
     np.testing.assert_array_equal(a[0], b[0])  # the same draws up to the hooks …
     assert not np.allclose(a[1], b[1])  # … then the hook of 亅 drawn longer
     assert plain.random() != hooked.random()  # the hooks' draws came after the rest
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_pressure_widens_its_stroke_only(engine):
+    """A pressure factor of 2 on the first stroke of 二 puts more ink there and leaves the other
+    stroke's ink as it was; factors of 1 draw the image drawn without any."""
+    g = load_glyph("二")
+    strokes = list(g.strokes)
+    draw = render.draw if engine == "reference" else fastdraw.draw
+    plain = draw(strokes, 48, 2.0, nib=0.6)
+    pressed = draw(strokes, 48, 2.0, nib=0.6, pressure=np.array([2.0, 1.0]))
+    np.testing.assert_array_equal(draw(strokes, 48, 2.0, nib=0.6, pressure=np.ones(2)), plain)
+    (top, bottom), (top_pressed, bottom_pressed) = _two_strokes(plain), _two_strokes(pressed)
+    assert top_pressed > 1.3 * top
+    assert bottom_pressed == pytest.approx(bottom, rel=0.05)
+
+
+def _two_strokes(image):
+    """The ink above and below the widest run of blank rows of ``image`` (二's two strokes)."""
+    rows = np.flatnonzero(image.sum(axis=1) > 0)
+    gap = rows[np.argmax(np.diff(rows))] + 1
+    return image[:gap].sum(), image[gap:].sum()
+
+
+def test_pressure_is_drawn_per_path_and_only_when_asked():
+    """One draw a stroke, the first n_paths used (joined strokes share their path's), nothing
+    drawn without pressure (the images of both engines are held together for the style
+    "fitted-pressure" by the test over every style above)."""
+    rng = np.random.default_rng(0)
+    assert pick_pressure(STYLES["fitted"], 5, 5, rng) is None
+    assert rng.random() == np.random.default_rng(0).random()
+    a = pick_pressure(STYLES["fitted-pressure"], 5, 3, np.random.default_rng(1))
+    b = pick_pressure(STYLES["fitted-pressure"], 5, 5, np.random.default_rng(1))
+    assert a.shape == (3,) and b.shape == (5,)
+    np.testing.assert_array_equal(a, b[:3])
+    assert np.std(np.log(pick_pressure(STYLES["fitted-pressure"], 4000, 4000,
+                                       np.random.default_rng(2)))) == pytest.approx(0.25, rel=0.05)

@@ -107,9 +107,11 @@ def _radii(Q: np.ndarray, stroke, first, last, r0, nib, taper) -> np.ndarray:
 
 
 def layout(strokes: Strokes | list[list[np.ndarray]], size: int, pens, nibs=None,
-           tapers=None, box: int | None = None) -> Layout:
+           tapers=None, box: int | None = None, pressures=None) -> Layout:
     """Fit each image's strokes into ``box`` pixels as ``render.draw`` does and cut them into
-    capsules. pens, nibs, tapers: (n,) per image (nib 1 and taper 0 = a round pen).
+    capsules. pens, nibs, tapers: (n,) per image (nib 1 and taper 0 = a round pen); pressures:
+    None or (K,) one pen-width factor a stroke, all images' strokes in order (``render.draw``'s
+    ``pressure``; an image with one draws a shaped pen).
 
     Matched to the reference (measured on 90 characters in 4 styles, ``tests/test_fastdraw.py``
     holds the bounds): output pixel p spans [p, p + 1) (``PIXEL_CENTRE``: the centres of mass
@@ -136,11 +138,15 @@ def layout(strokes: Strokes | list[list[np.ndarray]], size: int, pens, nibs=None
     offset = size / 2 - (lo + hi) / 2 * k[:, None]  # (n, 2)
     Q = P * k[image, None] + offset[image]  # (M, 2) output pixels
     round_pen = (nibs == 1.0) & (tapers == 0.0)  # (n,)
+    press = None if pressures is None else np.asarray(pressures, dtype=np.float64)  # (K,)
+    if press is not None:
+        round_pen = round_pen & ~np.bincount(stroke_image, press != 1.0, n).astype(bool)
     width = np.maximum(1, np.rint(pens * S)) / S  # (n,) the reference's quantised round pen
     r = np.where(round_pen[image], width[image] / 2, 0.0)  # (M,)
     shaped = ~round_pen[image]
     if shaped.any():
-        rs = _radii(Q, stroke, first, last, pens[image] / 2, nibs[image], tapers[image])
+        r0 = pens[image] / 2 if press is None else pens[image] / 2 * press[stroke]  # (M,)
+        rs = _radii(Q, stroke, first, last, r0, nibs[image], tapers[image])
         r = np.where(shaped, rs + SHAPED_GROW, r)
     a = np.arange(len(Q) - 1)  # (M-1,) capsule i → i+1 …
     a = a[stroke[a] == stroke[a + 1]]  # … inside a stroke
@@ -298,17 +304,21 @@ def _inside(shift: np.ndarray, inked: np.ndarray, size: int) -> np.ndarray:
 
 
 def draw_batch(strokes: Strokes | list[list[np.ndarray]], size: int, pens, nibs=None,
-               tapers=None, box: int | None = None, backend: str | None = None) -> np.ndarray:
-    """Many characters at once: ``render.draw`` of each (strokes, pen, nib, taper), by the
+               tapers=None, box: int | None = None, backend: str | None = None,
+               pressures=None) -> np.ndarray:
+    """Many characters at once: ``render.draw`` of each (strokes, pen, nib, taper, pressure:
+    ``layout``'s (K,) ``pressures``), by the
     analytic rasteriser → (n, size, size) float32 in [0, 1], ink = 1, centred by mass.
     strokes: one list of (n_i, 2) polylines per image, or ``Strokes``."""
     if len(strokes if not isinstance(strokes, Strokes) else strokes.counts) == 0:
         return np.zeros((0, size, size), np.float32)
-    return center_by_mass(rasterise(layout(strokes, size, pens, nibs, tapers, box), backend))
+    L = layout(strokes, size, pens, nibs, tapers, box, pressures)
+    return center_by_mass(rasterise(L, backend))
 
 
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
-         nib: float = 1.0, taper: float = 0.0, backend: str | None = None) -> np.ndarray:
+         nib: float = 1.0, taper: float = 0.0, backend: str | None = None,
+         pressure=None) -> np.ndarray:
     """One character, with ``render.draw``'s arguments (no supersample: the coverage is
     analytic)."""
-    return draw_batch([strokes], size, [pen], [nib], [taper], box, backend)[0]
+    return draw_batch([strokes], size, [pen], [nib], [taper], box, backend, pressure)[0]

@@ -25,7 +25,15 @@ import dataclasses
 import numpy as np
 
 from . import fastdraw
-from .handwriting import Style, get_style, hook_corners, hook_factors, jitter_strokes, pick_pen
+from .handwriting import (
+    Style,
+    get_style,
+    hook_corners,
+    hook_factors,
+    jitter_strokes,
+    pick_pen,
+    pick_pressure,
+)
 from .kanjivg import BOX, Glyph
 from .render import scan
 
@@ -35,7 +43,7 @@ KNOWN_FIELDS = frozenset({
     "shear", "aspect", "elastic", "elastic_waves", "elastic_wavelength", "pen_width",
     "component_scale_sd", "component_shift_sd", "component_shear_sd", "component_angle_sd",
     "component_decay", "nib", "taper", "square", "crowding", "scan", "join", "join_gap",
-    "aspect_sigma", "hook_drop", "hook_scale", "hook_scale_sd",
+    "aspect_sigma", "hook_drop", "hook_scale", "hook_scale_sd", "pressure_sd",
 })
 
 
@@ -301,16 +309,21 @@ def render_batch(glyphs: list[Glyph], size: int, rngs: list[np.random.Generator]
     if not glyphs:
         return np.zeros((0, size, size), dtype=np.float32)
     strokes = geometry_batch(glyphs, style, rngs, jitter, geometry)
-    pens = [pick_pen(style, len(g.strokes), size, r) for g, r in zip(glyphs, rngs)]
+    pens, pressures = [], []
+    for g, r, paths in zip(glyphs, rngs, strokes.counts):
+        pens.append(pick_pen(style, len(g.strokes), size, r))
+        pressures.append(pick_pressure(style, len(g.strokes), int(paths), r))
     pen, nib, taper = (np.array(v, dtype=np.float64) for v in zip(*pens))
+    pressure = None if style.pressure_sd == 0.0 else np.concatenate(pressures)  # (K,)
     if style.scan is None:
-        return fastdraw.draw_batch(strokes, size, pen, nib, taper, backend=backend)
+        return fastdraw.draw_batch(strokes, size, pen, nib, taper, backend=backend,
+                                   pressures=pressure)
     # The pages (``options.page`` times larger) drawn as one batch; ``scan`` asks for its page
     # before it draws any random number, so handing it the drawn page changes nothing.
     box = max(1, round(size * 20 / 28))
     side = size * style.scan.page
     pages = fastdraw.draw_batch(strokes, side, pen * side / size, nib, taper, box * style.scan.page,
-                                backend)  # (n, side, side)
+                                backend, pressure)  # (n, side, side)
     out = np.empty((len(glyphs), size, size), dtype=np.float32)
     for i, r in enumerate(rngs):
         def page(side_: int, box_: int, i=i) -> np.ndarray:

@@ -99,6 +99,9 @@ class Style:
     hook_drop: float = 0.0
     hook_scale: float = 1.0
     hook_scale_sd: float = 0.0
+    # Pen pressure: each stroke's pen width times e^z, z ~ N(0, pressure_sd) (0 = off; the data
+    # record no pressure, so this is a guess, not a fit).
+    pressure_sd: float = 0.0
 
     @property
     def hooks_on(self) -> bool:
@@ -117,6 +120,8 @@ class Style:
             del out["aspect_sigma"]
         if not self.hooks_on:  # and for those that leave KanjiVG's hooks alone
             del out["hook_drop"], out["hook_scale"], out["hook_scale_sd"]
+        if self.pressure_sd == 0.0:  # and for one pressure throughout
+            del out["pressure_sd"]
         if self.scan is None:
             del out["scan"]
         else:
@@ -192,6 +197,10 @@ STYLES["fitted-scan"] = STYLES["fitted"].with_(scan=STYLES["scan"].scan)
 # ends, tremor and pen pressure".
 HOOKS_FITTED = dict(hook_drop=0.156, hook_scale=1.28, hook_scale_sd=0.59)
 STYLES["fitted-hooks"] = STYLES["fitted"].with_(**HOOKS_FITTED)
+# Pen pressure that changes from stroke to stroke (Style.pressure_sd): a guess, as no data set
+# here records pressure or width — a stroke pressed 1.28 or 0.78 times as wide at one σ.
+PRESSURE_SD = 0.25
+STYLES["fitted-pressure"] = STYLES["fitted"].with_(pressure_sd=PRESSURE_SD)
 
 
 def get_style(style: str | Style | None) -> Style:
@@ -408,6 +417,16 @@ def pick_pen(style: Style, n_strokes: int, size: int, rng: np.random.Generator):
     return pen, nib, taper
 
 
+def pick_pressure(style: Style, n_strokes: int, n_paths: int,
+                  rng: np.random.Generator) -> np.ndarray | None:
+    """Step 3½: (n_paths,) each drawn path's pen-width factor e^z, z ~ N(0, ``pressure_sd``),
+    from one draw a stroke (so joins do not shift later draws); None when the style has no
+    pressure (nothing drawn)."""
+    if style.pressure_sd == 0.0:
+        return None
+    return np.exp(style.pressure_sd * rng.standard_normal(n_strokes))[:n_paths]  # (n_paths,)
+
+
 def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
            style: str | Style | None = None, supersample: int = 4,
            jitter: bool = True) -> np.ndarray:
@@ -420,10 +439,12 @@ def render(glyph: Glyph, size: int = 28, rng: np.random.Generator | None = None,
     rng = rng if rng is not None else np.random.default_rng()
     strokes = jitter_strokes(glyph, style, rng) if jitter else list(glyph.strokes)
     pen, nib, taper = pick_pen(style, len(glyph.strokes), size, rng)
+    pressure = pick_pressure(style, len(glyph.strokes), len(strokes), rng)
     if style.scan is None:
-        return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper)
+        return draw(strokes, size, pen, supersample=supersample, nib=nib, taper=taper,
+                    pressure=pressure)
 
     def page(side: int, box: int) -> np.ndarray:
-        return draw(strokes, side, pen * side / size, box, supersample, nib, taper)
+        return draw(strokes, side, pen * side / size, box, supersample, nib, taper, pressure)
 
     return scan(page, size, max(1, round(size * 20 / 28)), style.scan, rng)

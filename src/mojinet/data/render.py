@@ -29,12 +29,14 @@ from PIL import Image, ImageDraw, ImageFilter
 
 
 def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = None,
-         supersample: int = 4, nib: float = 1.0, taper: float = 0.0) -> np.ndarray:
+         supersample: int = 4, nib: float = 1.0, taper: float = 0.0,
+         pressure: np.ndarray | None = None) -> np.ndarray:
     """Polylines → (size, size) float32 image in [0, 1], ink = 1.
 
     ``pen`` is the pen width in output pixels (of vertical strokes, with a broad ``nib`` < 1:
     horizontal ones are ``nib · pen`` wide; ``taper`` narrows each stroke's last 40 % down to
-    (1 − taper) · pen). Fits the inked bounding box into ``box`` pixels (default
+    (1 − taper) · pen; ``pressure``, one factor a stroke, widens or narrows each stroke's pen
+    by its factor). Fits the inked bounding box into ``box`` pixels (default
     round(size · 20/28)), then centres by centre of mass like ``images.fit_and_center``.
     """
     if box is None:
@@ -62,14 +64,17 @@ def draw(strokes: list[np.ndarray], size: int, pen: float, box: int | None = Non
     d = ImageDraw.Draw(img)
     width = max(1, int(round(pen * S)))
     r = width / 2
-    if nib == 1.0 and taper == 0.0:  # a round pen of one width: wide lines and dots
+    if pressure is not None and np.all(np.asarray(pressure) == 1.0):
+        pressure = None  # the same pen for every stroke
+    if nib == 1.0 and taper == 0.0 and pressure is None:  # a round pen of one width
         for a, b in zip(first, last):
             if b > a:
                 d.line(Q[a : b + 1].ravel().tolist(), fill=255, width=width)
         for x, y in Q[dot].tolist():
             d.ellipse((x - r, y - r, x + r, y + r), fill=255)
     else:
-        _draw_shaped(d, Q, v / norm[:, None], first, last, dot, pen * S / 2, nib, taper)
+        _draw_shaped(d, Q, v / norm[:, None], first, last, dot, pen * S / 2, nib, taper,
+                     pressure)
     a = np.asarray(img, dtype=np.float32).reshape(size, S, size, S).mean(axis=(1, 3))  # (s, s)
     a *= np.float32(1 / 255)
     return center_by_mass(a)
@@ -130,8 +135,10 @@ def pen_radius(t: np.ndarray, tangent: np.ndarray, r0, nib, taper) -> np.ndarray
 
 
 def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np.ndarray,
-                 last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float) -> None:
-    """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper.
+                 last: np.ndarray, dot: np.ndarray, r0: float, nib: float, taper: float,
+                 pressure: np.ndarray | None = None) -> None:
+    """Strokes whose half-width varies point by point: r = r0 · (nib + (1 − nib)·|u_y|) · taper
+    (· the stroke's ``pressure`` factor, if given).
 
     Q: (N, 2) canvas points, u: (N−1, 2) unit segment directions. Each stroke is cut at its
     ``dot`` points (ends and sharp turns) into pieces; a piece is one polygon (its centre line
@@ -142,6 +149,8 @@ def _draw_shaped(d: ImageDraw.ImageDraw, Q: np.ndarray, u: np.ndarray, first: np
     stroke[first[1:]] = 1
     stroke = np.cumsum(stroke)
     t, u_in, u_out, tangent = along_strokes(Q, u, stroke, first, last)
+    if pressure is not None:
+        r0 = r0 * np.asarray(pressure, dtype=np.float64)[stroke]  # (N,)
     r = pen_radius(t, tangent, r0, nib, taper)  # (N,)
     normal_in = np.stack([-u_in[:, 1], u_in[:, 0]], -1)  # (N, 2)
     normal_out = np.stack([-u_out[:, 1], u_out[:, 0]], -1)  # (N, 2)
