@@ -24,6 +24,7 @@ from mojinet.data.realfit import (
     fitted_parameters,
     hook_factors,
     resample,
+    tremor,
 )
 from mojinet.data.registry import load_dataset
 from mojinet.data.strokes import make_sample, write_jsonl
@@ -300,3 +301,15 @@ def test_hook_fit_skips_other_stroke_counts_and_refuses_too_few():
     assert len(hook_factors([(Glyph("丁", g.strokes[:1], (), ()), g)])) == 0
     with pytest.raises(ValueError, match="too few"):
         fit_hooks(np.array([0.0, 1.0]))
+
+
+def test_tremor_is_zero_for_a_straight_stroke_and_the_wobble_it_carries():
+    """A straight line does not tremble; one with a wobble (wavelength 4 units) of amplitude a
+    measures about a/√2 (its root mean square); a long gentle bow (a drawn curve) far less."""
+    x = np.linspace(0.0, 80.0, 401)
+    assert tremor(np.stack([x, 0.5 * x], -1)) < 1e-3  # the kernel cut at the ends, only
+    wobble = np.stack([x, 0.3 * np.sin(2 * np.pi * x / 4.0)], -1)
+    assert tremor(wobble) == pytest.approx(0.3 / math.sqrt(2), rel=0.1)
+    bow = np.stack([x, 10.0 * np.sin(np.pi * x / 80.0)], -1)
+    assert tremor(bow) < 0.05
+    assert math.isnan(tremor(np.array([[0.0, 0.0], [15.0, 0.0]])))

@@ -39,7 +39,7 @@ import numpy as np
 from .kanjivg import Glyph
 
 __all__ = ["Alignment", "align", "decompose", "fit_hooks", "fit_style", "fitted_parameters",
-           "hook_factors", "real_hook_share", "resample", "robust_sd"]
+           "hook_factors", "real_hook_share", "resample", "robust_sd", "tremor"]
 
 
 def resample(P: np.ndarray, m: int) -> np.ndarray:
@@ -224,3 +224,20 @@ def fit_hooks(f: np.ndarray) -> dict:
         raise ValueError(f"{len(f)} hooks, {len(kept)} drawn: too few to fit")
     return {"hook_drop": float(np.mean(f == 0)), "hook_scale": float(np.exp(np.median(kept))),
             "hook_scale_sd": robust_sd(kept), "n_hooks": len(f)}
+
+
+def tremor(P: np.ndarray, sigma: float = 2.0) -> float:
+    """A stroke's tremor: the root-mean-square distance (units) of its points, resampled 1 unit
+    apart, from the same points smoothed along the stroke by a Gaussian of ``sigma`` units —
+    the wobble shorter than a few units, which the pen's path has and a drawn curve has not.
+    The 3σ at each end (where the smoothing is one-sided) are left out; strokes under 6σ + 4
+    units give nan. P: (n, 2) in KanjiVG units."""
+    length = float(np.linalg.norm(np.diff(P, axis=0), axis=1).sum())
+    end = math.ceil(3 * sigma)  # points left out at each end
+    if length < 2 * end + 4:
+        return math.nan
+    Q = resample(P, int(length) + 1)  # (m, 2) about 1 unit apart
+    s = np.arange(len(Q)) * (length / (len(Q) - 1))  # (m,) arc length
+    W = np.exp(-0.5 * ((s[:, None] - s[None, :]) / sigma) ** 2)  # (m, m)
+    smooth = W @ Q / W.sum(axis=1, keepdims=True)  # (m, 2)
+    return float(np.sqrt(((Q - smooth)[end:-end] ** 2).sum(axis=1).mean()))
