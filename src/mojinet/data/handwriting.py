@@ -31,9 +31,10 @@ skipped when a style turns them off, so the style "plain" draws generator versio
 Joined strokes (``join``): consecutive strokes made one pen-down path, drawn after everything
 else (``join_strokes``). Hooks (``hook_drop``, ``hook_scale_sd``): the short flick that ends a
 stroke such as 亅 (hane), found on KanjiVG's glyph by ``hook_corners``, left out or drawn longer or
-shorter (``vary_hooks``), after everything else but the joins. Non-goals: tremor and pen pressure
-(docs/kanji.md, "Stroke ends, tremor and pen pressure": the first is below a pixel, the data have
-no second).
+shorter (``vary_hooks``), after everything else but the joins. Pen pressure (``pressure_sd``):
+each stroke's pen a little wider or narrower (``pick_pressure``, step 3½). Non-goal: tremor (real
+pens tremble by about a fiftieth of a pixel at 32 × 32; docs/kanji.md, "Stroke ends, tremor and
+pen pressure").
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Style:
     # e^ε, ε ~ N(0, aspect_sigma), keeping the area (0 = off, the images as before it existed).
     aspect_sigma: float = 0.0
     # Hooks (hane, ``hook_corners``): each hook is left out with probability ``hook_drop``, else
-    # its length is multiplied by hook_scale · e^z, z ~ N(0, hook_scale_sd) (0, 0 = off).
+    # its length is multiplied by hook_scale · e^z, z ~ N(0, hook_scale_sd) (0, 1, 0 = off).
     hook_drop: float = 0.0
     hook_scale: float = 1.0
     hook_scale_sd: float = 0.0

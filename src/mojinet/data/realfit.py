@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .handwriting import hook_corners, turning
 from .kanjivg import Glyph
 
 __all__ = ["Alignment", "align", "decompose", "fit_hooks", "fit_style", "fitted_parameters",
@@ -174,15 +175,11 @@ def fit_style(alignments: list[Alignment], base=None):
                                    if not k.startswith(("mean_", "n_"))})
 
 
-
 def real_hook_share(P: np.ndarray) -> float:
     """A real stroke's hook against the rest of the stroke (tail / body length), 0 if it has
-    none. The hook starts at the stroke's sharpest
-    turn of more than 45° with a tail of 0.5–25 units and at most 35 % of its length — a looser
-    test than ``handwriting.hook_corners``' on KanjiVG, since a hurried hook is rounder and
-    longer. P: (n, 2) in KanjiVG units."""
-    from .handwriting import turning
-
+    none. The hook starts at the stroke's sharpest turn of more than 45° with a tail of 0.5–25
+    units and at most 35 % of its length — a looser test than ``hook_corners``' on KanjiVG,
+    since a hurried hook is rounder and longer. P: (n, 2) in KanjiVG units."""
     arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(P, axis=0), axis=1))]  # (n,)
     if len(P) < 3 or arc[-1] <= 0:
         return 0.0
@@ -202,8 +199,6 @@ def hook_factors(pairs, min_factor: float = 0.25) -> np.ndarray:
     ``handwriting.vary_hooks`` applies. 0 = left out, as is any f under ``min_factor`` (a
     quarter of KanjiVG's hook is about half a pixel at 32 × 32, and the slight bend that ends a
     stroke such as 水's without its hook reads as f ≈ 0.1)."""
-    from .handwriting import hook_corners
-
     out = []
     for real, glyph in pairs:
         if len(real.strokes) != len(glyph.strokes):
