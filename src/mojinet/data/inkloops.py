@@ -10,7 +10,13 @@ gives (``tests/test_inkloops.py`` checks them equal on random, thin, thick and d
 - ``ink_box(a)``: the box of the nonzero entries (``images.ink_box``; NumPy reads the whole
   array twice, here the scan stops at the ink);
 - ``windows_hold(white, side)``: ``fastread.white_everywhere``'s summed-area test;
-- ``order_bytes``: ``fastread.ink_peak``'s two order statistics from one histogram pass.
+- ``order_bytes``: ``fastread.ink_peak``'s two order statistics from one histogram pass;
+- ``clean_scan``: ``fastread.clean_grey_ink``'s integer tests in one scan (white border, the
+  box, the paper windows, the two order statistics);
+- ``ink_facts``: on the box's bytes, what the read, the fit and the verdict count of the ink:
+  its box and pixel count, counts by row and column (the ruled-line test), the strokes' width
+  (``across_median``) and its number of 8-connected pieces (``scipy.ndimage.label``'s count,
+  by union–find).
 
 All are integer counts or comparisons, so equal to the NumPy forms exactly.
 
@@ -148,10 +154,219 @@ def _order_bytes_loops(grey: np.ndarray, outside: int, lo: int, hi: int) -> tupl
     return a, b
 
 
+def _clean_scan_loops(grey: np.ndarray, bright: int, window: int, lo: int,
+                      hi: int) -> tuple[int, int, int, int, int, int, int]:
+    """``fastread.clean_grey_ink``'s integer tests of (h, w) uint8 ``grey`` in one scan:
+    (code, top, bottom, left, right, a, b). ``code`` 0: the border is white (255), the box of
+    the pixels that are not is (top, bottom, left, right) (half-open), every window × window
+    square inside it holds a byte ≥ ``bright`` (``fastread.flat_paper``'s test; the caller
+    checked the picture's size) and a, b are the lo-th and hi-th largest bytes of the picture
+    (``order_bytes``, the paper outside the box counted white). Code 1: a border pixel is not
+    white; 2: every pixel is white; 3: a window inside the box has no bright byte.
+
+    A window lacks a bright byte exactly when it is a square of dark ones, so the windows are
+    tested by the side of the largest dark square ending at each pixel (the classic recurrence
+    side = 1 + min(left, up, up-left)), two rows at a time, with the histogram in the same
+    pass; ``_windows_hold_loops`` counts the same squares with a summed-area table."""
+    h, w = grey.shape
+    for j in range(w):
+        if grey[0, j] != 255 or grey[h - 1, j] != 255:
+            return 1, -1, -1, -1, -1, -1, -1
+    for i in range(h):
+        if grey[i, 0] != 255 or grey[i, w - 1] != 255:
+            return 1, -1, -1, -1, -1, -1, -1
+    top, bottom, left, right = _box_unlike(grey, 255)
+    if top < 0:
+        return 2, -1, -1, -1, -1, -1, -1
+    bw = right - left
+    up = np.zeros(bw + 1, dtype=np.int32)  # the dark squares' sides in the row above, 0 first
+    here = np.zeros(bw + 1, dtype=np.int32)
+    counts = np.zeros(256, dtype=np.int64)  # white is counted last, by difference
+    inked = 0
+    for i in range(top, bottom):
+        for j in range(bw):
+            v = grey[i, left + j]
+            if v != 255:
+                counts[v] += 1
+                inked += 1
+            if v >= bright:
+                here[j + 1] = 0
+            else:
+                side = 1 + min(here[j], up[j + 1], up[j])
+                if side >= window:
+                    return 3, -1, -1, -1, -1, -1, -1
+                here[j + 1] = side
+        up, here = here, up
+    counts[255] = h * w - inked
+    a, b = _two_largest(counts, lo, hi)
+    return 0, top, bottom, left, right, a, b
+
+
+def _two_largest(counts: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The lo-th and hi-th (0-based, lo ≤ hi) largest of the bytes whose histogram is
+    ``counts`` (256,)."""
+    a = b = -1
+    seen = 0
+    for v in range(255, -1, -1):
+        seen += counts[v]
+        if a < 0 and seen > lo:
+            a = v
+        if seen > hi:
+            b = v
+            break
+    return a, b
+
+
+def _box_unlike(a: np.ndarray, paper) -> tuple[int, int, int, int]:
+    """``_box_loops`` of the entries of ``a`` other than ``paper``."""
+    h, w = a.shape
+    top = -1
+    for i in range(h):
+        for j in range(w):
+            if a[i, j] != paper:
+                top = i
+                break
+        if top >= 0:
+            break
+    if top < 0:
+        return -1, -1, -1, -1
+    bottom = top
+    for i in range(h - 1, top, -1):
+        found = False
+        for j in range(w):
+            if a[i, j] != paper:
+                found = True
+                break
+        if found:
+            bottom = i
+            break
+    left, right = w, -1
+    for i in range(top, bottom + 1):
+        for j in range(left):
+            if a[i, j] != paper:
+                left = j
+                break
+        for j in range(w - 1, right, -1):
+            if a[i, j] != paper:
+                right = j
+                break
+    return top, bottom + 1, left, right + 1
+
+
+def _ink_facts_loops(g: np.ndarray, levels: np.ndarray, ink: np.ndarray):
+    """The ink of uint8 bytes ``g`` (bh, bw) by the table ``levels`` (256,) written into
+    ``ink`` (bh, bw, all 0.0), and what the read, the fit and the verdict count of it:
+    (top, bottom, left, right, n, rows, cols, width, pieces) — the half-open box of the ink
+    (the pixels > 0; top = −1: none), its pixel count, its counts by row (bh,) and by column
+    (bw,), the median of the shorter run through each dark pixel (ink ≥ 0.5,
+    ``_across_median_loops``; 0.0 with none) and the number of its 8-connected pieces
+    (``scipy.ndimage.label``'s), by union–find over provisional labels kept for two rows."""
+    bh, bw = g.shape
+    rows = np.zeros(bh, dtype=np.int64)
+    cols = np.zeros(bw, dtype=np.int64)
+    up = np.zeros(bw + 2, dtype=np.int32)  # the row above's labels (0: no ink), padded
+    here = np.zeros(bw + 2, dtype=np.int32)
+    parent = np.empty(bh * ((bw + 1) // 2) + 1, dtype=np.int32)  # a new label needs paper left
+    n_labels = n = 0
+    top, bottom, left, right = bh, -1, bw, -1
+    for i in range(bh):
+        in_row = 0
+        for j in range(bw):
+            value = levels[g[i, j]]
+            if value <= 0.0:
+                here[j + 1] = 0
+                continue
+            ink[i, j] = value
+            in_row += 1
+            cols[j] += 1
+            left, right = min(left, j), max(right, j)
+            # the neighbours seen: left (here[j]), up-left (up[j]), up, up-right (up[j + 2]).
+            # Up touches all the others, up-left touches left: only up-right may need joining
+            mine = up[j + 1]
+            if mine == 0:
+                mine = up[j] if up[j] else here[j]
+                if up[j + 2]:
+                    mine = _join(parent, _root(parent, up[j + 2]), mine) if mine else up[j + 2]
+                elif mine == 0:
+                    n_labels += 1
+                    parent[n_labels] = n_labels
+                    mine = n_labels
+            here[j + 1] = mine
+        if in_row:
+            rows[i] = in_row
+            n += in_row
+            top, bottom = min(top, i), i
+        up, here = here, up
+    if n == 0:
+        return -1, -1, -1, -1, 0, rows, cols, 0.0, 0
+    pieces = 0
+    for k in range(1, n_labels + 1):
+        pieces += parent[k] == k
+    return top, bottom + 1, left, right + 1, n, rows, cols, _dark_width(ink), pieces
+
+
+def _root(parent: np.ndarray, k: int) -> int:
+    """The root of k's set (halving the path on the way)."""
+    while parent[k] != k:
+        parent[k] = parent[parent[k]]
+        k = parent[k]
+    return k
+
+
+def _join(parent: np.ndarray, root: int, k: int) -> int:
+    """Join k's set to that of ``root`` (a root); the joined set's root."""
+    other = _root(parent, k)
+    if other == root:
+        return root
+    lo, hi = min(root, other), max(root, other)
+    parent[hi] = lo
+    return lo
+
+
+def _dark_width(ink: np.ndarray) -> float:
+    """``_across_median_loops`` of the mask ink ≥ 0.5 of (bh, bw) ``ink`` (0.0 when it has no
+    True pixel), in one pass by rows: each row's runs, and each column's run as it ends."""
+    bh, bw = ink.shape
+    along = np.empty((bh, bw), dtype=np.int32)  # the horizontal run through each dark pixel
+    down = np.zeros(bw, dtype=np.int32)  # the vertical run each column is in, so far
+    counts = np.zeros(max(bh, bw) + 1, dtype=np.int64)
+    n = 0
+    for i in range(bh):
+        run = 0
+        for j in range(bw):
+            if ink[i, j] >= 0.5:
+                run += 1
+                down[j] += 1
+                continue
+            if run:
+                along[i, j - run:j] = run
+                run = 0
+            if down[j]:  # column j's run ended in the row above: count its pixels
+                n += _count_run(counts, along, down[j], i, j)
+                down[j] = 0
+        if run:
+            along[i, bw - run:] = run
+    for j in range(bw):
+        if down[j]:
+            n += _count_run(counts, along, down[j], bh, j)
+    if n == 0:
+        return 0.0
+    return (_order_statistic(counts, (n - 1) // 2) + _order_statistic(counts, n // 2)) / 2.0
+
+
+def _count_run(counts: np.ndarray, along: np.ndarray, length: int, end: int, j: int) -> int:
+    """Count the shorter run of each pixel of column j's vertical run of ``length`` ending
+    above row ``end``; its length."""
+    for k in range(end - length, end):
+        counts[min(along[k, j], length)] += 1
+    return length
+
+
 def load() -> bool:
     """Compile the loops now (or load them from Numba's cache); returns ``loaded``."""
     global loaded, _order_statistic, _row_runs, across_median_kernel, box_kernel, \
-        windows_kernel, order_bytes_kernel
+        windows_kernel, order_bytes_kernel, _two_largest, _box_unlike, _root, _join, \
+        _dark_width, _count_run, clean_scan_kernel, ink_facts_kernel
     if HAVE_NUMBA and across_median_kernel is _across_median_loops:
         import numba
 
@@ -168,6 +383,16 @@ def load() -> bool:
             box_kernel(a[:, :1])  # and a box of one (not contiguous)
         windows_kernel(np.ones((2, 2), dtype=np.bool_), 1)
         order_bytes_kernel(np.ones((2, 2), dtype=np.uint8), 0, 0, 1)
+        _two_largest, _box_unlike, _root, _join = (jit(_two_largest), jit(_box_unlike),
+                                                   jit(_root), jit(_join))
+        _dark_width, _count_run = jit(_dark_width), jit(_count_run)
+        clean_scan_kernel, ink_facts_kernel = jit(_clean_scan_loops), jit(_ink_facts_loops)
+        page = np.full((4, 4), 255, dtype=np.uint8)
+        page[1:3, 1:3] = 0
+        clean_scan_kernel(page, 250, 3, 0, 1)
+        levels, ink = np.linspace(1.0, 0.0, 256), np.zeros((4, 4))
+        ink_facts_kernel(page[1:3, 1:3], levels, ink[1:3, 1:3])  # boxes (not contiguous)
+        ink_facts_kernel(page, levels, ink)
     loaded = HAVE_NUMBA
     return loaded
 
@@ -175,6 +400,7 @@ def load() -> bool:
 across_median_kernel = _across_median_loops  # compiled by ``load``
 box_kernel = _box_loops
 windows_kernel, order_bytes_kernel = _windows_hold_loops, _order_bytes_loops
+clean_scan_kernel, ink_facts_kernel = _clean_scan_loops, _ink_facts_loops
 
 
 def ink_box(a: np.ndarray) -> tuple[slice, slice] | None:
@@ -192,6 +418,16 @@ def windows_hold(white: np.ndarray, side: int) -> bool:
 def order_bytes(grey: np.ndarray, outside: int, lo: int, hi: int) -> tuple[int, int]:
     a, b = order_bytes_kernel(np.ascontiguousarray(grey), outside, lo, hi)
     return int(a), int(b)
+
+
+def clean_scan(grey: np.ndarray, bright: int, window: int, lo: int, hi: int):
+    """``_clean_scan_loops``, compiled (call it once ``loaded``)."""
+    return clean_scan_kernel(grey, bright, window, lo, hi)
+
+
+def ink_facts(g: np.ndarray, levels: np.ndarray, ink: np.ndarray):
+    """``_ink_facts_loops``, compiled (call it once ``loaded``)."""
+    return ink_facts_kernel(g, levels, ink)
 
 
 def across_median(mask: np.ndarray) -> float:
