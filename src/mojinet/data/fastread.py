@@ -174,9 +174,10 @@ def clean_grey_read(grey: np.ndarray) -> tuple[np.ndarray, float, InkFacts | Non
     Two compiled passes (``inkloops``) instead of a dozen NumPy ones: ``clean_scan`` (white
     border, the box, the paper windows, the peak's two bytes), then ``ink_facts``, which
     writes the box's ink through ``ink_levels``' table and counts it (its box, by row and
-    column for the ruled-line test, the stroke width, the pieces). The decisions are the same integer tests;
-    the ink is the table's values, the reference's own (``tests/test_fastread.py``). Without
-    the compiled loops: ``clean_grey_ink`` (facts None)."""
+    column for the ruled-line test, the stroke width, the pieces). The decisions are the
+    same integer tests; the ink is the table's values, the reference's own
+    (``tests/test_fastread.py``). Without the compiled loops: ``clean_grey_ink`` (facts
+    None)."""
     if not inkloops.loaded:
         found = clean_grey_ink(grey)
         return None if found is None else (*found, None)
