@@ -110,8 +110,11 @@ def _ruled(dark: np.ndarray, shape: tuple[int, int]) -> bool:
 def _ruled_counts(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
     """``_ruled`` from the box's inked pixels counted by row, (bh,) int, and column, (bw,)."""
     h, w = shape
-    rows = paper._bands(rows / w >= paper.RULE_COVER, max(1, round(paper.RULE_THICK * h)))
-    cols = paper._bands(cols / h >= paper.RULE_COVER, max(1, round(paper.RULE_THICK * w)))
+    rows, cols = rows / w >= paper.RULE_COVER, cols / h >= paper.RULE_COVER
+    if not (rows.any() or cols.any()):
+        return False  # no row or column covered: no band (the page's strokes, nearly always)
+    rows = paper._bands(rows, max(1, round(paper.RULE_THICK * h)))
+    cols = paper._bands(cols, max(1, round(paper.RULE_THICK * w)))
     return len(rows) >= 2 or len(cols) >= 2
 
 

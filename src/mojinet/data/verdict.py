@@ -128,7 +128,9 @@ def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None,
         shape, sides = a.shape, (True,) * 4
     h, w = shape
     inside = not any(sides)
-    a = np.pad(a, 1)  # (bh + 2, bw + 2): the box framed by paper, so every pair is in it
+    framed = np.zeros((a.shape[0] + 2, a.shape[1] + 2), a.dtype)  # the box framed by paper: every
+    framed[1:-1, 1:-1] = a  # pair is in it (np.pad(a, 1)'s array, without its generality)
+    a = framed
     for side, edge in zip(sides, (a[0], a[-1], a[:, 0], a[:, -1]), strict=True):
         if side:  # this side of the frame lies outside the picture: its pairs are not pairs
             edge[:] = np.nan
