@@ -156,7 +156,7 @@ def _order_bytes_loops(grey: np.ndarray, outside: int, lo: int, hi: int) -> tupl
 
 def _clean_scan_loops(grey: np.ndarray, bright: int, window: int, lo: int,
                       hi: int) -> tuple[int, int, int, int, int, int, int]:
-    """``fastread.clean_grey_ink``'s integer tests of (h, w) uint8 ``grey`` in one scan:
+    """``fastread.clean_grey_ink``'s integer tests of (h, w) uint8 ``grey``:
     (code, top, bottom, left, right, a, b). ``code`` 0: the border is white (255), the box of
     the pixels that are not is (top, bottom, left, right) (half-open), every window × window
     square inside it holds a byte ≥ ``bright`` (``fastread.flat_paper``'s test; the caller
@@ -164,93 +164,63 @@ def _clean_scan_loops(grey: np.ndarray, bright: int, window: int, lo: int,
     (``order_bytes``, the paper outside the box counted white). Code 1: a border pixel is not
     white; 2: every pixel is white; 3: a window inside the box has no bright byte.
 
-    A window lacks a bright byte exactly when it is a square of dark ones, so the windows are
-    tested by the side of the largest dark square ending at each pixel (the classic recurrence
-    side = 1 + min(left, up, up-left)), two rows at a time, with the histogram in the same
-    pass; ``_windows_hold_loops`` counts the same squares with a summed-area table."""
+    Each pass is a loop without branches that the compiler vectorises: the rows' and the
+    columns' least bytes (the border, the box), then, row by row down the box, each column's
+    run of dark bytes so far (a window lacks a bright byte exactly when it is a square of dark
+    ones: a row where ``window`` columns side by side have runs ≥ ``window``, checked only in a
+    row whose longest run gets there) and the count of black bytes: when at least n − lo are
+    0, both order statistics are 0 without a histogram (``_order_bytes_loops`` otherwise)."""
     h, w = grey.shape
-    for j in range(w):
-        if grey[0, j] != 255 or grey[h - 1, j] != 255:
-            return 1, -1, -1, -1, -1, -1, -1
+    row_least = np.empty(h, dtype=np.uint8)
     for i in range(h):
-        if grey[i, 0] != 255 or grey[i, w - 1] != 255:
-            return 1, -1, -1, -1, -1, -1, -1
-    top, bottom, left, right = _box_unlike(grey, 255)
-    if top < 0:
+        least = np.uint8(255)
+        for j in range(w):
+            least = min(least, grey[i, j])
+        row_least[i] = least
+    col_least = np.full(w, 255, dtype=np.uint8)
+    for i in range(h):
+        if row_least[i] != 255:
+            for j in range(w):
+                col_least[j] = min(col_least[j], grey[i, j])
+    if (row_least[0] != 255 or row_least[h - 1] != 255 or col_least[0] != 255
+            or col_least[w - 1] != 255):
+        return 1, -1, -1, -1, -1, -1, -1
+    top, bottom, left, right = h, 0, w, 0
+    for i in range(h):
+        if row_least[i] != 255:
+            top, bottom = min(top, i), i + 1
+    for j in range(w):
+        if col_least[j] != 255:
+            left, right = min(left, j), j + 1
+    if top >= bottom:
         return 2, -1, -1, -1, -1, -1, -1
     bw = right - left
-    up = np.zeros(bw + 1, dtype=np.int32)  # the dark squares' sides in the row above, 0 first
-    here = np.zeros(bw + 1, dtype=np.int32)
-    counts = np.zeros(256, dtype=np.int64)  # white is counted last, by difference
-    inked = 0
+    runs = np.zeros(bw, dtype=np.int32)  # each column's dark bytes up to this row
+    black = 0
     for i in range(top, bottom):
+        longest = 0
         for j in range(bw):
             v = grey[i, left + j]
-            if v != 255:
-                counts[v] += 1
-                inked += 1
-            if v >= bright:
-                here[j + 1] = 0
-            else:
-                side = 1 + min(here[j], up[j + 1], up[j])
-                if side >= window:
-                    return 3, -1, -1, -1, -1, -1, -1
-                here[j + 1] = side
-        up, here = here, up
-    counts[255] = h * w - inked
-    a, b = _two_largest(counts, lo, hi)
+            runs[j] = (runs[j] + 1) * (v < bright)
+            longest = max(longest, runs[j])
+            black += v == 0
+        if longest >= window and _square_ends_here(runs, window):
+            return 3, -1, -1, -1, -1, -1, -1
+    n = h * w
+    if black >= n - lo:  # the lo-th largest byte and all after it are 0
+        return 0, top, bottom, left, right, 0, 0
+    a, b = _order_bytes_loops(grey[top:bottom, left:right], n - (bottom - top) * bw, lo, hi)
     return 0, top, bottom, left, right, a, b
 
 
-def _two_largest(counts: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
-    """The lo-th and hi-th (0-based, lo ≤ hi) largest of the bytes whose histogram is
-    ``counts`` (256,)."""
-    a = b = -1
-    seen = 0
-    for v in range(255, -1, -1):
-        seen += counts[v]
-        if a < 0 and seen > lo:
-            a = v
-        if seen > hi:
-            b = v
-            break
-    return a, b
-
-
-def _box_unlike(a: np.ndarray, paper) -> tuple[int, int, int, int]:
-    """``_box_loops`` of the entries of ``a`` other than ``paper``."""
-    h, w = a.shape
-    top = -1
-    for i in range(h):
-        for j in range(w):
-            if a[i, j] != paper:
-                top = i
-                break
-        if top >= 0:
-            break
-    if top < 0:
-        return -1, -1, -1, -1
-    bottom = top
-    for i in range(h - 1, top, -1):
-        found = False
-        for j in range(w):
-            if a[i, j] != paper:
-                found = True
-                break
-        if found:
-            bottom = i
-            break
-    left, right = w, -1
-    for i in range(top, bottom + 1):
-        for j in range(left):
-            if a[i, j] != paper:
-                left = j
-                break
-        for j in range(w - 1, right, -1):
-            if a[i, j] != paper:
-                right = j
-                break
-    return top, bottom + 1, left, right + 1
+def _square_ends_here(runs: np.ndarray, window: int) -> bool:
+    """Do ``window`` columns side by side have dark runs at least ``window`` long?"""
+    wide = 0
+    for j in range(runs.size):
+        wide = wide + 1 if runs[j] >= window else 0
+        if wide >= window:
+            return True
+    return False
 
 
 def _ink_facts_loops(g: np.ndarray, levels: np.ndarray, ink: np.ndarray):
@@ -365,8 +335,9 @@ def _count_run(counts: np.ndarray, along: np.ndarray, length: int, end: int, j: 
 def load() -> bool:
     """Compile the loops now (or load them from Numba's cache); returns ``loaded``."""
     global loaded, _order_statistic, _row_runs, across_median_kernel, box_kernel, \
-        windows_kernel, order_bytes_kernel, _two_largest, _box_unlike, _root, _join, \
-        _dark_width, _count_run, clean_scan_kernel, ink_facts_kernel
+        windows_kernel, order_bytes_kernel, _root, _join, \
+        _dark_width, _count_run, clean_scan_kernel, ink_facts_kernel, _order_bytes_loops, \
+        _square_ends_here
     if HAVE_NUMBA and across_median_kernel is _across_median_loops:
         import numba
 
@@ -383,8 +354,8 @@ def load() -> bool:
             box_kernel(a[:, :1])  # and a box of one (not contiguous)
         windows_kernel(np.ones((2, 2), dtype=np.bool_), 1)
         order_bytes_kernel(np.ones((2, 2), dtype=np.uint8), 0, 0, 1)
-        _two_largest, _box_unlike, _root, _join = (jit(_two_largest), jit(_box_unlike),
-                                                   jit(_root), jit(_join))
+        _root, _join = jit(_root), jit(_join)
+        _order_bytes_loops, _square_ends_here = order_bytes_kernel, jit(_square_ends_here)
         _dark_width, _count_run = jit(_dark_width), jit(_count_run)
         clean_scan_kernel, ink_facts_kernel = jit(_clean_scan_loops), jit(_ink_facts_loops)
         page = np.full((4, 4), 255, dtype=np.uint8)
