@@ -298,3 +298,17 @@ def test_the_framed_correlation_equals_the_padded_one():
                 assert (verdict.neighbour_correlation(a, shape, sides)
                         == _padded_correlation(a, shape, sides))
             assert verdict.neighbour_correlation(a) == _padded_correlation(a)
+
+
+def test_the_fits_float32_samples_equal_numpys():
+    """``times_255`` against ``(crop * 255).astype(np.float32)``: n = 300 crops, views and
+    whole arrays, values from 0 to far past 1 (float32 overflows to inf as NumPy's does)."""
+    rng = np.random.default_rng(11)
+    for k in range(300):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        a = rng.random((h + 3, w + 5)) * float(rng.choice([1.0, 1e-3, 1e5, 1e40]))
+        for crop in (a, a[1:-2, 2:-3]):
+            got = inkloops.times_255(crop)
+            with np.errstate(over="ignore"):
+                want = (crop * 255).astype(np.float32)
+            assert got.dtype == want.dtype and np.array_equal(got, want), k

@@ -16,7 +16,8 @@ gives (``tests/test_inkloops.py`` checks them equal on random, thin, thick and d
 - ``ink_facts``: on the box's bytes, what the read, the fit and the verdict count of the ink:
   its box and pixel count, counts by row and column (the ruled-line test), the strokes' width
   (``across_median``) and its number of 8-connected pieces (``scipy.ndimage.label``'s count,
-  by union–find).
+  by union–find);
+- ``times_255``: ``fit_and_center``'s float32 samples of the ink for Pillow, in one pass.
 
 All are integer counts or comparisons, so equal to the NumPy forms exactly.
 
@@ -332,12 +333,24 @@ def _count_run(counts: np.ndarray, along: np.ndarray, length: int, end: int, j: 
     return length
 
 
+def _times_255_loops(crop: np.ndarray) -> np.ndarray:
+    """``(crop * 255).astype(np.float32)`` of (h, w) float64 ``crop`` in one pass, without the
+    float64 product's array: each value multiplied in double, then rounded to float32, as
+    NumPy does it."""
+    h, w = crop.shape
+    out = np.empty((h, w), dtype=np.float32)
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = np.float32(crop[i, j] * 255.0)
+    return out
+
+
 def load() -> bool:
     """Compile the loops now (or load them from Numba's cache); returns ``loaded``."""
     global loaded, _order_statistic, _row_runs, across_median_kernel, box_kernel, \
         windows_kernel, order_bytes_kernel, _root, _join, \
         _dark_width, _count_run, clean_scan_kernel, ink_facts_kernel, _order_bytes_loops, \
-        _square_ends_here
+        _square_ends_here, times_255_kernel
     if HAVE_NUMBA and across_median_kernel is _across_median_loops:
         import numba
 
@@ -364,6 +377,9 @@ def load() -> bool:
         levels, ink = np.linspace(1.0, 0.0, 256), np.zeros((4, 4))
         ink_facts_kernel(page[1:3, 1:3], levels, ink[1:3, 1:3])  # boxes (not contiguous)
         ink_facts_kernel(page, levels, ink)
+        times_255_kernel = jit(_times_255_loops)
+        times_255_kernel(ink[1:3, 1:3])  # a box of the ink (not contiguous)
+        times_255_kernel(ink)
     loaded = HAVE_NUMBA
     return loaded
 
@@ -372,6 +388,7 @@ across_median_kernel = _across_median_loops  # compiled by ``load``
 box_kernel = _box_loops
 windows_kernel, order_bytes_kernel = _windows_hold_loops, _order_bytes_loops
 clean_scan_kernel, ink_facts_kernel = _clean_scan_loops, _ink_facts_loops
+times_255_kernel = _times_255_loops
 
 
 def ink_box(a: np.ndarray) -> tuple[slice, slice] | None:
@@ -399,6 +416,11 @@ def clean_scan(grey: np.ndarray, bright: int, window: int, lo: int, hi: int):
 def ink_facts(g: np.ndarray, levels: np.ndarray, ink: np.ndarray):
     """``_ink_facts_loops``, compiled (call it once ``loaded``)."""
     return ink_facts_kernel(g, levels, ink)
+
+
+def times_255(crop: np.ndarray) -> np.ndarray:
+    """``(crop * 255).astype(np.float32)`` of a 2-d float64 array, compiled (once ``loaded``)."""
+    return times_255_kernel(crop)
 
 
 def across_median(mask: np.ndarray) -> float:
