@@ -10,9 +10,13 @@ answer is a 200 with the same body as the first round.
 
 ``--peer PATH``: the same measurement for another source tree's server (its ``src``), run in a
 subprocess in turn with this one, round by round (the two share whatever else the machine does).
-``--profile``: cProfile's top functions for the strokes route.
+``--profile``: cProfile's top functions for the strokes route. ``--stages``: the CPU of each
+stage of one strokes request, called one by one in process (the body's parse, the canvas, the
+clean read, the fit, the network's readout, the verdict, the answer's JSON; median of
+``--rounds`` rounds of ``--requests`` calls each, the page's bodies in turn).
 
     python benchmarks/profile_serve.py [--requests 500] [--rounds 5] [--peer /tmp/main/src]
+    python benchmarks/profile_serve.py --stages [--requests 500] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -140,6 +144,61 @@ async def rounds(kind: str, n: int, rounds: int, profile: bool = False) -> list[
     return out
 
 
+def stages(n: int, rounds: int) -> dict[str, float]:
+    """Median CPU µs of each stage of a strokes request (the route's own calls, in order)."""
+    import numpy as np
+    import orjson
+
+    from mojinet.data import canvas, fastread, images, inkloops
+    from mojinet.io import Model
+    from mojinet.nn.network import Network
+    from mojinet.web import lean, readout
+
+    inkloops.load()
+    canvas.load()
+    net = Network([784, 16, 16, 10], "sigmoid", init="xavier", seed=0)
+    model = Model(net, tuple("0123456789"), {"image_shape": [28, 28], "user_images": {"box": 20}})
+    payloads = bodies()["strokes"][1]
+    reqs = [lean.strokes_body(b) for b in payloads]
+    greys = [canvas.pad_grey(r.strokes, *r.pad, r.pen) for r in reqs]
+    reads = [fastread.clean_grey_read(g) for g in greys]
+    readings = [readout.read_strokes(model, r.strokes, tuple(r.pad), r.pen) for r in reqs]
+    results = [readout.readout(model, rd.x.reshape(-1), top=r.top)
+               for rd, r in zip(readings, reqs, strict=True)]
+    for res, rd in zip(results, readings, strict=True):
+        res["verdict"] = readout.verdict(model, res, rd, rd.x.reshape(-1))
+    k = len(payloads)
+    work = {
+        "parse (strokes_body)": lambda i: lean.strokes_body(payloads[i]),
+        "canvas (pad_grey)": lambda i: canvas.pad_grey(reqs[i].strokes, *reqs[i].pad,
+                                                       reqs[i].pen, 20_000_000),
+        "clean read (clean_grey_read)": lambda i: fastread.clean_grey_read(greys[i]),
+        "fit (fit_and_center)": lambda i: images.fit_and_center(reads[i][0], 28, 20,
+                                                                reads[i][2]),
+        "readout (forward, rounding)": lambda i: readout.readout(
+            model, readings[i].x.reshape(-1), top=reqs[i].top),
+        "verdict (features, judge)": lambda i: readout.verdict(
+            model, results[i], readings[i], readings[i].x.reshape(-1)),
+        "answer JSON (orjson)": lambda i: orjson.dumps(results[i]),
+        "whole work (read_strokes, readout, verdict)": lambda i: readout.verdict(
+            model, readout.readout(model, readout.read_strokes(
+                model, reqs[i].strokes, tuple(reqs[i].pad), reqs[i].pen).x.reshape(-1),
+                top=reqs[i].top), readings[i], readings[i].x.reshape(-1)),
+    }
+    out = {}
+    for name, f in work.items():
+        for i in range(k):
+            f(i)  # warm up
+        times = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for j in range(n):
+                f(j % k)
+            times.append((time.process_time() - started) * 1e6 / n)
+        out[name] = float(np.median(times))
+    return out
+
+
 def run(kind: str, n: int, k: int, profile: bool = False) -> list[float]:
     from mojinet.web.pool import one_blas_thread
 
@@ -159,6 +218,7 @@ def main(argv=None) -> int:
     p.add_argument("--kinds", default="strokes,png")
     p.add_argument("--peer", metavar="SRC", help="another source tree's src, measured in turn")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--stages", action="store_true", help="CPU of each stage of a strokes request")
     p.add_argument("--one", help=argparse.SUPPRESS)  # a subprocess's single measurement
     args = p.parse_args(argv)
     if args.one:
@@ -166,6 +226,17 @@ def main(argv=None) -> int:
         return 0
     if args.profile:
         run("strokes", args.requests, 1, profile=True)
+        return 0
+    if args.stages:
+        from mojinet.web.pool import one_blas_thread, tune_malloc
+
+        one_blas_thread()
+        tune_malloc()  # as the server runs
+        print(f"one strokes request's stages, {args.requests} calls a round, {args.rounds} "
+              f"rounds, load average {os.getloadavg()[0]:.1f}")
+        for name, us in stages(args.requests, args.rounds).items():
+            print(f"  {name:<44} {us:8.1f} µs CPU")
+        print(f"  load average {os.getloadavg()[0]:.1f}")
         return 0
     print(f"in-process, {args.requests} keep-alive requests a round, {args.rounds} rounds, "
           f"load average {os.getloadavg()[0]:.1f}")

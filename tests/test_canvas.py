@@ -108,3 +108,17 @@ def test_compiled_grey_equals_the_reference_on_random_strokes(compiled, seed):
     strokes, pen, w, h = random_strokes(np.random.default_rng(100 + seed))
     want = (255 - np.rint(255.0 * canvas.coverage(strokes, w, h, pen))).astype(np.uint8)
     np.testing.assert_array_equal(canvas.pad_grey(strokes, w, h, pen), want)
+
+
+def test_compiled_visits_equal_the_numpy_count(compiled, monkeypatch):
+    """The windows' areas summed by NumPy either way: the same count, to the visit (n = 400
+    random stroke sets, the empty ones among them)."""
+    rng = np.random.default_rng(9)
+    layouts = []
+    for _ in range(400):
+        strokes, pen, w, h = random_strokes(rng)
+        layouts.append(canvas.capsules(strokes, w, h, pen))
+    got = [canvas.visits(L) for L in layouts]
+    monkeypatch.setattr(canvas, "_visits", None)
+    assert got == [canvas.visits(L) for L in layouts]
+    assert 0 in got and max(got) > 100_000

@@ -159,8 +159,21 @@ def _clip_one(ax, ay, bx, by, x0, y0, x1, y1, A, B, n):  # pragma: no cover - Nu
 def visits(L: fastdraw.Layout) -> int:
     """How many pixel visits drawing ``L`` takes at most (the sum of its capsules' windows):
     what a request's strokes cost, checked against the server's limit before drawing."""
+    if _visits is not None:  # the windows' areas in one compiled pass, summed by NumPy
+        return int(_visits(L.Q, L.a, L.b, L.r).sum())
     span = np.abs(L.Q[L.b] - L.Q[L.a]) + 2 * L.r[L.a, None] + 3  # (C, 2) window sides
     return int(np.prod(span, axis=1).sum())
+
+
+def _visits_loops(Q, a, b, r):  # pragma: no cover - Numba
+    """(C,) each capsule's window area, as ``visits`` computes it (the same float operations
+    one capsule at a time), for NumPy's own sum."""
+    area = np.empty(len(a))
+    for k in range(len(a)):
+        sx = abs(Q[b[k], 0] - Q[a[k], 0]) + 2 * r[a[k]] + 3
+        sy = abs(Q[b[k], 1] - Q[a[k], 1]) + 2 * r[a[k]] + 3
+        area[k] = sx * sy
+    return area
 
 
 def _grey_loops(Q, a, b, r, grey):  # pragma: no cover - compiled by Numba
@@ -176,17 +189,19 @@ def _grey_loops(Q, a, b, r, grey):  # pragma: no cover - compiled by Numba
     h, w = grey.shape
     reach = r + 0.5
     far = reach * reach  # pixels at least this far (squared) get no ink
-    d2 = np.full((h, w), far)
-    y_lo, y_hi, x_lo, x_hi = h, -1, w, -1  # the pixels any window touched
+    y_lo, y_hi, x_lo, x_hi = h, -1, w, -1  # the pixels any window touches
+    for s in range(len(a)):
+        x0, x1, y0, y1 = _window(Q, a[s], b[s], reach, h, w)
+        if x0 <= x1 and y0 <= y1:
+            y_lo, y_hi, x_lo, x_hi = min(y_lo, y0), max(y_hi, y1), min(x_lo, x0), max(x_hi, x1)
+    if y_lo > y_hi:
+        return
+    d2 = np.full((y_hi - y_lo + 1, x_hi - x_lo + 1), far)  # those pixels only, from (y_lo, x_lo)
     for s in range(len(a)):
         ax, ay, bx, by = Q[a[s], 0], Q[a[s], 1], Q[b[s], 0], Q[b[s], 1]
-        x0 = max(0, int(math.floor(min(ax, bx) - reach - 0.5)))
-        x1 = min(w - 1, int(math.ceil(max(ax, bx) + reach - 0.5)))
-        y0 = max(0, int(math.floor(min(ay, by) - reach - 0.5)))
-        y1 = min(h - 1, int(math.ceil(max(ay, by) + reach - 0.5)))
+        x0, x1, y0, y1 = _window(Q, a[s], b[s], reach, h, w)
         if x0 > x1 or y0 > y1:
             continue
-        y_lo, y_hi, x_lo, x_hi = min(y_lo, y0), max(y_hi, y1), min(x_lo, x0), max(x_hi, x1)
         dx, dy = bx - ax, by - ay
         L2 = dx * dx + dy * dy
         for py in range(y0, y1 + 1):
@@ -198,22 +213,50 @@ def _grey_loops(Q, a, b, r, grey):  # pragma: no cover - compiled by Numba
             # rest of the window is over reach away and would change nothing
             lo_px = max(x0, int(math.ceil(lo - 0.5)) - 1)
             hi_px = min(x1, int(math.floor(hi - 0.5)) + 1)
-            for px in range(lo_px, hi_px + 1):
-                cx = px + 0.5
-                t = 0.0
-                if L2 > 0.0:
-                    t = min(max(((cx - ax) * dx + (cy - ay) * dy) / L2, 0.0), 1.0)
-                ex, ey = cx - (ax + t * dx), cy - (ay + t * dy)
-                e2 = ex * ex + ey * ey
-                if e2 < d2[py, px]:
-                    d2[py, px] = e2
+            row = d2[py - y_lo]
+            if L2 > 0.0:
+                _nearer_segment(row, lo_px - x_lo, hi_px - x_lo, x_lo, ax, ay, dx, dy, L2, cy)
+            else:
+                _nearer_point(row, lo_px - x_lo, hi_px - x_lo, x_lo, ax, ay, cy)
     for py in range(y_lo, y_hi + 1):
         for px in range(x_lo, x_hi + 1):
-            if d2[py, px] < far:
-                d = math.sqrt(d2[py, px])
+            e2 = d2[py - y_lo, px - x_lo]
+            if e2 < far:
+                d = math.sqrt(e2)
                 c = min(min(r, d + 0.5) - max(-r, d - 0.5), 1.0)
                 if c > 0.0:
                     grey[py, px] = 255 - np.uint8(np.rint(255.0 * c))
+
+
+def _nearer_segment(row, lo, hi, x_lo, ax, ay, dx, dy, L2, cy):  # pragma: no cover - Numba
+    """row[lo..hi] (pixels x_lo + k of the row whose centres are at y = cy) lowered to the
+    squared distance from each pixel centre to the segment from (ax, ay) by (dx, dy) (L2 =
+    its squared length > 0) where that is nearer: a loop without branches (the compiler
+    vectorises it), the same operations as ``fastdraw._coverage_loops``' for each visit."""
+    for k in range(lo, hi + 1):
+        cx = (x_lo + k) + 0.5
+        t = min(max(((cx - ax) * dx + (cy - ay) * dy) / L2, 0.0), 1.0)
+        ex, ey = cx - (ax + t * dx), cy - (ay + t * dy)
+        row[k] = min(row[k], ex * ex + ey * ey)
+
+
+def _nearer_point(row, lo, hi, x_lo, ax, ay, cy):  # pragma: no cover - Numba
+    """``_nearer_segment`` for a segment of length 0 (a dot: t = 0)."""
+    for k in range(lo, hi + 1):
+        cx = (x_lo + k) + 0.5
+        ex, ey = cx - (ax + 0.0 * 0.0), cy - (ay + 0.0 * 0.0)
+        row[k] = min(row[k], ex * ex + ey * ey)
+
+
+def _window(Q, i, j, reach, h, w):  # pragma: no cover - Numba
+    """The pixels (x0, x1, y0, y1, inclusive; empty when x0 > x1 or y0 > y1) of the (h, w)
+    pad a capsule Q[i] → Q[j] of radius ``reach`` may ink."""
+    ax, ay, bx, by = Q[i, 0], Q[i, 1], Q[j, 0], Q[j, 1]
+    x0 = max(0, int(math.floor(min(ax, bx) - reach - 0.5)))
+    x1 = min(w - 1, int(math.ceil(max(ax, bx) + reach - 0.5)))
+    y0 = max(0, int(math.floor(min(ay, by) - reach - 0.5)))
+    y1 = min(h - 1, int(math.ceil(max(ay, by) + reach - 0.5)))
+    return x0, x1, y0, y1
 
 
 def _row_span(ax, ay, bx, by, dx, dy, L2, cy, reach):  # pragma: no cover - Numba
@@ -248,19 +291,24 @@ def _row_span(ax, ay, bx, by, dx, dy, L2, cy, reach):  # pragma: no cover - Numb
 
 _compiled = None  # ``_grey_loops`` compiled, once ``load`` has run
 _layout = None  # ``_layout_loops`` compiled
+_visits = None  # ``_visits_loops`` compiled
 
 
 def load() -> bool:
     """Compile the pad's rasteriser now (or load it from Numba's cache); whether it could."""
-    global _compiled, _layout, _clip_one, _row_span
+    global _compiled, _layout, _clip_one, _row_span, _window, _visits, _nearer_segment, \
+        _nearer_point
     if _compiled is None and fastdraw.HAVE_NUMBA:
         import numba
 
         jit = numba.njit(cache=True, nogil=True)
-        _clip_one, _row_span = jit(_clip_one), jit(_row_span)
+        _clip_one, _row_span, _window = jit(_clip_one), jit(_row_span), jit(_window)
+        _nearer_segment, _nearer_point = jit(_nearer_segment), jit(_nearer_point)
+        _visits = jit(_visits_loops)
         _layout = jit(_layout_loops)
         _compiled = jit(_grey_loops)
-        pad_grey([np.array([[1.0, 1.0], [3.0, 4.0]]), np.array([[2.0, 2.0]])], 8, 8, 2.0)
+        pad_grey([np.array([[1.0, 1.0], [3.0, 4.0]]), np.array([[2.0, 2.0]])], 8, 8, 2.0,
+                 max_visits=10**9)  # and ``visits``' loops
     return _compiled is not None
 
 

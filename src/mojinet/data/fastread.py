@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from . import inkloops, paper
-from .images import Reading, fit_and_center, ink_box
+from .images import InkFacts, Reading, fit_and_center, ink_box
 
 #: Ink after stretching is dropped below this (``images.ink_map``'s default ``noise``).
 NOISE = 0.15
@@ -104,11 +104,17 @@ def _ruled(dark: np.ndarray, shape: tuple[int, int]) -> bool:
     box, are ``dark``? It looks for at least two bands of rows (then of columns) with ink in
     ``RULE_COVER`` of the picture's width, as ``paper._unrule_rows`` computes them (rows
     outside the box have no ink, so they never join a band)."""
+    return _ruled_counts(dark.sum(axis=1), dark.sum(axis=0), shape)
+
+
+def _ruled_counts(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """``_ruled`` from the box's inked pixels counted by row, (bh,) int, and column, (bw,)."""
     h, w = shape
-    rows = paper._bands(dark.sum(axis=1) / w >= paper.RULE_COVER,
-                        max(1, round(paper.RULE_THICK * h)))
-    cols = paper._bands(dark.sum(axis=0) / h >= paper.RULE_COVER,
-                        max(1, round(paper.RULE_THICK * w)))
+    rows, cols = rows / w >= paper.RULE_COVER, cols / h >= paper.RULE_COVER
+    if not (rows.any() or cols.any()):
+        return False  # no row or column covered: no band (the page's strokes, nearly always)
+    rows = paper._bands(rows, max(1, round(paper.RULE_THICK * h)))
+    cols = paper._bands(cols, max(1, round(paper.RULE_THICK * w)))
     return len(rows) >= 2 or len(cols) >= 2
 
 
@@ -119,19 +125,30 @@ def ink_peak(grey: np.ndarray, n: int, q: float = 99.9) -> float:
     The ink 1 − v/255 rises as the byte v falls, so its k-th smallest value is that of the
     k-th largest byte; the two order statistics around the (n − 1)·q/100-th are interpolated
     with numpy's own arithmetic (its "linear" method, ``_lerp``)."""
-    index = (n - 1) * float(np.true_divide(q, 100))  # the virtual index, as numpy takes it
-    below = float(np.floor(index))
-    lo = int(below)
-    hi = min(lo + 1, n - 1)
+    index, lo, hi = _order_index(n, q)
     if inkloops.loaded and grey.dtype == np.uint8:  # the same two bytes, one compiled pass
-        a, b = (1.0 - v / 255.0 for v in inkloops.order_bytes(grey, n - grey.size, lo, hi))
+        two = inkloops.order_bytes(grey, n - grey.size, lo, hi)
     else:
         counts = np.bincount(grey.ravel(), minlength=256)  # (256,)
         counts[255] += n - grey.size  # the paper outside
         at_least = counts[::-1].cumsum()  # (256,) at_least[j]: pixels of byte ≥ 255 − j
-        a, b = (1.0 - (255 - int(np.searchsorted(at_least, k, side="right"))) / 255.0
-                for k in (lo, hi))
-    t = index - below
+        two = (255 - int(np.searchsorted(at_least, k, side="right")) for k in (lo, hi))
+    return _lerp_ink(*two, index)
+
+
+def _order_index(n: int, q: float) -> tuple[float, int, int]:
+    """The q-th percentile's virtual index among n values, as numpy takes it, and the two
+    order statistics (0-based) around it."""
+    index = (n - 1) * float(np.true_divide(q, 100))
+    lo = int(np.floor(index))
+    return index, lo, min(lo + 1, n - 1)
+
+
+def _lerp_ink(byte_lo: int, byte_hi: int, index: float) -> float:
+    """The ink 1 − v/255 between the order statistics' bytes, interpolated at ``index`` with
+    numpy's own arithmetic (its "linear" method, ``_lerp``)."""
+    a, b = 1.0 - byte_lo / 255.0, 1.0 - byte_hi / 255.0
+    t = index - float(np.floor(index))
     diff = b - a
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
@@ -143,6 +160,50 @@ def clean_ink(img: Image.Image) -> tuple[np.ndarray, float] | None:
     if grey is None or grey.ndim != 2:
         return None
     return clean_grey_ink(grey)
+
+
+def ink_levels(peak: float) -> np.ndarray:
+    """(256,) float64: the ink of each byte v on a clean page whose ink peaks at ``peak``, by
+    exactly the reference's element-wise steps (so ``ink_levels(peak)[grey]`` is its ink)."""
+    ink = np.clip((1.0 - np.arange(256, dtype=np.uint8) / 255.0) / peak, 0.0, 1.0)
+    ink[ink < NOISE] = 0.0
+    return ink
+
+
+def clean_grey_read(grey: np.ndarray) -> tuple[np.ndarray, float, InkFacts | None] | None:
+    """``clean_grey_ink``'s ink map and contrast, with what its compiled passes counted of the
+    ink (``InkFacts``, for the fit and the verdict), or None when not provably clean.
+
+    Two compiled passes (``inkloops``) instead of a dozen NumPy ones: ``clean_scan`` (white
+    border, the box, the paper windows, the peak's two bytes), then ``ink_facts``, which
+    writes the box's ink through ``ink_levels``' table and counts it (its box, by row and
+    column for the ruled-line test, the stroke width, the pieces). The decisions are the
+    same integer tests; the ink is the table's values, the reference's own
+    (``tests/test_fastread.py``). Without the compiled loops: ``clean_grey_ink`` (facts
+    None)."""
+    if not inkloops.loaded:
+        found = clean_grey_ink(grey)
+        return None if found is None else (*found, None)
+    h, w = grey.shape
+    window = max(3, round(paper.WINDOW * max(h, w)))  # as flat_paper takes it
+    if max(h, w) > paper.WORK_SIDE or min(h, w) < window:
+        return None  # flat_paper cannot tell: the reference decides
+    index, lo, hi = _order_index(grey.size, 99.9)
+    code, top, bottom, left, right, a, b = inkloops.clean_scan(grey, BRIGHT, window, lo, hi)
+    if code:
+        return None  # a border pixel not white, no ink, or paper not provably flat
+    peak = _lerp_ink(a, b, index)
+    if peak < MIN_PEAK:
+        return None
+    box = (slice(top, bottom), slice(left, right))
+    ink = np.zeros(grey.shape)  # (h, w), the box's ink written in by ink_facts
+    i0, i1, j0, j1, n, rows, cols, width, pieces = inkloops.ink_facts(
+        grey[box], ink_levels(peak), ink[box])
+    if n == 0 or _ruled_counts(rows, cols, grey.shape):
+        return None
+    facts = InkFacts((slice(top + i0, top + i1), slice(left + j0, left + j1)), int(n),
+                     float(width), int(pieces))
+    return ink, peak, facts
 
 
 def clean_grey_ink(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -168,16 +229,18 @@ def clean_grey_ink(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
 
 def read_clean(img: Image.Image, size: int = 28, box: int | None = None) -> Reading | None:
     """The ``Reading`` ``images.read_image`` makes of a clean picture, or None (not clean)."""
-    return _reading(clean_ink(img), size, box)
+    grey = grey_bytes(img)  # (h, w) uint8
+    if grey is None or grey.ndim != 2:
+        return None
+    return read_clean_grey(grey, size, box)
 
 
 def read_clean_grey(grey: np.ndarray, size: int = 28, box: int | None = None) -> Reading | None:
-    """``read_clean`` of (h, w) uint8 lightness (what ``grey_bytes`` gives), or None."""
-    return _reading(clean_grey_ink(grey), size, box)
-
-
-def _reading(found, size: int, box: int | None) -> Reading | None:
+    """``read_clean`` of (h, w) uint8 lightness (what ``grey_bytes`` gives), or None; its
+    ``facts``, what the compiled passes counted (None without them)."""
+    found = clean_grey_read(grey)
     if found is None:
         return None
-    ink, contrast = found
-    return Reading(fit_and_center(ink, size=size, box=box), ink, "clean", contrast)
+    ink, contrast, facts = found
+    return Reading(fit_and_center(ink, size=size, box=box, facts=facts), ink, "clean", contrast,
+                   facts)

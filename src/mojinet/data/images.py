@@ -34,7 +34,7 @@ from .decode import MAX_PIXELS, ImageError, open_image
 
 ndimage = lazy_import("scipy.ndimage")  # ~0.25 s, only when a function here needs it
 
-__all__ = ["MAX_PIXELS", "ImageError", "Reading", "center_of_mass", "even_strokes",
+__all__ = ["MAX_PIXELS", "ImageError", "InkFacts", "Reading", "center_of_mass", "even_strokes",
            "fit_and_center", "ink_box", "ink_map", "load_images", "open_image", "read_image",
            "stroke_width", "to_grey", "to_input"]
 
@@ -162,6 +162,12 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
     return _evened(ink)[0]
 
 
+def _thin(width: float, box: tuple[slice, slice]) -> bool:
+    """Are strokes ``width`` wide thin (``THIN``) for ink whose box is ``box``?"""
+    rows, cols = box
+    return width < THIN * max(rows.stop - rows.start, cols.stop - cols.start)
+
+
 def _evened(ink: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice] | None]:
     """``even_strokes(ink)`` and its ink box (None: blank), found once for both."""
     box = ink_box(ink)
@@ -170,7 +176,7 @@ def _evened(ink: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice] | None]:
     rows, cols = box
     side = max(rows.stop - rows.start, cols.stop - cols.start)
     width = _box_stroke_width(ink[box])  # stroke_width(ink[box]): that crop is its own box
-    if width >= THIN * side:
+    if not _thin(width, box):
         return ink, box  # unchanged: the same box
     r = max(1, round((EVEN_PEN * side - width) / 2))
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
@@ -185,19 +191,27 @@ def _evened(ink: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice] | None]:
     return out, ink_box(out)
 
 
-def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None) -> np.ndarray:
+def fit_and_center(ink: np.ndarray, size: int = 28, box: int | None = None,
+                   facts: InkFacts | None = None) -> np.ndarray:
     """Even thin strokes out (``even_strokes``), crop to the ink, scale the longer side to
-    ``box`` (20 for 28), centre by centre of mass."""
+    ``box`` (20 for 28), centre by centre of mass. ``facts``: the ink's box and stroke width,
+    counted already (``InkFacts``), so not again."""
     if box is None:
         box = max(1, round(size * 20 / 28))
-    ink, crop_box = _evened(ink)  # even_strokes(ink) and ink_box of that
+    if facts is not None and not _thin(facts.width, facts.box):
+        crop_box = facts.box  # even_strokes leaves the ink as it is: its box is the same
+    else:
+        ink, crop_box = _evened(ink)  # even_strokes(ink) and ink_box of that
     if crop_box is None:
         raise ImageError("the image looks blank: no ink found")
     crop = ink[crop_box]
     h, w = crop.shape
     scale = box / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    pil = Image.fromarray((crop * 255).astype(np.float32))  # mode "F"
+    if inkloops.loaded and crop.dtype == np.float64:  # the same samples, one compiled pass
+        pil = Image.frombuffer("F", (w, h), inkloops.times_255(crop), "raw", "F", 0, 1)
+    else:
+        pil = Image.fromarray((crop * 255).astype(np.float32))  # mode "F"
     # Box (area-averaging) filter when shrinking, like anti-aliased rendering; bilinear if growing.
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     small = np.asarray(pil.resize((new_w, new_h), resample), dtype=np.float64) / 255.0
@@ -251,17 +265,31 @@ def _nonblank(ink: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class InkFacts:
+    """What a fast read (``fastread``) counted of an ink map, so that the fit and the verdict
+    need not count it again: ``box``, its ``ink_box``; ``n``, its pixels of ink (> 0);
+    ``width``, its ``stroke_width``; ``pieces``, its 8-connected pieces of ink."""
+
+    box: tuple[slice, slice]
+    n: int
+    width: float
+    pieces: int
+
+
+@dataclass(frozen=True)
 class Reading:
     """A picture as the preprocessing saw it.
 
     x: (size, size) float32 network input in [0, 1]; ink: (h, w) ink map of the whole picture
     (1 = ink) before the crop; paper: "clean", "ruled" or "photo", contrast: the ink's peak
-    minus the paper's level before stretching (``page_ink``)."""
+    minus the paper's level before stretching (``page_ink``); facts: what a fast read counted
+    of the ink (``InkFacts``), or None."""
 
     x: np.ndarray
     ink: np.ndarray
     paper: str
     contrast: float
+    facts: InkFacts | None = None
 
 
 def read_image(source, size: int = 28, box: int | None = None) -> Reading:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._lazy import lazy_import
-from .images import ink_box
+from .images import InkFacts, ink_box
 
 ndimage = lazy_import("scipy.ndimage")  # ~0.25 s, only when a function here needs it
 
@@ -73,19 +73,28 @@ class Features:
     smooth: float  # the ink's correlation with itself one pixel over (best of 4 directions)
 
 
-def features(ink: np.ndarray, contrast: float = 1.0) -> Features:
+def features(ink: np.ndarray, contrast: float = 1.0, facts: InkFacts | None = None) -> Features:
     """(h, w) ink map (1 = ink) and its contrast → ``Features``.
 
     Measured on the ink's bounding box: outside it there is no ink, which adds nothing to
-    any sum, so only the counts are the whole picture's."""
-    mask = ink > 0
-    box = ink_box(mask)
-    if box is None:
-        return Features(0.0, 0.0, 0.0, contrast, 0.0)
-    crop, inked = ink[box], mask[box]  # (bh, bw)
+    any sum, so only the counts are the whole picture's. ``facts``: the ink's box, pixels and
+    pieces counted already (``images.InkFacts``, a fast read's), so not again."""
+    if facts is None:
+        mask = ink > 0
+        box = ink_box(mask)
+        if box is None:
+            return Features(0.0, 0.0, 0.0, contrast, 0.0)
+        inked = mask[box]  # (bh, bw)
+        n_inked, pieces = int(np.count_nonzero(inked)), None
+    else:
+        box, n_inked, pieces, inked = facts.box, facts.n, facts.pieces, None
+    crop = ink[box]  # (bh, bw)
     total = float(crop.sum())
-    return Features(coverage=float(np.count_nonzero(inked) / mask.size),
-                    scattered=scattered(crop, inked, total),
+    if pieces is not None and pieces <= PIECES:
+        spread = 0.0  # as ``scattered`` finds it, without labelling the pieces again
+    else:
+        spread = scattered(crop, crop > 0 if inked is None else inked, total)
+    return Features(coverage=float(n_inked / ink.size), scattered=spread,
                     solid=float(crop[crop >= 0.5].sum() / total), contrast=float(contrast),
                     smooth=neighbour_correlation(crop, ink.shape, sides=(
                         box[0].start == 0, box[0].stop == ink.shape[0], box[1].start == 0,
@@ -119,7 +128,9 @@ def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None,
         shape, sides = a.shape, (True,) * 4
     h, w = shape
     inside = not any(sides)
-    a = np.pad(a, 1)  # (bh + 2, bw + 2): the box framed by paper, so every pair is in it
+    framed = np.zeros((a.shape[0] + 2, a.shape[1] + 2), a.dtype)  # the box framed by paper: every
+    framed[1:-1, 1:-1] = a  # pair is in it (np.pad(a, 1)'s array, without its generality)
+    a = framed
     for side, edge in zip(sides, (a[0], a[-1], a[:, 0], a[:, -1]), strict=True):
         if side:  # this side of the frame lies outside the picture: its pairs are not pairs
             edge[:] = np.nan
@@ -149,9 +160,10 @@ def neighbour_correlation(a: np.ndarray, shape: tuple[int, int] | None = None,
 
 
 def judge(ink: np.ndarray, contrast: float = 1.0, top_share: float | None = None,
-          n_classes: int | None = None) -> Verdict:
-    """The verdict on one picture's ink map, with the network's top share if known."""
-    f = features(ink, contrast)
+          n_classes: int | None = None, facts: InkFacts | None = None) -> Verdict:
+    """The verdict on one picture's ink map, with the network's top share if known
+    (``facts``: ``features``')."""
+    f = features(ink, contrast, facts)
     reason = ""
     if f.coverage == 0:
         reason = "there is no ink in it: it is blank"

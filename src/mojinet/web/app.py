@@ -39,7 +39,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException
 
 from .. import __version__, engines
-from ..data import canvas, inkloops
+from ..data import canvas, images, inkloops
 from ..data.decode import DECODE_ERRORS
 from ..data.dictionary import CREDIT, CREDIT_URL, SOURCE_URL, lookup, lookup_all
 from ..io import Model
@@ -272,6 +272,11 @@ def create_app(model: Model, name: str = "", max_body: int = MAX_BODY_BYTES,
     engines.load_kernels()  # a server reads many drawings: load the compiled kernels once, now
     inkloops.load()  # and the preprocessing's compiled counts (stroke width, pieces of ink)
     canvas.load()  # and the canvas the strokes route draws on
+    # SciPy's ndimage (the photo path's closing, labelling) imported now, not lazily by the first
+    # large drawing: the decode pool reads them on threads, and a lazy module's first use from
+    # two threads at once can see it half-imported (an AttributeError). The fast paths never
+    # touch it, so nothing else imports it before then.
+    images.ndimage.label  # noqa: B018 - the attribute access is the import
     h, w = model.image_shape
     _add_handlers(app, f"pixels must hold {h * w} values: numbers in [0, 1], {h}×{w} row by "
                   f"row or {h} rows of {w} (1 = ink, 0 = background)")

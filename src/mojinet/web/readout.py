@@ -145,7 +145,8 @@ def verdict(model: Model, result: dict, reading: Reading | None, x: np.ndarray) 
     picture, else on the pixels sent (x: (h·w,), already ink = 1)."""
     ink = reading.ink if reading is not None else x.reshape(model.image_shape)
     contrast = reading.contrast if reading is not None else float(x.max(initial=0.0))
-    return judge(ink, contrast, result["top"][0]["share"], len(model.classes)).to_dict()
+    facts = reading.facts if reading is not None else None  # a fast read's counts
+    return judge(ink, contrast, result["top"][0]["share"], len(model.classes), facts).to_dict()
 
 
 def check_pixels(model: Model, pixels) -> np.ndarray:
