@@ -97,6 +97,12 @@ def served_page(browser, model, name, app_options=None, **context):
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """A static host that lets browsers cache for ten minutes, as GitHub Pages does."""
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
     def log_message(self, *args):
         pass
 

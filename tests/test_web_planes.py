@@ -111,12 +111,15 @@ def test_static_page_reads_a_planes_model_as_the_server_does(browser, kanji_plan
 def test_page_refuses_a_model_json_it_cannot_read(browser, tmp_path):
     """A model.json that says features the page cannot make: a clear message, not answers."""
     import json
+    import os
 
     site = tmp_path / "site"
     with static_page(browser, planes_model(16, 2), site) as page:
         spec = json.loads((site / "model.json").read_text())
         spec["features"] = {"name": "moments", "pool": 1}
         (site / "model.json").write_text(json.dumps(spec))
+        later = (site / "model.json").stat().st_mtime + 5  # http.server's dates are whole seconds
+        os.utime(site / "model.json", (later, later))
         message = page.evaluate("""() => window.mojinetBackend.staticBackend('').info()
             .then(() => 'loaded', (e) => e.message)""")
     assert "reads moments" in message and "pixels+directions" in message

@@ -55,8 +55,10 @@
   // dictionary {label: entry},
   // layers [{fan_in, fan_out, activation, weights: {offset, count}, biases: {offset, count}}],
   // weights_file, weights_bytes}; weights.bin: little-endian float32, W row-major (fan_in, fan_out).
+  // Both files are revalidated on each load ("no-cache"), so a re-exported model is never read
+  // as a stale model.json beside new weights.
   async function loadModel(base) {
-    const spec = await fetch(`${base}model.json`).then(json);
+    const spec = await fetch(`${base}model.json`, { cache: "no-cache" }).then(json);
     if (spec.format !== "mojinet-web" || spec.version !== 1) {
       throw new Error(`${base}model.json is not a mojinet web model (format ${spec.format}, `
         + `version ${spec.version}); export it again with mojinet export MODEL --web DIR`);
@@ -66,7 +68,7 @@
       throw new Error(`${base}model.json says the model reads ${features.name}; this page `
         + `makes pixels and pixels+directions inputs only`);
     }
-    const r = await fetch(`${base}${spec.weights_file}`);
+    const r = await fetch(`${base}${spec.weights_file}`, { cache: "no-cache" });
     if (!r.ok) throw new Error(`cannot load ${spec.weights_file}: HTTP ${r.status}`);
     const buffer = await r.arrayBuffer();
     if (buffer.byteLength !== spec.weights_bytes) {
