@@ -12,6 +12,10 @@ once the highest target is reached or its epochs are done. The wall clock starts
 just before the peer's process is started, so it includes starting Python, importing the peer
 (and Numba's cached kernels), loading the data and making the network; the CPU seconds are the
 peer process's own (all its threads, from its start: on a shared machine the honest number).
+Before the timed runs each peer trains its recipe once, untimed, for one epoch on 2,000 images
+(``--no-warm-up`` skips it): the first run after installing compiles Numba's kernels into its
+on-disk cache (~15 s, once), which later runs — a user's second training, every timed run here —
+only load. The warm-up's wall time is printed.
 
 Peers, each in a process of its own with --threads threads (BLAS, Numba, torch):
   mojinet   ``runner.run`` with the preset's config, as ``mojinet train --preset NAME`` runs it
@@ -183,6 +187,8 @@ def main(argv=None) -> int:
                     "(for choosing recipes, with --validation)")
     ap.add_argument("--validation", action="store_true",
                     help="train on 50,000, check on the 10,000 held out (for choosing recipes)")
+    ap.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                    help="time the first run too (it may compile Numba's kernels)")
     args = ap.parse_args(argv)
     where = "validation (10,000 held-out training images)" if args.validation else "test"
     print(f"time to accuracy — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -194,6 +200,8 @@ def main(argv=None) -> int:
         print(f"options changed: {options}")
     for recipe in [r.strip() for r in args.recipes.split(",") if r.strip()]:
         runs: dict[str, list] = {p: [] for p in peers}
+        if args.warm_up:
+            _warm_up(recipe, peers, options, args.threads)
         for _ in range(args.repeats):
             for peer in peers:
                 trace = _in_process(peer, recipe, args.validation, options, args.threads)
@@ -204,6 +212,16 @@ def main(argv=None) -> int:
         _report(recipe, runs)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def _warm_up(recipe: str, peers: list, options: dict, threads: int) -> None:
+    """One untimed epoch on 2,000 images per peer: fills Numba's on-disk cache of kernels."""
+    small = {**options, "epochs": 1, "limit": 2_000}
+    for peer in peers:
+        start = time.time()
+        _in_process(peer, recipe, False, small, threads)
+        print(f"  {recipe} {peer}: warm-up (1 epoch of 2,000 images, not timed) "
+              f"{time.time() - start:.1f} s", flush=True)
 
 
 def _report(recipe: str, runs: dict) -> None:
