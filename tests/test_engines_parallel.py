@@ -53,6 +53,7 @@ def parallel(monkeypatch):
     before = numba.get_num_threads()
     numba.set_num_threads(2)
     monkeypatch.setattr(compiled, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(compiled, "PARALLEL_MIN_WORK_PLAIN", 0)
     monkeypatch.setattr(blas, "PARALLEL_MIN_ENTRIES", 0)
     yield
     numba.set_num_threads(before)
@@ -137,3 +138,22 @@ def test_parallel_inference_matches_reference(sizes, acts, parallel, rng):
     X[X < 0.8] = 0
     want = net.feedforward(X)
     np.testing.assert_allclose(engines.feedforward(net, X), want, rtol=1e-5, atol=1e-6)
+
+
+@two_threads
+@pytest.mark.parametrize("sizes, batch, mu, want", [
+    ([784, 16, 16, 10], 10, 0.0, [0, 0, 0]),  # A: the fork and join would cost more than the work
+    ([784, 100, 10], 32, 0.0, [0, 0]),  # B: 2.5 million multiply-adds per batch, no momentum
+    ([784, 300, 10], 64, 0.9, [1, 0]),  # 15 million, with momentum
+    ([784, 800, 10], 128, 0.0, [1, 0]),  # C's first layer: 80 million
+])
+def test_which_layers_go_parallel_on_two_threads(sizes, batch, mu, want):
+    engines.load_kernels()
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        net = Network(sizes, ["relu"] * (len(sizes) - 2) + ["softmax"], "cross-entropy")
+        trainer = CompiledTrainer(net, SGD(0.05, mu), batch)
+    finally:
+        numba.set_num_threads(before)
+    assert trainer.parallel.tolist() == want
