@@ -75,6 +75,11 @@ WIDE_PEERS = ("mojinet", "torch", "torch-passive", "mojinet-blas", "mojinet-refe
 PEERS = ("mojinet", "torch", "torch-passive", "sklearn", "mojinet-sklearn", "mojinet-blas",
          "mojinet-reference")
 SEED = 2024
+# Seconds of rest before each timed epoch and inference call: after a call, OpenBLAS's threads
+# (in the peer just timed, or in this one after its latency rounds) spin for ~0.1 s before they
+# sleep, and they would take a core from the next call (measured: mojinet's test set of C at 2
+# threads took 103 ms right after MLPClassifier's, 56 ms after this rest).
+QUIET_SECONDS = 0.3
 
 
 # ============================================================================ worker processes
@@ -491,6 +496,7 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
         for r in range(total):
             order = peers[r % len(peers):] + peers[: r % len(peers)]  # rotate who goes first
             for p in order:
+                time.sleep(QUIET_SECONDS)
                 conns[p].send(("epoch", None))
                 results[p].epochs.append(conns[p].recv())
                 print(f"  [{name}] epoch {r + 1}/{total} {p:18s} {results[p].epochs[-1]:8.3f} s",
@@ -504,6 +510,7 @@ def run_config(name: str, args, peak_flops: dict) -> dict:
                 if name == "A" and "sklearn" not in p or name == "A" and args.sklearn_latency:
                     conns[p].send(("latency", args.latency_calls))
                     results[p].latency.extend(conns[p].recv().tolist())
+                time.sleep(QUIET_SECONDS)  # the previous call's BLAS threads spin, then sleep
                 conns[p].send(("throughput", None))
                 results[p].throughput.append(conns[p].recv())
         for k in range(1, args.accuracy_seeds + 1):  # the same run again from other seeds
