@@ -772,13 +772,6 @@ times_derivative_par = _parallel(times_derivative)
 
 
 # --------------------------------------------------------------------------- inference
-@_njit
-def activate_rows(Z, code):
-    """Z ← σ(Z) row by row, in place: (batch, n) (``code``: see ``common.ACT_CODES``)."""
-    for r in range(Z.shape[0]):
-        _activate(Z, Z, r, Z.shape[1], code)
-
-
 # One image through the chapter's network is ~20,000 multiply-adds, a microsecond or two; passing
 # the weights to compiled code as tuples of arrays costs about as much again (Numba unboxes every
 # array on every call). So the row kernel gets one int64 array, the layout, with five numbers

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..nn.activations import SOFTMAX
 from ..nn.network import Network
-from . import compiled
+from . import blas, compiled
 from .common import ACT_CODES
 
 Array = np.ndarray
@@ -52,12 +52,23 @@ def feedforward(net: Network, X: Array) -> Array:
     A = X  # (batch, n_in)
     for W, b, sigma, code in zip(plan.weights, plan.biases, plan.activations, plan.codes):
         A = A @ W  # Z: (batch, fan_out), a new array …
-        A += b
         if loaded and code == SOFTMAX_CODE:  # NumPy's reductions over short rows are slow
-            compiled.activate_rows(A, code)
-        else:
+            _bias_softmax(A, b)
+        else:  # (NumPy's vectorised exp beats the compiled scalar one for sigmoid)
+            A += b
             sigma(A, out=A)  # … turned into the activations in place (nn/activations.py)
     return A
+
+
+def _bias_softmax(Z: Array, b: Array) -> None:
+    """Z ← softmax(Z + b) row by row, in place, in one compiled pass; on all of Numba's threads
+    for big arrays (E's output on the test set, 10,000 × 2,136 entries: 120 ms serial, 58 on two
+    threads)."""
+    if Z.size >= blas.PARALLEL_MIN_ENTRIES and compiled.threads() > 1:
+        with compiled.PARALLEL_LOCK:
+            compiled.bias_activate_par(Z, b, Z, Z.shape[0], SOFTMAX_CODE)
+    else:
+        compiled.bias_activate(Z, b, Z, Z.shape[0], SOFTMAX_CODE)
 
 
 def predict(net: Network, X: Array) -> Array:
