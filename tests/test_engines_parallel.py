@@ -145,7 +145,7 @@ def test_parallel_inference_matches_reference(sizes, acts, parallel, rng):
     ([784, 16, 16, 10], 10, 0.0, [0, 0, 0]),  # A: the fork and join would cost more than the work
     ([784, 100, 10], 32, 0.0, [0, 0]),  # B: 2.5 million multiply-adds per batch, no momentum
     ([784, 300, 10], 64, 0.9, [1, 0]),  # 15 million, with momentum
-    ([784, 800, 10], 128, 0.0, [1, 0]),  # C's first layer: 80 million
+    ([784, 800, 10], 128, 0.0, [1, 0]),  # C's first layer (80 million), even without momentum
 ])
 def test_which_layers_go_parallel_on_two_threads(sizes, batch, mu, want):
     engines.load_kernels()
