@@ -62,7 +62,7 @@ def feedforward(net: Network, X: Array) -> Array:
 
 def _bias_softmax(Z: Array, b: Array) -> None:
     """Z ← softmax(Z + b) row by row, in place, in one compiled pass; on all of Numba's threads
-    for big arrays (E's output on the test set, 10,000 × 2,136 entries: ~97 ms serial, ~35 on two
+    for big arrays (E's output on the test set, 10,000 × 2,136 entries: ~97 ms serial, 58 on two
     threads)."""
     if Z.size >= blas.PARALLEL_MIN_ENTRIES and compiled.threads() > 1:
         with compiled.PARALLEL_LOCK:
